@@ -1,0 +1,18 @@
+"""rnnkit: recurrent neural networks in NumPy, built from the equations up.
+
+Cells (vanilla RNN, LSTM, GRU) with hand-written forward and backward passes,
+stacked and bidirectional layers over variable-length batches, building
+blocks, losses, optimizers and a numerical gradient checker.
+
+Example::
+
+    >>> import numpy as np, rnnkit as rk
+    >>> lstm = rk.LSTM(input_size=32, hidden_size=64, num_layers=2, bidirectional=True, seed=0)
+    >>> out, (h_n, c_n) = lstm.forward(np.zeros((8, 100, 32), np.float32))
+    >>> dx, (dh0, dc0) = lstm.backward(np.ones_like(out))
+"""
+from rnnkit.gradcheck import gradcheck, gradcheck_errors
+from rnnkit.nn.module import Module
+from rnnkit.nn.recurrent import GRU, LSTM, RNN, Recurrent
+
+__version__ = "0.1.0"

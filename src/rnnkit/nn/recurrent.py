@@ -1,0 +1,233 @@
+"""Stacked and bidirectional recurrent layers: ``RNN``, ``LSTM``, ``GRU``.
+
+Legend: B batch, T time steps, D input features, H hidden units, L layers,
+K = 2 if bidirectional else 1 (directions).
+
+The API is batch-first, x (B, T, D) -> out (B, T, K·H); states are
+(L·K, B, H), layer-major with the forward direction before the reverse one,
+exactly as PyTorch orders ``h_n``. Parameters carry PyTorch's names and
+shapes (``weight_ih_l0``, ``weight_hh_l0``, ``bias_ih_l0``, ``bias_hh_l0``,
+``..._reverse``), so ``state_dict``s move between the two unchanged.
+
+Layer l > 0 takes the concatenated outputs of both directions of layer l−1,
+after inverted dropout (training mode only). The time loop itself lives in
+:mod:`rnnkit.functional.recurrent`.
+"""
+from __future__ import annotations
+
+import numpy as np
+
+from rnnkit._checks import check_array, check_lengths
+from rnnkit.functional.cell import Cell
+from rnnkit.functional.dropout import dropout_backward, dropout_forward
+from rnnkit.functional.gru import gru_cell
+from rnnkit.functional.lstm import LSTM_CELL
+from rnnkit.functional.recurrent import recurrent_backward, recurrent_forward
+from rnnkit.functional.rnn import rnn_cell
+from rnnkit.nn.init import recurrent_weights
+from rnnkit.nn.module import Module
+
+
+class Recurrent(Module):
+    """A stack of recurrent layers of one cell type (base of RNN, LSTM, GRU)."""
+
+    def __init__(self, cell: Cell, input_size: int, hidden_size: int, num_layers: int = 1,
+                 bidirectional: bool = False, dropout: float = 0.0, dtype="float32",
+                 seed: int | None = None, init: str = "torch", forget_gate: int | None = None):
+        super().__init__(dtype)
+        for name, value in (("input_size", input_size), ("hidden_size", hidden_size), ("num_layers", num_layers)):
+            if not isinstance(value, (int, np.integer)) or value < 1:
+                raise ValueError(f"{name}: expected a positive integer, given {value!r}")
+        if not 0 <= dropout < 1:
+            raise ValueError(f"dropout: expected a probability in [0, 1), given {dropout!r}")
+        self.cell, self.input_size, self.hidden_size = cell, int(input_size), int(hidden_size)
+        self.num_layers, self.bidirectional, self.dropout = int(num_layers), bool(bidirectional), float(dropout)
+        self.num_directions = 2 if bidirectional else 1
+        self.rng = np.random.default_rng(seed)
+        self._cache = None
+        for layer in range(self.num_layers):
+            in_size = self.input_size if layer == 0 else self.hidden_size * self.num_directions
+            for direction in range(self.num_directions):
+                w = recurrent_weights(self.rng, init, cell.gates, in_size, self.hidden_size, forget_gate)
+                for kind, value in zip(("weight_ih", "weight_hh", "bias_ih", "bias_hh"), w):
+                    self.add_param(self._name(kind, layer, direction), value)
+
+    def __repr__(self):
+        extra = ", bidirectional=True" if self.bidirectional else ""
+        extra += f", dropout={self.dropout}" if self.dropout else ""
+        return (f"{type(self).__name__}({self.input_size}, {self.hidden_size}, num_layers={self.num_layers}"
+                f"{extra}, cell={self.cell.name!r}, dtype={self.dtype.name})")
+
+    @staticmethod
+    def _name(kind: str, layer: int, direction: int) -> str:
+        return f"{kind}_l{layer}" + ("_reverse" if direction else "")
+
+    def _weights(self, layer: int, direction: int):
+        return tuple(self.params[self._name(k, layer, direction)]
+                     for k in ("weight_ih", "weight_hh", "bias_ih", "bias_hh"))
+
+    # -- states: public (L·K, B, H) arrays <-> internal list of per-layer tuples
+    def _unpack_state(self, state, batch: int, name: str = "state") -> list[tuple]:
+        """Validate a public state and split it into L·K tuples of (B, H) arrays."""
+        LK, n = self.num_layers * self.num_directions, self.cell.n_states
+        shape = (LK, batch, self.hidden_size)
+        if state is None:
+            zeros = np.zeros(shape, dtype=self.dtype)
+            parts = [zeros] * n
+        elif n == 1:
+            parts = [check_array(name, state, shape, self.dtype)]
+        else:
+            if not isinstance(state, (tuple, list)) or len(state) != n:
+                raise ValueError(f"{name}: expected a tuple (h, c) of arrays of shape {shape}, given {type(state).__name__}")
+            parts = [check_array(f"{name}[{i}]", s, shape, self.dtype) for i, s in enumerate(state)]
+        return [tuple(p[k] for p in parts) for k in range(LK)]
+
+    def _pack_state(self, states: list[tuple]):
+        parts = [np.stack([s[i] for s in states]) for i in range(self.cell.n_states)]
+        return parts[0] if self.cell.n_states == 1 else tuple(parts)
+
+    # -- forward / backward over whole sequences
+    def forward(self, x, state=None, lengths=None):
+        """Run the stack over a batch of sequences.
+
+        Args:
+            x: (B, T, D) inputs, batch-first.
+            state: initial state, (L·K, B, H) — ``(h_0, c_0)`` for LSTM —
+                or None for zeros.
+            lengths: (B,) lengths of right-padded sequences, or None when
+                all have length T. Padded steps output zeros; the final state
+                is taken at each sequence's last real step.
+
+        Returns:
+            out (B, T, K·H) and the final state (same form as ``state``).
+        """
+        x = check_array("x", x, (None, None, self.input_size), self.dtype)
+        B, T, _ = x.shape
+        if B == 0 or T == 0:
+            raise ValueError(f"x: expected at least one sequence and one time step, given shape {x.shape}")
+        lengths = check_lengths(lengths, B, T)
+        states = self._unpack_state(state, B)
+        inp, finals, caches, drops = x.transpose(1, 0, 2), [], [], []
+        for layer in range(self.num_layers):
+            outs = []
+            for d in range(self.num_directions):
+                out, final, cache = recurrent_forward(self.cell, inp, states[layer * self.num_directions + d],
+                                                      *self._weights(layer, d), lengths, reverse=d == 1)
+                outs.append(out)
+                finals.append(final)
+                caches.append(cache)
+            inp = outs[0] if len(outs) == 1 else np.concatenate(outs, axis=-1)
+            if layer < self.num_layers - 1:
+                inp, drop_cache = dropout_forward(inp, self.dropout, self.rng, self.training)
+                drops.append(drop_cache)
+        self._cache = (caches, drops, x.shape, inp.shape[-1])
+        return np.ascontiguousarray(inp.transpose(1, 0, 2)), self._pack_state(finals)
+
+    def backward(self, dout, dstate=None):
+        """Backpropagation through time for the last :meth:`forward`.
+
+        Args:
+            dout: (B, T, K·H) gradient of the outputs.
+            dstate: gradient of the final state (same form as the state), or
+                None when no gradient reaches it.
+
+        Returns:
+            dx (B, T, D) and the gradient of the initial state. Parameter
+            gradients are added into ``self.grads``.
+        """
+        if self._cache is None:
+            raise RuntimeError("backward: call forward first (each forward allows one backward)")
+        caches, drops, (B, T, _), width = self._cache
+        dout = check_array("dout", dout, (B, T, width), self.dtype)
+        dfinals = self._unpack_state(dstate, B, "dstate")
+        H, K = self.hidden_size, self.num_directions
+        d, dstates0 = dout.transpose(1, 0, 2), [None] * len(caches)
+        for layer in reversed(range(self.num_layers)):
+            if layer < self.num_layers - 1:
+                d = dropout_backward(d, drops[layer])
+            dinp = 0
+            for k in range(K):
+                i = layer * K + k
+                dx, dstates0[i], g = recurrent_backward(d[..., k * H:(k + 1) * H], dfinals[i], caches[i])
+                dinp = dinp + dx
+                for kind, key in (("weight_ih", "w_ih"), ("weight_hh", "w_hh"), ("bias_ih", "b_ih"), ("bias_hh", "b_hh")):
+                    self.grads[self._name(kind, layer, k)] += g[key]
+            d = dinp
+        self._cache = None
+        return np.ascontiguousarray(d.transpose(1, 0, 2)), self._pack_state(dstates0)
+
+    # -- one step at a time, for generation
+    def step(self, x_t, state=None):
+        """Advance every layer by one time step (inference: no cache, no dropout).
+
+        Args:
+            x_t: (B, D) input at this step.
+            state: (L, B, H) state — ``(h, c)`` for LSTM — or None for zeros.
+
+        Returns:
+            y_t (B, H), the top layer's output, and the new state.
+        """
+        if self.bidirectional:
+            raise ValueError("step: a bidirectional layer needs the whole sequence; use forward")
+        x_t = check_array("x_t", x_t, (None, self.input_size), self.dtype)
+        states = self._unpack_state(state, x_t.shape[0])
+        inp, new = x_t, []
+        for layer in range(self.num_layers):
+            w_ih, w_hh, b_ih, b_hh = self._weights(layer, 0)
+            s, _ = self.cell.step_forward(inp @ w_ih.T + b_ih, states[layer], w_hh, b_hh)
+            new.append(s)
+            inp = s[0]
+        return inp, self._pack_state(new)
+
+
+class RNN(Recurrent):
+    """Elman RNN: h_t = f(x_t W_ihᵀ + b_ih + h_{t−1} W_hhᵀ + b_hh), f = tanh or relu.
+
+    Example::
+
+        >>> import numpy as np, rnnkit as rk
+        >>> rnn = rk.RNN(32, 64, nonlinearity="tanh", seed=0)
+        >>> out, h_n = rnn.forward(np.zeros((8, 100, 32)))
+        >>> out.shape, h_n.shape
+        ((8, 100, 64), (1, 8, 64))
+    """
+
+    def __init__(self, input_size, hidden_size, num_layers=1, nonlinearity="tanh", bidirectional=False,
+                 dropout=0.0, dtype="float32", seed=None, init="torch"):
+        super().__init__(rnn_cell(nonlinearity), input_size, hidden_size, num_layers, bidirectional,
+                         dropout, dtype, seed, init)
+        self.nonlinearity = nonlinearity
+
+
+class LSTM(Recurrent):
+    """Long short-term memory, gates i, f, g, o (see :mod:`rnnkit.functional.lstm`).
+
+    The state is a tuple ``(h, c)``.
+
+    Example::
+
+        >>> import numpy as np, rnnkit as rk
+        >>> lstm = rk.LSTM(32, 64, num_layers=2, bidirectional=True, seed=0)
+        >>> out, (h_n, c_n) = lstm.forward(np.zeros((8, 100, 32)), lengths=[100] * 4 + [60] * 4)
+        >>> out.shape, h_n.shape
+        ((8, 100, 128), (4, 8, 64))
+    """
+
+    def __init__(self, input_size, hidden_size, num_layers=1, bidirectional=False, dropout=0.0,
+                 dtype="float32", seed=None, init="torch"):
+        super().__init__(LSTM_CELL, input_size, hidden_size, num_layers, bidirectional, dropout,
+                         dtype, seed, init, forget_gate=1)
+
+
+class GRU(Recurrent):
+    """Gated recurrent unit, gates r, z, n (see :mod:`rnnkit.functional.gru`).
+
+    ``reset_after=True`` is PyTorch's/cuDNN's/Keras' form, ``False`` the
+    textbook form of the notes (reset applied before the recurrent product).
+    """
+
+    def __init__(self, input_size, hidden_size, num_layers=1, bidirectional=False, dropout=0.0,
+                 dtype="float32", seed=None, init="torch", reset_after=True):
+        super().__init__(gru_cell(reset_after), input_size, hidden_size, num_layers, bidirectional,
+                         dropout, dtype, seed, init)
+        self.reset_after = bool(reset_after)
