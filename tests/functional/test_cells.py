@@ -1,0 +1,67 @@
+"""Each cell's step_backward against central differences of its step_forward (float64)."""
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from rnnkit.functional.gru import gru_cell
+from rnnkit.functional.lstm import LSTM_CELL
+from rnnkit.functional.rnn import rnn_cell
+
+CELLS = {"rnn_tanh": rnn_cell("tanh"), "rnn_relu": rnn_cell("relu"), "lstm": LSTM_CELL,
+         "gru": gru_cell(True), "gru_reset_before": gru_cell(False)}
+B, H = 3, 4
+
+
+def numeric_grad(f, a, eps=1e-5):
+    """Central difference of the scalar f() with respect to every entry of a (in place)."""
+    g = np.zeros_like(a)
+    for i in np.ndindex(a.shape):
+        old = a[i]
+        a[i] = old + eps
+        plus = f()
+        a[i] = old - eps
+        minus = f()
+        a[i] = old
+        g[i] = (plus - minus) / (2 * eps)
+    return g
+
+
+@pytest.mark.parametrize("name", CELLS)
+def test_step_backward_matches_finite_differences(name):
+    cell = CELLS[name]
+    rng = np.random.default_rng(0)
+    G = cell.gates
+    xw, w_hh, b_hh = rng.standard_normal((B, G * H)), rng.standard_normal((G * H, H)) / 2, rng.standard_normal(G * H)
+    state = tuple(rng.standard_normal((B, H)) for _ in range(cell.n_states))
+    up = [rng.standard_normal((B, H)) for _ in range(cell.n_states)]
+
+    def loss():
+        new, _ = cell.step_forward(xw, state, w_hh, b_hh)
+        return sum(float(np.sum(u * s)) for u, s in zip(up, new))
+
+    _, cache = cell.step_forward(xw, state, w_hh, b_hh)
+    dxw, dhw, dprev = cell.step_backward(tuple(up), cache, w_hh)
+    np.testing.assert_allclose(dxw, numeric_grad(loss, xw), rtol=1e-6, atol=1e-8)
+    np.testing.assert_allclose(dhw.sum(axis=0), numeric_grad(loss, b_hh), rtol=1e-6, atol=1e-8)
+    np.testing.assert_allclose(cell.hh_weight_grad(dhw[None], [cache]), numeric_grad(loss, w_hh),
+                               rtol=1e-6, atol=1e-8)
+    for s, ds in zip(state, dprev, strict=True):
+        np.testing.assert_allclose(ds, numeric_grad(loss, s), rtol=1e-6, atol=1e-8)
+
+
+def test_lstm_gate_order_is_i_f_g_o():
+    """With all pre-activations zero but one gate block, only that gate moves."""
+    H1 = 1
+    w_hh, b_hh = np.zeros((4, H1)), np.zeros(4)
+    c_prev = np.ones((1, H1))
+    big = 50.0
+    # forget gate saturated open, input gate shut: c_t = c_{t-1}
+    xw = np.array([[-big, big, 0.0, big]])
+    (h, c), _ = LSTM_CELL.step_forward(xw, (np.zeros((1, H1)), c_prev), w_hh, b_hh)
+    np.testing.assert_allclose(c, c_prev)
+    np.testing.assert_allclose(h, np.tanh(1.0))
+    # input gate open, forget gate shut, candidate g = tanh(big) = 1
+    xw = np.array([[big, -big, big, big]])
+    (_, c), _ = LSTM_CELL.step_forward(xw, (np.zeros((1, H1)), c_prev), w_hh, b_hh)
+    np.testing.assert_allclose(c, 1.0)
