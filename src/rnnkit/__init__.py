@@ -11,11 +11,12 @@ Example::
     >>> out, (h_n, c_n) = lstm.forward(np.zeros((8, 100, 32), np.float32))
     >>> dx, (dh0, dc0) = lstm.backward(np.ones_like(out))
 """
-from rnnkit import functional, nn
+from rnnkit import functional, nn, optim
 from rnnkit.functional.losses import binary_cross_entropy_with_logits, log_softmax, mse, softmax, softmax_cross_entropy
 from rnnkit.gradcheck import gradcheck, gradcheck_errors
 from rnnkit.nn.layers import Dropout, Embedding, Linear
 from rnnkit.nn.module import Module
 from rnnkit.nn.recurrent import GRU, LSTM, RNN, Recurrent
+from rnnkit.optim import SGD, Adagrad, Adam, AdamW, RMSprop, clip_grad_norm, clip_grad_value
 
 __version__ = "0.1.0"
