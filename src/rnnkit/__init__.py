@@ -17,6 +17,7 @@ from rnnkit.gradcheck import gradcheck, gradcheck_errors
 from rnnkit.nn.layers import Dropout, Embedding, Linear
 from rnnkit.nn.module import Module
 from rnnkit.nn.recurrent import GRU, LSTM, RNN, Recurrent
+from rnnkit.tasks import load
 from rnnkit.optim import SGD, Adagrad, Adam, AdamW, RMSprop, clip_grad_norm, clip_grad_value
 
 __version__ = "0.1.0"

@@ -1,0 +1,89 @@
+"""``rnnkit train TASK [DATA ...] [options]``: train a model and write a run directory."""
+from __future__ import annotations
+
+import argparse
+from dataclasses import fields
+
+from rnnkit.errors import RnnkitError
+from rnnkit.tasks import TASKS
+from rnnkit.tasks.base import open_run
+from rnnkit.train.config import CELLS, DTYPES, OPTIMIZERS, SCHEDULES, flag
+
+EXAMPLES = """examples:
+  rnnkit train charlm                                  # tiny Shakespeare, bundled
+  rnnkit train charlm my.txt --hidden 512 --time-limit 900
+  rnnkit train classify reviews.tsv --cell gru --epochs 10
+  rnnkit train --resume runs/charlm                    # continue an interrupted run
+"""
+
+# flag -> (argparse keywords, help); the default shown is the task's own
+COMMON = {
+    "cell": (dict(choices=CELLS), "recurrent cell"),
+    "hidden": (dict(type=int), "hidden units per layer"),
+    "layers": (dict(type=int), "stacked recurrent layers"),
+    "bidirectional": (dict(action="store_true"), "read the sequence in both directions"),
+    "dropout": (dict(type=float), "dropout between layers and before the output layer"),
+    "embed": (dict(type=int), "embedding size for token inputs"),
+    "init": (dict(choices=("torch", "keras")), "weight initialisation"),
+    "optimizer": (dict(choices=OPTIMIZERS), "optimizer"),
+    "lr": (dict(type=float), "learning rate"),
+    "weight_decay": (dict(type=float), "weight decay"),
+    "clip": (dict(type=float), "clip the global gradient norm to this (0: off)"),
+    "batch_size": (dict(type=int), "sequences per batch"),
+    "schedule": (dict(choices=SCHEDULES), "learning-rate schedule"),
+    "lr_step": (dict(type=int), "step schedule: steps between decays"),
+    "lr_gamma": (dict(type=float), "step schedule: decay factor"),
+    "epochs": (dict(type=int), "passes over the training data"),
+    "max_steps": (dict(type=int), "stop after this many optimizer steps"),
+    "time_limit": (dict(type=float), "stop after this many seconds"),
+    "val_fraction": (dict(type=float), "fraction of the data held out for validation"),
+    "eval_every": (dict(type=int), "evaluate every N steps (default: every epoch)"),
+    "patience": (dict(type=int), "early stopping: evaluations without improvement"),
+    "checkpoint_every": (dict(type=int), "write last.safetensors every N steps"),
+    "seed": (dict(type=int), "random seed (same seed, same machine: same run)"),
+    "dtype": (dict(choices=DTYPES), "floating-point precision"),
+    "out": (dict(metavar="DIR"), "run directory (default: runs/TASK, never overwritten)"),
+    "quiet": (dict(action="store_true"), "no progress bar or summary"),
+}
+
+
+def add_common_arguments(parser: argparse.ArgumentParser, config_cls) -> None:
+    defaults = config_cls()
+    group = parser.add_argument_group("model and training options")
+    for name, (kwargs, text) in COMMON.items():
+        default = getattr(defaults, name)
+        shown = "" if default in (None, False) or name in ("out", "eval_every") else f" (default {default})"
+        group.add_argument(flag(name), dest=name, default=argparse.SUPPRESS, help=text + shown, **kwargs)
+    group.add_argument("--resume", metavar="RUN", default=argparse.SUPPRESS,
+                       help="continue the interrupted run RUN with its own configuration")
+
+
+def register(subparsers) -> None:
+    parser = subparsers.add_parser("train", help="train a model, writing a run directory",
+                                   description=__doc__, epilog=EXAMPLES,
+                                   formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--resume", metavar="RUN", help="continue the interrupted run RUN")
+    tasks = parser.add_subparsers(dest="task", metavar="TASK", required=False)
+    for name, task in TASKS.items():
+        sub = tasks.add_parser(name, help=task.__doc__.splitlines()[0], description=task.__doc__,
+                               formatter_class=argparse.RawDescriptionHelpFormatter)
+        task.add_arguments(sub)
+        add_common_arguments(sub, task.Config)
+    parser.set_defaults(func=run)
+
+
+def run(args) -> int:
+    resume = getattr(args, "resume", None)
+    if resume:
+        _, task_name, _ = open_run(resume)
+        if args.task and args.task != task_name:
+            raise RnnkitError(f"--resume: {resume!r} is a {task_name!r} run, not {args.task!r}")
+        summary = TASKS[task_name].train(None, resume=resume)
+    elif not args.task:
+        raise RnnkitError(f"give a TASK ({', '.join(TASKS)}) or --resume RUN")
+    else:
+        task = TASKS[args.task]
+        names = {f.name for f in fields(task.Config)}
+        config = task.Config(**{k: v for k, v in vars(args).items() if k in names})
+        summary = task.train(config)
+    return 130 if summary["stopped"] == "interrupted" else 0

@@ -1,0 +1,46 @@
+"""Cutting data into batches.
+
+Truncated BPTT streams (language models): the token sequence is cut into B
+parallel streams of length L laid side by side, and each training step takes
+the next ``bptt`` columns, so the state at the end of one chunk is the right
+initial state for the next one in every stream:
+
+    X = ids[o : o + B·L].reshape(B, L),  Y = ids[o + 1 : o + 1 + B·L].reshape(B, L)
+    step k: x = X[:, k·bptt : (k+1)·bptt], y = the same columns of Y
+"""
+from __future__ import annotations
+
+import math
+from typing import Iterator
+
+import numpy as np
+
+
+def stream_length(n_tokens: int, batch_size: int, max_offset: int = 0) -> int:
+    """L, the per-stream length, the same whatever the epoch's offset in [0, max_offset]."""
+    return (n_tokens - 1 - max_offset) // batch_size
+
+
+def stream_steps(n_tokens: int, batch_size: int, bptt: int) -> int:
+    """Chunks per epoch for :func:`stream_batches` with offsets up to ``bptt − 1``."""
+    return math.ceil(stream_length(n_tokens, batch_size, bptt - 1) / bptt)
+
+
+def stream_batches(ids: np.ndarray, batch_size: int, bptt: int, offset: int = 0,
+                   length: int | None = None) -> Iterator[tuple[np.ndarray, np.ndarray]]:
+    """Yield (x, y) chunks of shape (B, ≤ bptt): inputs and next-token targets."""
+    L = stream_length(len(ids), batch_size, offset) if length is None else length
+    X = ids[offset:offset + batch_size * L].reshape(batch_size, L)
+    Y = ids[offset + 1:offset + 1 + batch_size * L].reshape(batch_size, L)
+    for k in range(0, L, bptt):
+        yield X[:, k:k + bptt], Y[:, k:k + bptt]
+
+
+def pad_sequences(seqs: list[np.ndarray], pad: int | float = 0, dtype=None) -> tuple[np.ndarray, np.ndarray]:
+    """Right-pad a list of (T_i, ...) arrays to (B, max T_i, ...); also return the lengths (B,)."""
+    lengths = np.array([len(s) for s in seqs], dtype=np.int64)
+    first = np.asarray(seqs[0])
+    out = np.full((len(seqs), int(lengths.max())) + first.shape[1:], pad, dtype=dtype or first.dtype)
+    for i, s in enumerate(seqs):
+        out[i, :len(s)] = s
+    return out, lengths

@@ -1,0 +1,52 @@
+"""What every task shares: building the recurrent stack, creating and opening runs.
+
+A task module (``charlm``, ``classify``, ...) provides ``NAME``, a ``Config``
+dataclass (a :class:`~rnnkit.train.config.TrainConfig` with task fields), a
+``train(config, resume=None) -> summary`` function (the one Python call that
+the ``rnnkit train TASK`` command makes), a ``load(run) -> model`` function
+and ``add_arguments(parser)`` for its command-line options.
+"""
+from __future__ import annotations
+
+from pathlib import Path
+
+import rnnkit
+from rnnkit.errors import RunError
+from rnnkit.nn.recurrent import GRU, LSTM, RNN, Recurrent
+from rnnkit.train.config import TrainConfig
+from rnnkit.train.run import Run, fresh_run_dir
+
+
+def make_recurrent(config: TrainConfig, input_size: int, seed: int, bidirectional: bool | None = None) -> Recurrent:
+    """The recurrent stack that ``config`` describes (``--cell --hidden --layers --dropout ...``)."""
+    kwargs = dict(num_layers=config.layers, dropout=config.dropout, dtype=config.dtype, seed=seed,
+                  init=config.init,
+                  bidirectional=config.bidirectional if bidirectional is None else bidirectional)
+    if config.cell == "lstm":
+        return LSTM(input_size, config.hidden, **kwargs)
+    if config.cell == "gru":
+        return GRU(input_size, config.hidden, **kwargs)
+    return RNN(input_size, config.hidden, nonlinearity="relu" if config.cell == "rnn_relu" else "tanh", **kwargs)
+
+
+def new_run(task: str, config: TrainConfig) -> Run:
+    """Create the run directory (``--out`` or ``runs/TASK``, never overwriting) and its config.json."""
+    path = Path(config.out) if config.out else fresh_run_dir(Path("runs") / task)
+    if path.exists() and any(path.iterdir()):
+        raise RunError(f"--out: {str(path)!r} already exists and is not empty; choose another directory "
+                       f"or continue it with --resume {path}")
+    run = Run.create(path)
+    config.out = str(path)
+    run.write_json("config.json", {"task": task, "rnnkit_version": rnnkit.__version__, "config": config.to_dict()})
+    return run
+
+
+def open_run(path, task: str | None = None) -> tuple[Run, str, dict]:
+    """An existing run, its task name and its stored config dict (RunError if not a run)."""
+    run = Run.open(path)
+    info = run.config
+    if not isinstance(info, dict) or "task" not in info or not isinstance(info.get("config"), dict):
+        raise RunError(f"{run.file('config.json')}: expected keys 'task' and 'config'")
+    if task is not None and info["task"] != task:
+        raise RunError(f"RUN: {str(path)!r} is a {info['task']!r} run, not {task!r}")
+    return run, info["task"], info["config"]

@@ -1,0 +1,208 @@
+"""charlm: a character- (or word-) level language model, many-to-many.
+
+Trained with truncated BPTT: the text is cut into ``batch_size`` parallel
+streams, each step takes the next ``bptt`` tokens of every stream, and the
+final state of one chunk is carried (without gradient) into the next. The
+validation text is the last ``val_fraction`` of the input. Reported:
+
+    loss (nats/token) = −1/N Σ_t log P(x_{t+1} | x_≤t),  bits = nats / ln 2,  perplexity = e^nats
+
+Python::
+
+    from rnnkit.tasks import charlm
+    summary = charlm.train(charlm.Config(max_steps=200, hidden=128))
+    model = rnnkit.load(summary["run"])
+    print("".join(model.sample(200, prime="ROMEO:")))
+"""
+from __future__ import annotations
+
+import math
+from argparse import SUPPRESS
+from dataclasses import dataclass, field
+from importlib import resources
+
+import numpy as np
+
+from rnnkit.data.batching import stream_batches, stream_length, stream_steps
+from rnnkit.data.text import read_text
+from rnnkit.data.vocab import EOS, UNK, Vocab, words
+from rnnkit.errors import DataError, RnnkitError
+from rnnkit.functional.losses import softmax_cross_entropy
+from rnnkit.tasks.base import make_recurrent, new_run, open_run
+from rnnkit.tasks.language_model import LanguageModel
+from rnnkit.train.config import TrainConfig, flag
+from rnnkit.train.run import Run
+from rnnkit.train.trainer import Trainer
+
+NAME = "charlm"
+VERBS = ("sample", "score", "evaluate", "info")
+DEFAULT_CORPUS = "tinyshakespeare.txt"
+
+
+@dataclass
+class Config(TrainConfig):
+    """charlm's options: the training options plus data, level and truncation length."""
+
+    data: list[str] = field(default_factory=list)
+    level: str = "char"
+    bptt: int = 100
+    vocab_size: int = 10000
+    hidden: int = 256
+    layers: int = 2
+    batch_size: int = 64
+
+    def check(self) -> "Config":
+        super().check()
+        if self.level not in ("char", "word"):
+            raise RnnkitError(f"--level: expected char or word, given {self.level!r}")
+        for name in ("bptt", "vocab_size"):
+            if not isinstance(getattr(self, name), int) or getattr(self, name) < 1:
+                raise RnnkitError(f"{flag(name)}: expected a positive integer, given {getattr(self, name)!r}")
+        if self.bidirectional:
+            raise RnnkitError("--bidirectional: a language model predicts the next token from the past only")
+        return self
+
+
+def bundled_corpus() -> str:
+    """Tiny Shakespeare (Karpathy's char-rnn), shipped with rnnkit."""
+    return resources.files("rnnkit.datasets").joinpath(DEFAULT_CORPUS).read_text(encoding="utf-8")
+
+
+def load_corpus(paths: list[str]) -> str:
+    if not paths:
+        return bundled_corpus()
+    return "\n".join(read_text(p) for p in paths)
+
+
+def build_vocab(text: str, config: Config) -> Vocab:
+    if config.level == "char":
+        return Vocab.of_chars(text)
+    return Vocab.of_words((t for line in text.split("\n") for t in words(line) + [EOS]), config.vocab_size,
+                          specials=(UNK, EOS))
+
+
+class LMObjective:
+    """Truncated-BPTT training and validation of a :class:`LanguageModel`."""
+
+    metric, mode = "val_loss", "min"
+
+    def __init__(self, model: LanguageModel, train_ids: np.ndarray, val_ids: np.ndarray, config: Config):
+        self.model, self.config = model, config
+        self.unit = "chars" if config.level == "char" else "tokens"
+        self.train_ids, self.val_ids = train_ids, val_ids
+        B, bptt = config.batch_size, config.bptt
+        if stream_length(len(train_ids), B, bptt - 1) < 1:
+            raise DataError(f"the training text has {len(train_ids)} tokens: too few for "
+                            f"--batch-size {B} and --bptt {bptt}; use smaller values or more text")
+        self.length = stream_length(len(train_ids), B, bptt - 1)
+        self.state = None
+
+    def steps_per_epoch(self) -> int:
+        return stream_steps(len(self.train_ids), self.config.batch_size, self.config.bptt)
+
+    def batches(self, rng):
+        offset = int(rng.integers(self.config.bptt))  # a new cut of the text every epoch
+        return stream_batches(self.train_ids, self.config.batch_size, self.config.bptt, offset, self.length)
+
+    def start_epoch(self) -> None:
+        self.state = None
+
+    def train_step(self, batch) -> tuple[float, int]:
+        x, y = batch
+        logits, self.state = self.model.forward(x, self.state)
+        loss, dlogits = softmax_cross_entropy(logits, y)
+        self.model.backward(dlogits)
+        return float(loss), x.size
+
+    def evaluate(self) -> dict[str, float]:
+        nats = evaluate_ids(self.model, self.val_ids, self.config.batch_size, self.config.bptt)
+        return {"val_loss": nats, "val_bits": nats / math.log(2), "val_perplexity": math.exp(min(nats, 700))}
+
+    def carried(self) -> dict[str, np.ndarray]:
+        if self.state is None:
+            return {}
+        parts = self.state if isinstance(self.state, tuple) else (self.state,)
+        return {f"state{i}": p for i, p in enumerate(parts)}
+
+    def restore_carried(self, tensors: dict[str, np.ndarray]) -> None:
+        parts = tuple(tensors[f"state{i}"] for i in range(len(tensors)))
+        self.state = None if not parts else parts if len(parts) > 1 else parts[0]
+
+
+def evaluate_ids(model: LanguageModel, ids: np.ndarray, batch_size: int, bptt: int) -> float:
+    """Mean nats per token of ``ids`` (streams of at most ``batch_size``, state carried)."""
+    B = max(1, min(batch_size, (len(ids) - 1) // max(bptt, 1)))
+    total, count, state = 0.0, 0, None
+    for x, y in stream_batches(ids, B, bptt):
+        logits, state = model.forward(x, state)
+        loss, _ = softmax_cross_entropy(logits, y)
+        total, count = total + float(loss) * y.size, count + y.size
+    return total / count
+
+
+def build_model(vocab: Vocab, config: Config) -> LanguageModel:
+    rnn = make_recurrent(config, config.embed, seed=config.seed)
+    return LanguageModel(vocab, config.level, rnn, config.embed, config.dropout, seed=config.seed + 10)
+
+
+def split_ids(ids: np.ndarray, val_fraction: float, minimum: int) -> tuple[np.ndarray, np.ndarray]:
+    n_val = int(len(ids) * val_fraction)
+    if n_val < minimum:
+        raise DataError(f"the text has {len(ids)} tokens: --val-fraction {val_fraction} leaves {n_val} "
+                        f"for validation, fewer than {minimum}; give more text or a larger --val-fraction")
+    return ids[:-n_val], ids[-n_val:]
+
+
+def train(config: Config, resume: str | None = None) -> dict:
+    """Train a language model; returns the summary (``summary["run"]`` is the run directory)."""
+    if resume:
+        run, _, stored = open_run(resume, NAME)
+        config = Config.from_dict(stored, f"{run.file('config.json')}")
+        vocab = Vocab.from_json(run.read_json("vocab.json"))
+        text = load_corpus(config.data)
+    else:
+        config.check()
+        text = load_corpus(config.data)
+        vocab = build_vocab(text, config)
+    model = build_model(vocab, config)
+    ids = vocab.encode(model.tokens(text), "training text")
+    train_ids, val_ids = split_ids(ids, config.val_fraction, minimum=2)
+    objective = LMObjective(model, train_ids, val_ids, config)
+    if not resume:
+        run = new_run(NAME, config)
+        run.write_json("vocab.json", vocab.to_json())
+    trainer = Trainer(objective, config, run, default_epochs=1)
+    if resume:
+        trainer.resume()
+    return trainer.fit()
+
+
+def load(run: Run | str, which: str = "best") -> LanguageModel:
+    """The trained model of a run (``best`` or ``last`` weights), in eval mode."""
+    run, _, stored = open_run(run.path if isinstance(run, Run) else run, NAME)
+    config = Config.from_dict(stored, str(run.file("config.json")))
+    model = build_model(Vocab.from_json(run.read_json("vocab.json")), config)
+    run.load_model(f"{which}.safetensors", model)
+    model.config = config
+    return model.eval()
+
+
+def evaluate(model: LanguageModel, paths: list[str]) -> dict[str, float]:
+    """Loss (nats/token), bits/token and perplexity of ``model`` on the text file(s) ``paths``."""
+    ids = model.vocab.encode(model.tokens(load_corpus(paths)), ", ".join(paths))
+    if len(ids) < 2:
+        raise DataError(f"{', '.join(paths)}: too short to evaluate: give at least two tokens")
+    nats = evaluate_ids(model, ids, 32, model.config.bptt)
+    return {"tokens": int(len(ids) - 1), "loss": nats, "bits": nats / math.log(2), "perplexity": math.exp(min(nats, 700))}
+
+
+def add_arguments(parser) -> None:
+    """charlm's own flags for ``rnnkit train charlm`` (defaults come from :class:`Config`)."""
+    d = Config()
+    parser.add_argument("data", nargs="*", default=[], help="UTF-8 text file(s); default: the bundled tiny Shakespeare")
+    parser.add_argument("--level", choices=("char", "word"), default=SUPPRESS,
+                        help=f"model characters or words (default {d.level})")
+    parser.add_argument("--bptt", type=int, default=SUPPRESS,
+                        help=f"truncated-BPTT length in tokens (default {d.bptt})")
+    parser.add_argument("--vocab-size", type=int, default=SUPPRESS,
+                        help=f"word level: keep this many most frequent words, the rest become <unk> (default {d.vocab_size})")

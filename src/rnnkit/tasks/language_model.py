@@ -1,0 +1,110 @@
+"""The recurrent language model: embedding -> recurrent stack -> linear head.
+
+Legend: B batch, T time steps, V vocabulary, E embedding size, H hidden.
+
+    e_t = E[x_t]                      (B, T, E)
+    h_t = RNN(e_1 … e_t)              (B, T, H)   LSTM, GRU or vanilla, stacked
+    z_t = dropout(h_t) W_yᵀ + b_y     (B, T, V)   logits of P(x_{t+1} | x_1 … x_t)
+
+(notes 004: ŷ^<t> = softmax(W_ya a^<t> + b_y), x^<t> = y^<t−1>.) The model
+also samples (one token at a time through ``Recurrent.step``) and scores a
+text: log P(sentence) = Σ_t log P(y^<t> | y^<1> … y^<t−1>).
+"""
+from __future__ import annotations
+
+import math
+from typing import Iterator
+
+import numpy as np
+
+from rnnkit.data.vocab import EOS, Vocab, words
+from rnnkit.functional.losses import log_softmax
+from rnnkit.nn.layers import Dropout, Embedding, Linear
+from rnnkit.nn.module import Module
+from rnnkit.nn.recurrent import Recurrent
+from rnnkit.sampling import check_sampling, draw, next_token_probs
+
+
+class LanguageModel(Module):
+    """Embedding -> recurrent stack -> dropout -> linear head over the vocabulary."""
+
+    def __init__(self, vocab: Vocab, level: str, rnn: Recurrent, embed: int, dropout: float, seed: int):
+        super().__init__(rnn.dtype)
+        self.vocab, self.level = vocab, level
+        self.embedding = Embedding(len(vocab), embed, dtype=rnn.dtype, seed=seed)
+        self.rnn = rnn
+        self.drop = Dropout(dropout, seed=seed + 1)
+        self.head = Linear(rnn.hidden_size, len(vocab), dtype=rnn.dtype, seed=seed + 2)
+
+    def forward(self, ids, state=None):
+        """ids (B, T) int -> logits (B, T, V), final recurrent state."""
+        h, state = self.rnn.forward(self.embedding.forward(ids), state)
+        return self.head.forward(self.drop.forward(h)), state
+
+    def backward(self, dlogits) -> None:
+        """Backpropagate through the last forward; no gradient flows into the carried state."""
+        dh = self.drop.backward(self.head.backward(dlogits))
+        dx, _ = self.rnn.backward(dh)
+        self.embedding.backward(dx)
+
+    # -- text <-> ids ----------------------------------------------------------
+    def tokens(self, text: str) -> list[str]:
+        """Characters, or words with <eos> at each line end (word level)."""
+        if self.level == "char":
+            return list(text)
+        return [t for line in text.split("\n") for t in words(line) + [EOS]]
+
+    def join(self, tokens: list[str]) -> str:
+        if self.level == "char":
+            return "".join(tokens)
+        return " ".join("\n" if t == EOS else t for t in tokens).replace(" \n ", "\n")
+
+    def start_token(self) -> int | None:
+        """The context before a text: "\\n" (char level, if known) or <eos> (word level)."""
+        start = "\n" if self.level == "char" else EOS
+        return self.vocab.stoi.get(start)
+
+    def _step_logits(self, token: int, state):
+        y, state = self.rnn.step(self.embedding.params["weight"][[token]], state)
+        return self.head.params["weight"] @ y[0] + self.head.params["bias"], state
+
+    # -- generation and scoring --------------------------------------------------
+    def sample(self, length: int, temperature: float = 1.0, top_k: int | None = None,
+               top_p: float | None = None, prime: str = "", seed: int | None = None) -> Iterator[str]:
+        """Yield ``length`` generated tokens one by one (after the ``prime`` text, which is not yielded)."""
+        check_sampling(temperature, top_k, top_p)
+        rng = np.random.default_rng(seed)
+        context = list(self.vocab.encode(self.tokens(prime), "--prime")) if prime else []
+        if self.level == "word" and context and context[-1] == self.vocab.stoi.get(EOS) and not prime.endswith("\n"):
+            context.pop()  # a prime is a beginning, not a finished line
+        start = self.start_token()
+        context = ([start] if start is not None else []) + context
+        if not context:
+            context = [int(rng.integers(len(self.vocab)))]
+        state = None
+        for token in context:
+            logits, state = self._step_logits(token, state)
+        for _ in range(length):
+            token = draw(rng, next_token_probs(logits, temperature, top_k, top_p))
+            yield self.vocab.itos[token]
+            logits, state = self._step_logits(token, state)
+
+    def score(self, text: str) -> dict:
+        """log P(text) under the model, token by token, from the start context.
+
+        Returns ``{"tokens", "log_prob" (nats), "log10_prob", "bits",
+        "nats_per_token", "perplexity", "per_token": [(token, log_prob), ...]}``.
+        """
+        ids = self.vocab.encode(self.tokens(text), "TEXT")
+        start = self.start_token()
+        inputs = ([start] if start is not None else []) + list(ids[:-1])
+        targets = ids if start is not None else ids[1:]
+        if len(targets) == 0:
+            raise ValueError("TEXT: too short to score: give at least two tokens")
+        logits, _ = self.forward(np.array([inputs]))
+        logp = log_softmax(logits[0].astype(np.float64))[np.arange(len(targets)), targets]
+        total = float(logp.sum())
+        n = len(targets)
+        return {"tokens": n, "log_prob": total, "log10_prob": total / math.log(10), "bits": -total / math.log(2),
+                "nats_per_token": -total / n, "perplexity": math.exp(-total / n),
+                "per_token": list(zip(self.vocab.decode(targets), logp.tolist()))}

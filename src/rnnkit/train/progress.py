@@ -1,0 +1,47 @@
+"""The progress bar of a training run and its closing summary table.
+
+The bar (tqdm, on stderr) shows the step, the running training loss, the
+latest validation metric, the throughput and, when the budget is a number of
+steps, the time left. ``--quiet`` turns both off.
+"""
+from __future__ import annotations
+
+import sys
+
+
+class Progress:
+    """A tqdm bar over training steps, with loss, metric and throughput in its postfix."""
+
+    def __init__(self, total: int | None, initial: int, unit: str, disable: bool = False):
+        from tqdm.auto import tqdm
+
+        self.unit, self.metric, self.loss = unit, "", None
+        self.bar = tqdm(total=total, initial=initial, unit="step", dynamic_ncols=True,
+                        disable=disable, file=sys.stderr, smoothing=0.1)
+
+    def set_metric(self, name: str, value: float) -> None:
+        self.metric = f"{name}={value:.4g}"
+
+    def update(self, step: int, loss: float, rate: float) -> None:
+        self.loss = loss if self.loss is None else 0.9 * self.loss + 0.1 * loss
+        parts = [f"loss={self.loss:.4f}"] + ([self.metric] if self.metric else [])
+        parts.append(f"{rate:,.0f} {self.unit}/s")
+        self.bar.set_postfix_str(" ".join(parts), refresh=False)
+        self.bar.update(step - self.bar.n)
+
+    def close(self) -> None:
+        self.bar.close()
+
+
+def _format(value) -> str:
+    if isinstance(value, float):
+        return f"{value:.4f}" if abs(value) < 1e4 else f"{value:,.0f}"
+    return str(value)
+
+
+def summary_table(summary: dict) -> str:
+    """A two-column text table of the scalar entries of ``summary``."""
+    rows = [(k.replace("_", " "), _format(v)) for k, v in summary.items() if not isinstance(v, dict)]
+    width = max(len(k) for k, _ in rows)
+    line = "-" * (width + 3 + max(len(v) for _, v in rows))
+    return "\n".join([line] + [f"{k:<{width}}   {v}" for k, v in rows] + [line])
