@@ -29,7 +29,13 @@ class Progress:
         self.bar.set_postfix_str(" ".join(parts), refresh=False)
         self.bar.update(step - self.bar.n)
 
-    def close(self) -> None:
+    def write(self, message: str) -> None:
+        self.bar.write(message, file=sys.stderr)
+
+    def __enter__(self) -> "Progress":
+        return self
+
+    def __exit__(self, *exc) -> None:
         self.bar.close()
 
 

@@ -15,7 +15,10 @@ run replays the same batch order and can skip to where it stopped.
 from __future__ import annotations
 
 import math
+import signal
+import threading
 import time
+from contextlib import contextmanager
 from dataclasses import asdict, dataclass
 from typing import Iterator, Protocol
 
@@ -158,15 +161,19 @@ class Trainer:
 
     # -- the loop ------------------------------------------------------------------------
     def fit(self) -> dict:
-        """Train until the budget, early stopping or Ctrl-C; return the summary (also written)."""
+        """Train until the budget, early stopping or Ctrl-C; return the summary (also written).
+
+        The first Ctrl-C finishes the current step, writes a checkpoint and
+        stops cleanly (``rnnkit train --resume`` continues); a second one aborts.
+        """
         cfg, s, obj = self.config, self.state, self.obj
         bar = Progress(self.total_steps(), s.step, obj.unit, disable=cfg.quiet)
         start = time.perf_counter() - s.elapsed
         window = {"loss": 0.0, "n": 0, "clipped": 0, "norm": 0.0}
-        interrupted = stopped_early = False
+        self.stop_requested = stopped_early = False
         obj.model.train()
-        try:
-            while not self._out_of_budget() and not stopped_early:
+        with self._sigint_requests_stop(bar), bar:
+            while not (self._out_of_budget() or stopped_early or self.stop_requested):
                 batches = obj.batches(np.random.default_rng([cfg.seed, s.epoch]))
                 if s.batch_in_epoch == 0:
                     obj.start_epoch()
@@ -176,8 +183,7 @@ class Trainer:
                     loss, items = self._step(batch, window)
                     s.batch_in_epoch, s.items = i + 1, s.items + items
                     s.elapsed = time.perf_counter() - start
-                    last = i + 1 == self.spe
-                    if self._eval_due(last) or self._out_of_budget():
+                    if self._eval_due(i + 1 == self.spe) or self._out_of_budget():
                         rec = self.evaluate(self._window_summary(window))
                         s.elapsed = time.perf_counter() - start
                         bar.set_metric(obj.metric, rec[obj.metric])
@@ -185,19 +191,34 @@ class Trainer:
                     elif cfg.checkpoint_every and s.step % cfg.checkpoint_every == 0:
                         self.save_checkpoint()
                     bar.update(s.step, loss, s.items / max(s.elapsed, 1e-9))
-                    if self._out_of_budget() or stopped_early:
+                    if self._out_of_budget() or stopped_early or self.stop_requested:
                         break
                 else:
                     s.epoch, s.batch_in_epoch = s.epoch + 1, 0
-        except KeyboardInterrupt:
-            interrupted = True
-            s.elapsed = time.perf_counter() - start
+        if self.stop_requested:
             self.save_checkpoint()
-        finally:
-            bar.close()
-        if not interrupted and s.last_eval_step != s.step:
+        elif s.last_eval_step != s.step:
             self.evaluate(self._window_summary(window))
-        return self._finish(interrupted, stopped_early)
+        return self._finish(self.stop_requested, stopped_early)
+
+    @contextmanager
+    def _sigint_requests_stop(self, bar: Progress):
+        """While training, Ctrl-C asks for a clean stop after the current step."""
+        if threading.current_thread() is not threading.main_thread():
+            yield
+            return
+
+        def handler(signum, frame):
+            if self.stop_requested:
+                raise KeyboardInterrupt
+            self.stop_requested = True
+            bar.write("Ctrl-C: stopping after this step and writing a checkpoint (Ctrl-C again to abort)")
+
+        previous = signal.signal(signal.SIGINT, handler)
+        try:
+            yield
+        finally:
+            signal.signal(signal.SIGINT, previous)
 
     def _step(self, batch, window: dict) -> tuple[float, int]:
         cfg, s, model = self.config, self.state, self.obj.model

@@ -1,0 +1,105 @@
+"""charlm: it learns, samples, scores, resumes exactly, and refuses bad input."""
+from __future__ import annotations
+
+import math
+import os
+import signal
+
+import numpy as np
+import pytest
+
+import rnnkit as rk
+from rnnkit.errors import DataError, RnnkitError, RunError
+from rnnkit.tasks import charlm
+from rnnkit.train.run import Run
+
+TEXT = "the quick brown fox jumps over the lazy dog.\n" * 120
+
+
+def tiny(tmp_path, name="run", **kwargs):
+    (tmp_path / "corpus.txt").write_text(TEXT)
+    base = dict(data=[str(tmp_path / "corpus.txt")], hidden=32, layers=1, embed=16, batch_size=8, bptt=20,
+                max_steps=60, eval_every=20, lr=1e-2, out=str(tmp_path / name), quiet=True)
+    return charlm.Config(**(base | kwargs))
+
+
+def test_learns_samples_and_scores(tmp_path):
+    summary = charlm.train(tiny(tmp_path))
+    vocab_size = len(set(TEXT))
+    assert summary["best_val_loss"] < 0.5 * math.log(vocab_size)  # well below uniform guessing
+    model = rk.load(summary["run"])
+    logits, _ = model.forward(np.zeros((2, 7), dtype=np.int64))
+    assert logits.shape == (2, 7, vocab_size)
+    text = "".join(model.sample(40, temperature=0.5, prime="the ", seed=0))
+    assert len(text) == 40 and set(text) <= set(TEXT)
+    assert text == "".join(model.sample(40, temperature=0.5, prime="the ", seed=0))
+    good, bad = model.score("the lazy dog."), model.score("dog lazy the.")
+    assert good["log_prob"] > bad["log_prob"]
+    assert good["perplexity"] == pytest.approx(math.exp(-good["log_prob"] / good["tokens"]))
+    assert len(good["per_token"]) == good["tokens"] == len("the lazy dog.")
+
+
+def test_run_directory_contents(tmp_path):
+    summary = charlm.train(tiny(tmp_path, max_steps=20))
+    run = Run.open(summary["run"])
+    names = {p.name for p in run.path.iterdir()}
+    assert {"config.json", "vocab.json", "best.safetensors", "last.safetensors", "metrics.jsonl",
+            "summary.json", "state.json", "state.safetensors"} <= names
+    assert not [n for n in names if n.endswith(".tmp")]
+    assert [r["step"] for r in run.metrics()] == [20]
+    assert run.config["task"] == "charlm"
+
+
+def test_same_seed_same_weights(tmp_path):
+    a = rk.load(charlm.train(tiny(tmp_path, "a", max_steps=15, dropout=0.2))["run"], "last")
+    b = rk.load(charlm.train(tiny(tmp_path, "b", max_steps=15, dropout=0.2))["run"], "last")
+    for k, v in a.parameters().items():
+        np.testing.assert_array_equal(v, b.parameters()[k])
+
+
+def test_ctrl_c_stops_cleanly_and_resume_is_exact(tmp_path, monkeypatch):
+    full = rk.load(charlm.train(tiny(tmp_path, "full", max_steps=40, dropout=0.1))["run"], "last")
+    original = charlm.LMObjective.train_step
+    calls = {"n": 0}
+
+    def interrupting(self, batch):
+        calls["n"] += 1
+        if calls["n"] == 23:
+            os.kill(os.getpid(), signal.SIGINT)  # a real Ctrl-C in the middle of a step
+        return original(self, batch)
+
+    monkeypatch.setattr(charlm.LMObjective, "train_step", interrupting)
+    first = charlm.train(tiny(tmp_path, "cut", max_steps=40, dropout=0.1))
+    assert first["stopped"] == "interrupted" and first["steps"] == 23
+    monkeypatch.setattr(charlm.LMObjective, "train_step", original)
+    second = charlm.train(None, resume=first["run"])
+    assert second["steps"] == 40 and second["stopped"] == "budget"
+    resumed = rk.load(second["run"], "last")
+    for k, v in full.parameters().items():
+        np.testing.assert_array_equal(v, resumed.parameters()[k], err_msg=k)
+
+
+def test_word_level(tmp_path):
+    summary = charlm.train(tiny(tmp_path, level="word", bptt=5, vocab_size=8, max_steps=30))
+    model = rk.load(summary["run"])
+    assert "<unk>" in model.vocab and len(model.vocab) == 8
+    assert model.score("the lazy dog")["tokens"] == 4  # three words and <eos>
+    assert len(list(model.sample(5, seed=1))) == 5
+
+
+def test_errors(tmp_path):
+    with pytest.raises(DataError, match="missing.txt: file not found"):
+        charlm.train(charlm.Config(data=[str(tmp_path / "missing.txt")]))
+    (tmp_path / "short.txt").write_text("abc")
+    with pytest.raises(DataError, match="too few|fewer than"):
+        charlm.train(charlm.Config(data=[str(tmp_path / "short.txt")], out=str(tmp_path / "s"), quiet=True))
+    assert not (tmp_path / "s").exists()  # nothing half-written
+    with pytest.raises(RnnkitError, match="--bidirectional"):
+        charlm.train(tiny(tmp_path, bidirectional=True))
+    with pytest.raises(RunError, match="not an rnnkit run directory"):
+        rk.load(tmp_path)
+    model = rk.load(charlm.train(tiny(tmp_path, max_steps=5))["run"])
+    with pytest.raises(DataError, match=r"not in the model's vocabulary: 'Z'"):
+        model.score("Zebra")
+    with pytest.raises(RnnkitError, match="--temperature"):
+        list(model.sample(3, temperature=0))

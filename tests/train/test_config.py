@@ -1,0 +1,37 @@
+"""Training options: checks name the flag."""
+from __future__ import annotations
+
+import pytest
+
+from rnnkit.errors import RnnkitError
+from rnnkit.train.config import TrainConfig
+from rnnkit.train.schedules import learning_rate
+
+
+@pytest.mark.parametrize("kwargs,match", [
+    (dict(cell="transformer"), "--cell: expected one of lstm, gru, rnn, rnn_relu; given 'transformer'"),
+    (dict(hidden=0), "--hidden: expected a positive integer, given 0"),
+    (dict(batch_size=2.5), "--batch-size: expected a positive integer, given 2.5"),
+    (dict(lr=0), "--lr: expected a positive number, given 0"),
+    (dict(clip=-1), "--clip: expected a number >= 0"),
+    (dict(dropout=1.0), r"--dropout: expected a number in \[0, 1.0\), given 1.0"),
+    (dict(val_fraction=-0.1), "--val-fraction"),
+    (dict(optimizer="lbfgs"), "--optimizer: expected one of"),
+])
+def test_bad_options_name_the_flag(kwargs, match):
+    with pytest.raises(RnnkitError, match=match):
+        TrainConfig(**kwargs).check()
+
+
+def test_from_dict_refuses_unknown_keys():
+    with pytest.raises(RnnkitError, match="config.json: unknown option.*hiden"):
+        TrainConfig.from_dict({"hiden": 3}, "config.json")
+    assert TrainConfig.from_dict(TrainConfig(hidden=7).to_dict()).hidden == 7
+
+
+def test_schedules():
+    assert learning_rate("constant", 0.1, 500, 0.5) == 0.1
+    assert learning_rate("step", 0.1, 2500, 0.0, lr_step=1000, lr_gamma=0.5) == pytest.approx(0.025)
+    assert learning_rate("cosine", 0.1, 0, 0.0) == pytest.approx(0.1)
+    assert learning_rate("cosine", 0.1, 0, 0.5) == pytest.approx(0.05)
+    assert learning_rate("cosine", 0.1, 0, 1.0) == pytest.approx(0.0)
