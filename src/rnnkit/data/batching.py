@@ -7,6 +7,9 @@ initial state for the next one in every stream:
 
     X = ids[o : o + B·L].reshape(B, L),  Y = ids[o + 1 : o + 1 + B·L].reshape(B, L)
     step k: x = X[:, k·bptt : (k+1)·bptt], y = the same columns of Y
+
+Whole sequences (classifiers): ``bucket_batches`` groups examples of similar
+length so that a right-padded batch (``pad_sequences``) wastes few steps.
 """
 from __future__ import annotations
 
@@ -44,3 +47,20 @@ def pad_sequences(seqs: list[np.ndarray], pad: int | float = 0, dtype=None) -> t
     for i, s in enumerate(seqs):
         out[i, :len(s)] = s
     return out, lengths
+
+
+def bucket_batches(lengths: np.ndarray, batch_size: int, rng: np.random.Generator,
+                   pool: int = 50) -> list[np.ndarray]:
+    """Index batches of similar lengths, in a random order: ⌈N / batch_size⌉ of them.
+
+    The indices are shuffled, cut into pools of ``pool`` batches, sorted by length within each pool
+    (so a batch pads little) and cut into batches; the batch order is then shuffled again.
+    """
+    order = rng.permutation(len(lengths))
+    size = batch_size * pool
+    batches = []
+    for start in range(0, len(order), size):
+        chunk = order[start:start + size]
+        chunk = chunk[np.argsort(lengths[chunk], kind="stable")]
+        batches += [chunk[i:i + batch_size] for i in range(0, len(chunk), batch_size)]
+    return [batches[i] for i in rng.permutation(len(batches))]

@@ -5,10 +5,12 @@
 """
 from __future__ import annotations
 
-from rnnkit.tasks import charlm
+from rnnkit.tasks import charlm, classify
+from rnnkit.tasks import toy  # echo, copy, adding: one module, three tasks
 from rnnkit.tasks.base import open_run
 
-TASKS = {charlm.NAME: charlm}
+TASKS = {charlm.NAME: charlm, classify.NAME: classify}
+TASKS.update(toy.TASKS)
 
 
 def load(run, which: str = "best"):
