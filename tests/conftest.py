@@ -26,3 +26,32 @@ def random_state(layer, batch, rng, scale=0.5):
     shape = (layer.num_layers * layer.num_directions, batch, layer.hidden_size)
     parts = [scale * rng.standard_normal(shape).astype(layer.dtype) for _ in range(layer.cell.n_states)]
     return parts[0] if len(parts) == 1 else tuple(parts)
+
+
+def assert_interrupt_and_resume_exact(monkeypatch, objective_cls, train, make_config, at_call: int, total: int):
+    """Ctrl-C at the ``at_call``-th step, then ``--resume``: weights equal an uninterrupted run bit for bit.
+
+    ``make_config(name)`` gives the run's config with output directory ``name``;
+    ``train(config, resume=None)`` is the task's train function.
+    """
+    import os
+    import signal
+
+    full = rk.load(train(make_config("full"))["run"], "last")
+    original, calls = objective_cls.train_step, {"n": 0}
+
+    def interrupting(self, batch):
+        calls["n"] += 1
+        if calls["n"] == at_call:
+            os.kill(os.getpid(), signal.SIGINT)  # a real Ctrl-C in the middle of a step
+        return original(self, batch)
+
+    monkeypatch.setattr(objective_cls, "train_step", interrupting)
+    first = train(make_config("cut"))
+    assert first["stopped"] == "interrupted" and first["steps"] == at_call
+    monkeypatch.setattr(objective_cls, "train_step", original)
+    second = train(None, resume=first["run"])
+    assert second["steps"] == total and second["stopped"] == "budget"
+    resumed = rk.load(second["run"], "last")
+    for k, v in full.state_dict().items():
+        np.testing.assert_array_equal(v, resumed.state_dict()[k], err_msg=k)

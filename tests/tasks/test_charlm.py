@@ -2,8 +2,6 @@
 from __future__ import annotations
 
 import math
-import os
-import signal
 
 import numpy as np
 import pytest
@@ -12,6 +10,7 @@ import rnnkit as rk
 from rnnkit.errors import DataError, RnnkitError, RunError
 from rnnkit.tasks import charlm
 from rnnkit.train.run import Run
+from tests.conftest import assert_interrupt_and_resume_exact
 
 TEXT = "the quick brown fox jumps over the lazy dog.\n" * 120
 
@@ -58,25 +57,9 @@ def test_same_seed_same_weights(tmp_path):
 
 
 def test_ctrl_c_stops_cleanly_and_resume_is_exact(tmp_path, monkeypatch):
-    full = rk.load(charlm.train(tiny(tmp_path, "full", max_steps=40, dropout=0.1))["run"], "last")
-    original = charlm.LMObjective.train_step
-    calls = {"n": 0}
-
-    def interrupting(self, batch):
-        calls["n"] += 1
-        if calls["n"] == 23:
-            os.kill(os.getpid(), signal.SIGINT)  # a real Ctrl-C in the middle of a step
-        return original(self, batch)
-
-    monkeypatch.setattr(charlm.LMObjective, "train_step", interrupting)
-    first = charlm.train(tiny(tmp_path, "cut", max_steps=40, dropout=0.1))
-    assert first["stopped"] == "interrupted" and first["steps"] == 23
-    monkeypatch.setattr(charlm.LMObjective, "train_step", original)
-    second = charlm.train(None, resume=first["run"])
-    assert second["steps"] == 40 and second["stopped"] == "budget"
-    resumed = rk.load(second["run"], "last")
-    for k, v in full.parameters().items():
-        np.testing.assert_array_equal(v, resumed.parameters()[k], err_msg=k)
+    assert_interrupt_and_resume_exact(
+        monkeypatch, charlm.LMObjective, charlm.train,
+        lambda name: tiny(tmp_path, name, max_steps=40, dropout=0.1), at_call=23, total=40)
 
 
 def test_word_level(tmp_path):

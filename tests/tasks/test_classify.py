@@ -3,8 +3,6 @@ and refuses bad input before writing anything."""
 from __future__ import annotations
 
 import json
-import os
-import signal
 
 import numpy as np
 import pytest
@@ -14,6 +12,7 @@ from rnnkit.cli.main import main
 from rnnkit.errors import DataError, RnnkitError
 from rnnkit.tasks import classify
 from rnnkit.train.run import Run
+from tests.conftest import assert_interrupt_and_resume_exact
 
 CUES = {"neg": ["bad", "awful", "boring"], "pos": ["good", "great", "lovely"], "meh": ["okay", "average", "fine"]}
 FILLER = "the a film movie plot was is it really very quite this".split()
@@ -144,24 +143,9 @@ def test_pretrained_embeddings(tmp_path, binary_tsv, freeze):
 
 
 def test_ctrl_c_and_resume_is_exact(tmp_path, binary_tsv, monkeypatch):
-    full = rk.load(classify.train(tiny(tmp_path, [binary_tsv], "full", dropout=0.3, epochs=3))["run"], "last")
-    original, calls = classify.ClassifyObjective.train_step, {"n": 0}
-
-    def interrupting(self, batch):
-        calls["n"] += 1
-        if calls["n"] == 17:
-            os.kill(os.getpid(), signal.SIGINT)
-        return original(self, batch)
-
-    monkeypatch.setattr(classify.ClassifyObjective, "train_step", interrupting)
-    first = classify.train(tiny(tmp_path, [binary_tsv], "cut", dropout=0.3, epochs=3))
-    assert first["stopped"] == "interrupted" and first["steps"] == 17
-    monkeypatch.setattr(classify.ClassifyObjective, "train_step", original)
-    second = classify.train(None, resume=first["run"])
-    assert second["steps"] == 36 and second["stopped"] == "budget"
-    resumed = rk.load(second["run"], "last")
-    for k, v in full.state_dict().items():
-        np.testing.assert_array_equal(v, resumed.state_dict()[k], err_msg=k)
+    assert_interrupt_and_resume_exact(
+        monkeypatch, classify.ClassifyObjective, classify.train,
+        lambda name: tiny(tmp_path, [binary_tsv], name, dropout=0.3, epochs=3), at_call=17, total=36)
 
 
 def test_bad_data_is_refused_before_anything_is_written(tmp_path):

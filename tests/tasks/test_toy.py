@@ -2,8 +2,6 @@
 from __future__ import annotations
 
 import json
-import os
-import signal
 
 import numpy as np
 import pytest
@@ -14,6 +12,7 @@ from rnnkit.errors import RnnkitError
 from rnnkit.tasks import TASKS, toy
 from rnnkit.tasks.generated import VAL_KEY, GeneratedObjective
 from rnnkit.tasks.models import ManyToMany, ManyToOne
+from tests.conftest import assert_interrupt_and_resume_exact
 
 
 def config(task, tmp_path, name="run", **kwargs):
@@ -114,25 +113,9 @@ def test_same_seed_same_weights(tmp_path):
 
 def test_ctrl_c_and_resume_is_exact(tmp_path, monkeypatch):
     kwargs = dict(hidden=16, max_steps=250, eval_every=60, dropout=0.1, lr=5e-3)  # crosses an epoch (100 batches)
-    full = rk.load(toy.echo.train(config(toy.echo, tmp_path, "full", **kwargs))["run"], "last")
-    original = GeneratedObjective.train_step
-    calls = {"n": 0}
-
-    def interrupting(self, batch):
-        calls["n"] += 1
-        if calls["n"] == 137:
-            os.kill(os.getpid(), signal.SIGINT)  # a real Ctrl-C in the middle of a step
-        return original(self, batch)
-
-    monkeypatch.setattr(GeneratedObjective, "train_step", interrupting)
-    first = toy.echo.train(config(toy.echo, tmp_path, "cut", **kwargs))
-    assert first["stopped"] == "interrupted" and first["steps"] == 137
-    monkeypatch.setattr(GeneratedObjective, "train_step", original)
-    second = toy.echo.train(None, resume=first["run"])
-    assert second["steps"] == 250 and second["stopped"] == "budget"
-    resumed = rk.load(second["run"], "last")
-    for k, v in full.parameters().items():
-        np.testing.assert_array_equal(v, resumed.parameters()[k], err_msg=k)
+    assert_interrupt_and_resume_exact(
+        monkeypatch, GeneratedObjective, toy.echo.train,
+        lambda name: config(toy.echo, tmp_path, name, **kwargs), at_call=137, total=250)
 
 
 # -- errors ------------------------------------------------------------------------------------------------
