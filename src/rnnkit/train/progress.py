@@ -1,8 +1,9 @@
 """The progress bar of a training run and its closing summary table.
 
 The bar (tqdm, on stderr) shows the step, the running training loss, the
-latest validation metric, the throughput and, when the budget is a number of
-steps, the time left. ``--quiet`` turns both off.
+latest validation metric, the throughput and the time left (for a
+``--time-limit`` budget, the bar ends at the step the time will run out at,
+estimated from the pace so far). ``--quiet`` turns both off.
 """
 from __future__ import annotations
 
@@ -12,17 +13,24 @@ import sys
 class Progress:
     """A tqdm bar over training steps, with loss, metric and throughput in its postfix."""
 
-    def __init__(self, total: int | None, initial: int, unit: str, disable: bool = False):
+    def __init__(self, total: int | None, initial: int, unit: str, disable: bool = False,
+                 time_limit: float | None = None):
         from tqdm.auto import tqdm
 
         self.unit, self.metric, self.loss = unit, "", None
+        self.total, self.time_limit, self.initial = total, time_limit, initial
         self.bar = tqdm(total=total, initial=initial, unit="step", dynamic_ncols=True,
                         disable=disable, file=sys.stderr, smoothing=0.1)
 
     def set_metric(self, name: str, value: float) -> None:
         self.metric = f"{name}={value:.4g}"
 
-    def update(self, step: int, loss: float, rate: float) -> None:
+    def update(self, step: int, loss: float, rate: float, elapsed: float) -> None:
+        """Advance to ``step``; with a time budget, the bar's end is the step the time will run out at."""
+        if self.time_limit and step > self.initial:
+            per_step = elapsed / step
+            by_time = step + int(max(self.time_limit - elapsed, 0) / per_step)
+            self.bar.total = min(by_time, self.total) if self.total else by_time
         self.loss = loss if self.loss is None else 0.9 * self.loss + 0.1 * loss
         parts = [f"loss={self.loss:.4f}"] + ([self.metric] if self.metric else [])
         parts.append(f"{rate:,.0f} {self.unit}/s")

@@ -167,7 +167,7 @@ class Trainer:
         stops cleanly (``rnnkit train --resume`` continues); a second one aborts.
         """
         cfg, s, obj = self.config, self.state, self.obj
-        bar = Progress(self.total_steps(), s.step, obj.unit, disable=cfg.quiet)
+        bar = Progress(self.total_steps(), s.step, obj.unit, disable=cfg.quiet, time_limit=cfg.time_limit)
         start = time.perf_counter() - s.elapsed
         window = {"loss": 0.0, "n": 0, "clipped": 0, "norm": 0.0}
         self.stop_requested = stopped_early = False
@@ -190,7 +190,7 @@ class Trainer:
                         stopped_early = bool(cfg.patience and s.bad_evals >= cfg.patience)
                     elif cfg.checkpoint_every and s.step % cfg.checkpoint_every == 0:
                         self.save_checkpoint()
-                    bar.update(s.step, loss, s.items / max(s.elapsed, 1e-9))
+                    bar.update(s.step, loss, s.items / max(s.elapsed, 1e-9), s.elapsed)
                     if self._out_of_budget() or stopped_early or self.stop_requested:
                         break
                 else:
