@@ -21,3 +21,10 @@ from rnnkit.tasks import load
 from rnnkit.optim import SGD, Adagrad, Adam, AdamW, RMSprop, clip_grad_norm, clip_grad_value
 
 __version__ = "0.1.0"
+
+__all__ = [
+    "RNN", "LSTM", "GRU", "Recurrent", "Module", "Linear", "Embedding", "Dropout",
+    "softmax_cross_entropy", "binary_cross_entropy_with_logits", "mse", "log_softmax", "softmax",
+    "SGD", "Adagrad", "RMSprop", "Adam", "AdamW", "clip_grad_norm", "clip_grad_value",
+    "gradcheck", "gradcheck_errors", "load", "functional", "nn", "optim",
+]
