@@ -4,6 +4,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
+from rnnkit.functional.cell import step_of
 from rnnkit.functional.gru import gru_cell
 from rnnkit.functional.lstm import LSTM_CELL
 from rnnkit.functional.rnn import rnn_cell
@@ -41,13 +42,38 @@ def test_step_backward_matches_finite_differences(name):
         return sum(float(np.sum(u * s)) for u, s in zip(up, new))
 
     _, cache = cell.step_forward(xw, state, w_hh, b_hh)
-    dxw, dhw, dprev = cell.step_backward(tuple(up), cache, w_hh)
+    dxw, dprev = cell.step_backward(tuple(up), cache, w_hh)
     np.testing.assert_allclose(dxw, numeric_grad(loss, xw), rtol=1e-6, atol=1e-8)
-    np.testing.assert_allclose(dhw.sum(axis=0), numeric_grad(loss, b_hh), rtol=1e-6, atol=1e-8)
-    np.testing.assert_allclose(cell.hh_weight_grad(dhw[None], [cache]), numeric_grad(loss, w_hh),
-                               rtol=1e-6, atol=1e-8)
+    one_step = type(cache)(*(a[None] for a in cache))  # a sequence cache of length 1
+    dw_hh, db_hh = cell.hh_grads(dxw[None], one_step, dxw.sum(axis=0))
+    np.testing.assert_allclose(db_hh, numeric_grad(loss, b_hh), rtol=1e-6, atol=1e-8)
+    np.testing.assert_allclose(dw_hh, numeric_grad(loss, w_hh), rtol=1e-6, atol=1e-8)
     for s, ds in zip(state, dprev, strict=True):
         np.testing.assert_allclose(ds, numeric_grad(loss, s), rtol=1e-6, atol=1e-8)
+
+
+@pytest.mark.parametrize("name", CELLS)
+def test_steps_into_buffers_equal_fresh_steps(name):
+    """With ``out=`` (the layer's way: the gates written over xw) a step gives the same arrays."""
+    cell = CELLS[name]
+    rng = np.random.default_rng(1)
+    G = cell.gates
+    xw, w_hh, b_hh = rng.standard_normal((B, G * H)), rng.standard_normal((G * H, H)), rng.standard_normal(G * H)
+    state = tuple(rng.standard_normal((B, H)) for _ in range(cell.n_states))
+    up = tuple(rng.standard_normal((B, H)) for _ in range(cell.n_states))
+    new, cache = cell.step_forward(xw, state, w_hh, b_hh)
+    dxw, dprev = cell.step_backward(up, cache, w_hh)
+
+    states = tuple(np.stack([s, np.full_like(s, np.nan)]) for s in state)  # (T+1, B, H), T = 1
+    xw_buf = xw[None].copy()
+    steps = cell.sequence_cache(xw_buf, states, np.full((1, B, H), np.nan))
+    out = (tuple(s[1] for s in states), step_of(steps, 0))
+    new_b, cache_b = cell.step_forward(xw_buf[0], state, w_hh, b_hh, out=out)
+    out_b = (np.full_like(dxw, np.nan), tuple(np.full_like(d, np.nan) for d in dprev))
+    dxw_b, dprev_b = cell.step_backward(up, cache_b, w_hh, out=out_b)
+    for got, want in zip((*new_b, *cache_b, dxw_b, *dprev_b), (*new, *cache, dxw, *dprev), strict=True):
+        np.testing.assert_array_equal(got, want)
+    assert dxw_b is out_b[0] and all(o is n for o, n in zip(out[0], new_b, strict=True))
 
 
 def test_lstm_gate_order_is_i_f_g_o():

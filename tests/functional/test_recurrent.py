@@ -2,9 +2,15 @@
 from __future__ import annotations
 
 import numpy as np
+import pytest
 
+from rnnkit.functional.gru import gru_cell
 from rnnkit.functional.lstm import LSTM_CELL
 from rnnkit.functional.recurrent import recurrent_backward, recurrent_forward, reversal_index
+from rnnkit.functional.rnn import rnn_cell
+
+CELLS = {"rnn_tanh": rnn_cell("tanh"), "rnn_relu": rnn_cell("relu"), "lstm": LSTM_CELL,
+         "gru": gru_cell(True), "gru_reset_before": gru_cell(False)}
 
 
 def test_reversal_index_reverses_within_each_length_and_is_an_involution():
@@ -46,3 +52,34 @@ def test_padded_steps_get_no_gradient_and_pass_the_state_gradient_through():
     dx1, ds1, _ = recurrent_backward(dout[:2, 1:], tuple(d[1:] for d in dfin), cache1)
     np.testing.assert_allclose(dx[:2, 1:], dx1, atol=1e-12)
     np.testing.assert_allclose(ds0[1][1:], ds1[1], atol=1e-12)
+
+
+@pytest.mark.parametrize("name", CELLS)
+def test_a_reused_workspace_gives_the_results_of_fresh_buffers(name):
+    """Two calls through one workspace (its arrays reused, not re-zeroed) equal calls without one."""
+    cell, rng, ws = CELLS[name], np.random.default_rng(2), {}
+    T, B, D, H = 5, 3, 2, 4
+    G = cell.gates
+    w = (rng.standard_normal((G * H, D)), rng.standard_normal((G * H, H)) / 2,
+         rng.standard_normal(G * H), rng.standard_normal(G * H))
+    for lengths, reverse in [(None, False), (np.array([5, 2, 4]), True)]:
+        x, dout = rng.standard_normal((T, B, D)), rng.standard_normal((T, B, H))
+        s0 = tuple(rng.standard_normal((B, H)) for _ in range(cell.n_states))
+        ds = tuple(rng.standard_normal((B, H)) for _ in range(cell.n_states))
+        runs = []
+        for workspace in (None, ws):
+            out, fin, cache = recurrent_forward(cell, x, s0, *w, lengths=lengths, reverse=reverse, workspace=workspace)
+            runs.append((out.copy(), *fin, *recurrent_backward(dout, ds, cache)[:2]))
+        for got, want in zip(runs[1], runs[0], strict=True):
+            np.testing.assert_array_equal(np.concatenate(got) if isinstance(got, tuple) else got,
+                                          np.concatenate(want) if isinstance(want, tuple) else want)
+    assert {"xw", "dxw", "state0", "scratch", "dx"} <= set(ws)
+
+
+def test_outputs_that_view_the_cache_are_read_only():
+    rng = np.random.default_rng(3)
+    x, w = rng.standard_normal((4, 2, 3)), _weights(rng, 3, 5)
+    out, (h, c), _ = recurrent_forward(LSTM_CELL, x, (np.zeros((2, 5)), np.zeros((2, 5))), *w)
+    for a in (out, h, c):
+        with pytest.raises(ValueError, match="read-only"):
+            a += 1

@@ -8,27 +8,44 @@ the output of the step is always ``state[0]``.
 
 Every cell provides:
 
-* ``step_forward(xw, state, w_hh, b_hh) -> (state, cache)``
-* ``step_backward(dstate, cache, w_hh) -> (dxw, dhw, dstate_prev)``: the
-  gradients with respect to the input projection xw_t, the recurrent
-  pre-activation hw_t, and the previous state.
-* ``hh_weight_grad(dhw, caches) -> dW_hh``: the recurrent weight gradient
-  summed over all steps in ONE matrix product, dW_hh = Σ_t dhw_tᵀ u_t where
-  u_t is what W_hh multiplied at step t (h_{t−1}, or r_t ⊙ h_{t−1} for the
-  textbook GRU's candidate block).
+* ``step_forward(xw, state, w_hh, b_hh, out=None) -> (state, cache)``
+* ``step_backward(dstate, cache, w_hh, out=None) -> (dxw, dstate_prev)``:
+  the gradients with respect to the input projection xw_t and the previous
+  state.
+* ``sequence_cache(xw, states, scratch) -> cache``: the cache of a whole
+  sequence, each field with a leading T axis, laid over the layer's
+  buffers: xw (T, B, G·H) (which a cell may overwrite, e.g. with its
+  activated gates), states, a tuple of (T+1, B, H) arrays with the initial
+  state at [0] and state_t at [t+1], and scratch (T, B, H) for one more
+  field of the cell's own. ``step_of(cache, t)`` is step t's cache.
+* ``hh_grads(dxw, cache, db_ih) -> (dW_hh, db_hh)``: the recurrent weight
+  gradient summed over all steps in ONE matrix product, from the stacked
+  dxw (T, B, G·H) and the sequence cache; db_ih = Σ dxw is given because
+  it often is db_hh too.
+
+``out=`` works as in NumPy: a structure shaped like the return value whose
+arrays receive the results (the layer passes slices of its per-sequence
+buffers, so no step allocates its results); ``None`` allocates them. A
+cache in ``out`` must hold the step's inputs (h_prev, ...) already.
 """
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Callable, Sequence
+from typing import Callable, NamedTuple
 
 import numpy as np
 
 
-def hh_grad_from_h_prev(dhw: np.ndarray, caches: Sequence) -> np.ndarray:
-    """dW_hh = Σ_t dhw_tᵀ h_{t−1}: (T, B, G·H) x (T, B, H) -> (G·H, H), one GEMM."""
-    h_prev = np.stack([c.h_prev for c in caches])
-    return dhw.reshape(-1, dhw.shape[-1]).T @ h_prev.reshape(-1, h_prev.shape[-1])
+def step_of(cache: NamedTuple, t: int) -> NamedTuple:
+    """Step t of a sequence cache: every field indexed at t."""
+    return type(cache)(*(a[t] for a in cache))
+
+
+def hh_grads_from_h_prev(dxw: np.ndarray, cache: NamedTuple, db_ih: np.ndarray):
+    """dW_hh = Σ_t dxw_tᵀ h_{t−1} in one GEMM over (T·B) rows, db_hh = db_ih: for cells where
+    h_{t−1} W_hhᵀ + b_hh enters the gates by a plain sum (RNN, LSTM)."""
+    H = cache.h_prev.shape[-1]
+    return dxw.reshape(-1, dxw.shape[-1]).T @ cache.h_prev.reshape(-1, H), db_ih.copy()
 
 
 @dataclass(frozen=True)
@@ -40,4 +57,5 @@ class Cell:
     n_states: int
     step_forward: Callable
     step_backward: Callable
-    hh_weight_grad: Callable = hh_grad_from_h_prev
+    sequence_cache: Callable
+    hh_grads: Callable = hh_grads_from_h_prev

@@ -12,6 +12,21 @@ Forward (notes: f_t = σ(W_f[h_{t−1}, x_t] + b_f), c̃_t = tanh(W_C[...]), ...
     h_t = o_t ⊙ tanh(c_t)
 
 (Andrew Ng's notation: Γ_u = i_t, Γ_f = f_t, Γ_o = o_t, a^<t> = h_t.)
+
+Backward, with dh = ∂L/∂h_t and dc_next = ∂L/∂c_t from step t+1:
+
+    dc = dc_next + dh ⊙ o ⊙ (1 − tanh²(c_t))
+    da_i = dc ⊙ g ⊙ σ'   da_f = dc ⊙ c_{t−1} ⊙ σ'   da_g = dc ⊙ i ⊙ tanh'   da_o = dh ⊙ tanh(c_t) ⊙ σ'
+    dc_{t−1} = dc ⊙ f     dh_{t−1} = da W_hh
+
+Speed: a step is a matrix product plus an element-wise part
+(``lstm_pointwise_*``, which the optional compiled kernels of
+:mod:`rnnkit._fast` replace for float32). The (B, 4H) gate array is viewed
+as (B, 4, H), so one vectorised operation covers all four gates: σ(a) = ½ tanh(½a) + ½ and tanh(a) =
+1·tanh(1·a) + 0 are the same map with per-gate (scale, shift), and
+σ' = y(1 − y), tanh' = (1 + y)(1 − y) are both (y − lo)(1 − y). Every
+operation writes into a preallocated array (``out=``), so the layer over
+time can hand each step slices of its per-sequence buffers.
 """
 from __future__ import annotations
 
@@ -19,49 +34,103 @@ from typing import NamedTuple
 
 import numpy as np
 
-from rnnkit.functional.activations import sigmoid
+from rnnkit._fast import kernel
+from rnnkit.functional.activations import squash, squash_grad
 from rnnkit.functional.cell import Cell
+
+# per gate i, f, g, o: y = scale·tanh(scale·a) + shift (σ or tanh); y's lower bound for the derivative
+SCALE, SHIFT, LOWER = (0.5, 0.5, 1.0, 0.5), (0.5, 0.5, 0.0, 0.5), (0.0, 0.0, -1.0, 0.0)
 
 
 class LSTMCache(NamedTuple):
+    """One step's arrays (or a whole sequence's, with a leading T axis)."""
+
     h_prev: np.ndarray  # (B, H)
     c_prev: np.ndarray  # (B, H)
     gates: np.ndarray   # (B, 4H) activated i, f, g, o
     tanh_c: np.ndarray  # (B, H)
 
 
-def lstm_step_forward(xw, state, w_hh, b_hh):
-    """One step. xw (B, 4H) = x_t W_ihᵀ + b_ih; state = (h_{t−1}, c_{t−1}) -> ((h_t, c_t), cache)."""
+def split_gates(gates: np.ndarray) -> np.ndarray:
+    """(..., B, 4H) -> a (..., B, 4, H) view; [..., k, :] is gate k of i, f, g, o."""
+    return gates.reshape(*gates.shape[:-1], 4, gates.shape[-1] // 4)
+
+
+def lstm_step_forward(xw, state, w_hh, b_hh, out=None):
+    """One step. xw (B, 4H) = x_t W_ihᵀ + b_ih; state = (h_{t−1}, c_{t−1}) -> ((h_t, c_t), cache).
+
+    ``out``: optional ((h, c), LSTMCache) of arrays to write the result into,
+    shaped like it; its h_prev and c_prev must be the state, and its gates
+    may be xw itself (then overwritten).
+    """
     h_prev, c_prev = state
-    H = h_prev.shape[1]
-    gates = xw + h_prev @ w_hh.T
+    if out is None:
+        out = ((np.empty_like(h_prev), np.empty_like(c_prev)),
+               LSTMCache(h_prev, c_prev, np.empty_like(xw), np.empty_like(h_prev)))
+    (h, c), cache = out
+    if not np.may_share_memory(cache.gates, xw):
+        np.copyto(cache.gates, xw)
+    pointwise = kernel("lstm_forward", cache.gates) or lstm_pointwise_forward
+    pointwise(cache.gates, h_prev @ w_hh.T, b_hh, c_prev, c, cache.tanh_c, h)
+    return (h, c), cache
+
+
+def lstm_pointwise_forward(gates, hw, b_hh, c_prev, c, tanh_c, h):
+    """The element-wise part of a step, in place: gates holds xw and becomes i, f, g, o;
+    writes c, tanh(c) and h. (The reference for the compiled ``rnnkit._fast`` kernel.)"""
+    gates += hw
     gates += b_hh
-    sigmoid(gates[:, :2 * H], out=gates[:, :2 * H])          # i, f
-    np.tanh(gates[:, 2 * H:3 * H], out=gates[:, 2 * H:3 * H])  # g
-    sigmoid(gates[:, 3 * H:], out=gates[:, 3 * H:])            # o
-    i, f, g, o = gates[:, :H], gates[:, H:2 * H], gates[:, 2 * H:3 * H], gates[:, 3 * H:]
-    c = f * c_prev + i * g
-    tanh_c = np.tanh(c)
-    return (o * tanh_c, c), LSTMCache(h_prev, c_prev, gates, tanh_c)
+    y = split_gates(gates)
+    squash(y, SCALE, SHIFT)                  # i, f, o = σ(a); g = tanh(a_g)
+    i, f, g, o = y[..., 0, :], y[..., 1, :], y[..., 2, :], y[..., 3, :]
+    np.multiply(f, c_prev, out=c)
+    np.multiply(i, g, out=tanh_c)            # tanh_c holds i ⊙ g for a moment
+    c += tanh_c
+    np.tanh(c, out=tanh_c)
+    np.multiply(o, tanh_c, out=h)
 
 
-def lstm_step_backward(dstate, cache, w_hh):
-    """Backward of one step: (dh_t, dc_t) -> (dxw, dhw, (dh_{t−1}, dc_{t−1})).
+def lstm_step_backward(dstate, cache, w_hh, out=None):
+    """Backward of one step: (dh_t, dc_t) -> (dxw, (dh_{t−1}, dc_{t−1})).
 
-    dxw and dhw are the same array: both projections enter the gates by a sum.
+    dxw = ∂L/∂a is also ∂L/∂(h_{t−1} W_hhᵀ + b_hh): both enter by a sum.
+    ``out``: optional (dxw, (dh_prev, dc_prev)) arrays to write into.
     """
     dh, dc_next = dstate
-    h_prev, c_prev, gates, tanh_c = cache
-    H = h_prev.shape[1]
-    i, f, g, o = gates[:, :H], gates[:, H:2 * H], gates[:, 2 * H:3 * H], gates[:, 3 * H:]
-    # in the forward pass h = o * tanh(c), so dc gathers dh through tanh(c)
-    dc = dc_next + dh * o * (1 - tanh_c * tanh_c)
-    da = np.empty_like(gates)
-    da[:, :H] = dc * g * i * (1 - i)              # c = f*c_prev + i*g, then through σ
-    da[:, H:2 * H] = dc * c_prev * f * (1 - f)
-    da[:, 2 * H:3 * H] = dc * i * (1 - g * g)     # through tanh
-    da[:, 3 * H:] = dh * tanh_c * o * (1 - o)
-    return da, da, (da @ w_hh, dc * f)
+    if out is None:
+        out = (np.empty_like(cache.gates), (np.empty_like(dh), np.empty_like(dh)))
+    da, (dh_prev, dc_prev) = out
+    pointwise = kernel("lstm_backward", da) or lstm_pointwise_backward
+    pointwise(dh, dc_next, cache.c_prev, cache.gates, cache.tanh_c, da, dc_prev)
+    np.matmul(da, w_hh, out=dh_prev)         # a = ... + h_{t−1} W_hhᵀ
+    return da, (dh_prev, dc_prev)
 
 
-LSTM_CELL = Cell("lstm", 4, 2, lstm_step_forward, lstm_step_backward)
+def lstm_pointwise_backward(dh, dc_next, c_prev, gates, tanh_c, da, dc):
+    """The element-wise part of a step's backward: writes da and dc_{t−1} (into dc, which holds
+    dc until the last line). (The reference for the compiled ``rnnkit._fast`` kernel.)"""
+    y, dy = split_gates(gates), split_gates(da)
+    i, f, g, o = y[..., 0, :], y[..., 1, :], y[..., 2, :], y[..., 3, :]
+    # in the forward pass h = o ⊙ tanh(c), so dc gathers dh through tanh(c)
+    np.multiply(tanh_c, tanh_c, out=dc)
+    np.subtract(1, dc, out=dc)
+    dc *= o
+    dc *= dh
+    dc += dc_next
+    # c = f ⊙ c_prev + i ⊙ g and h = o ⊙ tanh(c): the gradient of each activated gate
+    np.multiply(dc, g, out=dy[..., 0, :])
+    np.multiply(dc, c_prev, out=dy[..., 1, :])
+    np.multiply(dc, i, out=dy[..., 2, :])
+    np.multiply(dh, tanh_c, out=dy[..., 3, :])
+    dy *= squash_grad(y, LOWER)              # through σ and tanh
+    dc *= f
+
+
+def lstm_sequence_cache(xw: np.ndarray, states: tuple, scratch: np.ndarray) -> LSTMCache:
+    """The whole-sequence cache over the layer's buffers: xw (T, B, 4H) becomes the gates,
+    states = (h, c) each (T+1, B, H) with the initial state at [0], scratch (T, B, H) tanh(c)."""
+    h, c = states
+    return LSTMCache(h[:-1], c[:-1], xw, scratch)
+
+
+LSTM_CELL = Cell("lstm", 4, 2, lstm_step_forward, lstm_step_backward, lstm_sequence_cache)

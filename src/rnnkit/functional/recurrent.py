@@ -13,7 +13,14 @@ Arrays here are time-major, (T, B, ·).
     state_t = cell(xw_t, state_{t−1})            for real steps (t < length)
     state_t = state_{t−1}, y_t = 0               for padded steps
     dW_ih = Σ_t dxw_tᵀ x_t, dX = dxw W_ih        one GEMM each
-    dW_hh = Σ_t dhw_tᵀ h_{t−1}                   one GEMM (the cell's hh_weight_grad)
+    dW_hh = Σ_t dhw_tᵀ h_{t−1}                   one GEMM (the cell's hh_grads)
+
+Buffers: each sequence gets its arrays once, xw (T, B, G·H) (which the cell
+overwrites with its activated gates), the states (T+1, B, H) with state_t
+at [t+1] (so h_{t−1} of every step is one view, ready for dW_hh's single
+GEMM), the cell's other cache fields, and dxw (T, B, G·H) in the backward.
+Each step writes its results into slices of them (the cells' ``out=``), so
+no per-step result is allocated, stacked or copied.
 
 Reverse direction: each sequence is reversed within its own length, run
 forward, and the outputs are put back in place, so it starts at the
@@ -25,7 +32,7 @@ from typing import NamedTuple
 
 import numpy as np
 
-from rnnkit.functional.cell import Cell
+from rnnkit.functional.cell import Cell, step_of
 
 
 class RecurrentCache(NamedTuple):
@@ -33,9 +40,10 @@ class RecurrentCache(NamedTuple):
     x: np.ndarray             # (T, B, D) inputs in processing order
     w_ih: np.ndarray
     w_hh: np.ndarray
-    steps: list               # T cell caches
+    steps: NamedTuple         # the cell's cache of the whole sequence, fields (T, B, ·)
     mask: np.ndarray | None   # (T, B, 1) True at real steps; None if nothing is padded
     order: np.ndarray | None  # (T, B) time index of the within-length reversal, or None
+    workspace: dict | None    # where the buffers came from (the backward takes its own there too)
 
 
 def reversal_index(lengths: np.ndarray | None, T: int, B: int) -> np.ndarray:
@@ -49,12 +57,30 @@ def reversal_index(lengths: np.ndarray | None, T: int, B: int) -> np.ndarray:
     return np.where(t < lengths[None, :], lengths[None, :] - 1 - t, t)
 
 
+def buffer(workspace: dict | None, key: str, shape: tuple, dtype) -> np.ndarray:
+    """An uninitialised array: workspace[key] when it has this shape and dtype, else a new one
+    (kept there for next time). Reusing arrays saves the OS mapping and zeroing fresh pages
+    for every training step, which costs as much as the arithmetic at small sizes."""
+    if workspace is None:
+        return np.empty(shape, dtype)
+    a = workspace.get(key)
+    if a is None or a.shape != shape or a.dtype != dtype:
+        a = workspace[key] = np.empty(shape, dtype)
+    return a
+
+
+def _copy(src: np.ndarray, dst: np.ndarray) -> np.ndarray:
+    np.copyto(dst, src)
+    return dst
+
+
 def _time_gather(a: np.ndarray, order: np.ndarray | None) -> np.ndarray:
     """a[order[t, b], b] for a time-major array (the reversal), or a itself."""
     return a if order is None else a[order, np.arange(a.shape[1])]
 
 
-def recurrent_forward(cell: Cell, x, state0, w_ih, w_hh, b_ih, b_hh, lengths=None, reverse=False):
+def recurrent_forward(cell: Cell, x, state0, w_ih, w_hh, b_ih, b_hh, lengths=None, reverse=False,
+                      workspace: dict | None = None):
     """Run one layer in one direction over a batch.
 
     Args:
@@ -64,29 +90,43 @@ def recurrent_forward(cell: Cell, x, state0, w_ih, w_hh, b_ih, b_hh, lengths=Non
         w_ih (G·H, D), w_hh (G·H, H), b_ih (G·H,), b_hh (G·H,): PyTorch's layout.
         lengths: (B,) int lengths of right-padded sequences, or None if none is padded.
         reverse: run from each sequence's last real step to its first.
+        workspace: a dict the caller keeps for this layer and direction, or
+            None. Its arrays are reused as the buffers of the next call of
+            the same shape (see :func:`buffer`), so the cache, out and the
+            final states only stay valid until then.
 
     Returns:
         out (T, B, H) hidden states (zeros at padded steps), the final state
-        tuple (taken at each sequence's last real step) and the cache.
+        tuple (taken at each sequence's last real step) and the cache. out
+        and the final states are read-only: they may be views of the cache.
     """
     T, B, D = x.shape
+    H, dtype = w_hh.shape[1], np.result_type(x, w_ih)
     order = reversal_index(lengths, T, B) if reverse else None
     x = _time_gather(x, order)
-    xw = (x.reshape(T * B, D) @ w_ih.T + b_ih).reshape(T, B, -1)
+    if not (x.flags.c_contiguous and x.dtype == dtype):  # time-major and contiguous, for the GEMMs
+        x = _copy(x, buffer(workspace, "x", (T, B, D), dtype))
+    xw = buffer(workspace, "xw", (T, B, w_ih.shape[0]), dtype)
+    np.matmul(x.reshape(T * B, D), w_ih.T, out=xw.reshape(T * B, -1))
+    xw += b_ih
     mask = None if lengths is None else (np.arange(T)[:, None] < lengths[None, :])[:, :, None]
     first_padded = T if lengths is None else int(lengths.min())
-    out = np.empty((T, B, w_hh.shape[1]), dtype=xw.dtype)
-    steps, state = [], tuple(state0)
+    states = tuple(buffer(workspace, f"state{k}", (T + 1, B, H), dtype) for k in range(len(state0)))
+    for s, s0 in zip(states, state0):
+        s[0] = s0                               # state_t goes to [t + 1]
+    steps = cell.sequence_cache(xw, states, buffer(workspace, "scratch", (T, B, H), dtype))
     for t in range(T):
-        new, cache = cell.step_forward(xw[t], state, w_hh, b_hh)
+        new = tuple(s[t + 1] for s in states)
+        cell.step_forward(xw[t], tuple(s[t] for s in states), w_hh, b_hh, out=(new, step_of(steps, t)))
         if t >= first_padded:  # some sequences have ended: they keep their state
-            new = tuple(np.where(mask[t], n, s) for n, s in zip(new, state))
-            out[t] = np.where(mask[t], new[0], 0)
-        else:
-            out[t] = new[0]
-        steps.append(cache)
-        state = new
-    return _time_gather(out, order), state, RecurrentCache(cell, x, w_ih, w_hh, steps, mask, order)
+            for n, s in zip(new, states):
+                np.copyto(n, s[t], where=~mask[t])
+    out = states[0][1:] if mask is None else np.where(mask, states[0][1:], 0)
+    final = tuple(s[T] for s in states)
+    for a in (out, *final):  # views of the buffers the cache holds: guard them from in-place edits
+        a.flags.writeable = False
+    cache = RecurrentCache(cell, x, w_ih, w_hh, steps, mask, order, workspace)
+    return _time_gather(out, order), final, cache
 
 
 def recurrent_backward(dout, dstate, cache: RecurrentCache):
@@ -99,30 +139,30 @@ def recurrent_backward(dout, dstate, cache: RecurrentCache):
 
     Returns:
         dx (T, B, D), the tuple of initial-state gradients, and
-        ``{"w_ih", "w_hh", "b_ih", "b_hh"}`` gradients.
+        ``{"w_ih", "w_hh", "b_ih", "b_hh"}`` gradients. With a workspace,
+        dx is one of its buffers (valid until the next backward).
     """
-    cell, x, w_ih, w_hh, steps, mask, order = cache
+    cell, x, w_ih, w_hh, steps, mask, order, workspace = cache
     T, B, D = x.shape
     dout = _time_gather(dout, order)
-    GH = w_hh.shape[0]
-    dxw = np.empty((T, B, GH), dtype=x.dtype)
-    dhw = np.empty_like(dxw)
-    dnext = tuple(dstate)  # dh_next (and dc_next): what flows back from step t+1
+    dxw = buffer(workspace, "dxw", (T, B, w_hh.shape[0]), x.dtype)
+    # dh_next (and dc_next): what flows back from step t+1, and the arrays step t writes its own into
+    dnext = tuple(np.array(d, dtype=x.dtype) for d in dstate)
+    dprev = tuple(np.empty_like(d) for d in dnext)
     for t in reversed(range(T)):
-        dnew = (dout[t] + dnext[0],) + dnext[1:]
         if mask is not None and not mask[t].all():
-            m = mask[t]
-            dnew = tuple(np.where(m, d, 0) for d in dnew)        # only real steps computed a state
-            dxw[t], dhw[t], dprev = cell.step_backward(dnew, steps[t], w_hh)
-            dnext = tuple(p + np.where(m, 0, d) for p, d in zip(dprev, dnext))  # padded: state passed through
+            m = mask[t]                                            # only real steps computed a state
+            dnew = tuple(np.where(m, d, 0) for d in (dnext[0] + dout[t],) + dnext[1:])
+            cell.step_backward(dnew, step_of(steps, t), w_hh, out=(dxw[t], dprev))
+            for p, d in zip(dprev, dnext):                         # padded: state passed through
+                np.copyto(p, d, where=~m)
         else:
-            dxw[t], dhw[t], dnext = cell.step_backward(dnew, steps[t], w_hh)
-    dxw_flat = dxw.reshape(T * B, GH)
-    grads = {
-        "w_ih": dxw_flat.T @ x.reshape(T * B, D),
-        "w_hh": cell.hh_weight_grad(dhw, steps),
-        "b_ih": dxw_flat.sum(axis=0),
-        "b_hh": dhw.reshape(T * B, GH).sum(axis=0),
-    }
-    dx = (dxw_flat @ w_ih).reshape(T, B, D)
+            np.add(dnext[0], dout[t], out=dnext[0])
+            cell.step_backward(dnext, step_of(steps, t), w_hh, out=(dxw[t], dprev))
+        dnext, dprev = dprev, dnext
+    dxw_flat = dxw.reshape(T * B, -1)
+    grads = {"w_ih": dxw_flat.T @ x.reshape(T * B, D), "b_ih": dxw_flat.sum(axis=0)}
+    grads["w_hh"], grads["b_hh"] = cell.hh_grads(dxw, steps, grads["b_ih"])
+    dx = buffer(workspace, "dx", (T, B, D), x.dtype)
+    np.matmul(dxw_flat, w_ih, out=dx.reshape(T * B, D))
     return _time_gather(dx, order), dnext, grads

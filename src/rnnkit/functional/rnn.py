@@ -6,6 +6,11 @@ Forward (notes: a^<t> = g(W_aa a^<t−1> + W_ax x^<t> + b_a), s_t = f(Uᵀx_t + 
 
     h_t = f(x_t W_ihᵀ + b_ih + h_{t−1} W_hhᵀ + b_hh),   f ∈ {tanh, relu}
 
+Backward: da = dh ⊙ f'(a) (from h_t), dh_{t−1} = da W_hh.
+
+The element-wise part of a float32 step has a compiled twin in
+:mod:`rnnkit._fast`.
+
 PyTorch: ``torch.nn.RNN(nonlinearity=...)``; W_ih (H, D), W_hh (H, H).
 """
 from __future__ import annotations
@@ -15,6 +20,7 @@ from typing import NamedTuple
 
 import numpy as np
 
+from rnnkit._fast import kernel
 from rnnkit.functional.activations import relu, relu_grad, tanh_grad
 from rnnkit.functional.cell import Cell
 
@@ -22,24 +28,49 @@ NONLINEARITIES = {"tanh": (np.tanh, tanh_grad), "relu": (relu, relu_grad)}
 
 
 class RNNCache(NamedTuple):
+    """One step's arrays (or a whole sequence's, with a leading T axis)."""
+
     h_prev: np.ndarray  # (B, H)
     h: np.ndarray       # (B, H) = f(a_t)
 
 
-def rnn_step_forward(xw, state, w_hh, b_hh, nonlinearity="tanh"):
-    """One step. xw (B, H) = x_t W_ihᵀ + b_ih; state = (h_{t−1},) -> ((h_t,), cache)."""
+def rnn_step_forward(xw, state, w_hh, b_hh, out=None, nonlinearity="tanh"):
+    """One step. xw (B, H) = x_t W_ihᵀ + b_ih; state = (h_{t−1},) -> ((h_t,), cache).
+
+    ``out``: optional ((h,), RNNCache(h_prev, h)) arrays to write into.
+    """
     (h_prev,) = state
-    f, _ = NONLINEARITIES[nonlinearity]
-    h = f(xw + h_prev @ w_hh.T + b_hh)
+    h = np.empty_like(h_prev) if out is None else out[0][0]
+    np.matmul(h_prev, w_hh.T, out=h)
+    fused = kernel("rnn_forward", h)
+    if fused is not None:
+        fused(h, xw, b_hh, nonlinearity == "relu")
+    else:
+        h += xw
+        h += b_hh
+        NONLINEARITIES[nonlinearity][0](h, out=h)
     return (h,), RNNCache(h_prev, h)
 
 
-def rnn_step_backward(dstate, cache, w_hh, nonlinearity="tanh"):
-    """Backward of one step: (dh_t,) -> (dxw, dhw, (dh_{t−1},))."""
+def rnn_step_backward(dstate, cache, w_hh, out=None, nonlinearity="tanh"):
+    """Backward of one step: (dh_t,) -> (dxw, (dh_{t−1},)); ``out``: optional (dxw, (dh_prev,))."""
     (dh,) = dstate
-    _, f_grad = NONLINEARITIES[nonlinearity]
-    da = dh * f_grad(cache.h)  # backprop through f; da is also ∂L/∂xw and ∂L/∂hw
-    return da, da, (da @ w_hh,)
+    da, (dh_prev,) = out if out is not None else (np.empty_like(dh), (np.empty_like(dh),))
+    fused = kernel("rnn_backward", da)
+    if fused is not None:
+        fused(dh, cache.h, da, nonlinearity == "relu")
+    else:
+        NONLINEARITIES[nonlinearity][1](cache.h, out=da)
+        da *= dh                             # backprop through f
+    np.matmul(da, w_hh, out=dh_prev)
+    return da, (dh_prev,)
+
+
+def rnn_sequence_cache(xw: np.ndarray, states: tuple, scratch: np.ndarray) -> RNNCache:
+    """The whole-sequence cache: h_prev and h are the two overlapping views of the (T+1, B, H)
+    states (xw and scratch are not needed)."""
+    (h,) = states
+    return RNNCache(h[:-1], h[1:])
 
 
 def rnn_cell(nonlinearity: str = "tanh") -> Cell:
@@ -48,4 +79,5 @@ def rnn_cell(nonlinearity: str = "tanh") -> Cell:
         raise ValueError(f"nonlinearity: expected 'tanh' or 'relu', given {nonlinearity!r}")
     return Cell(f"rnn_{nonlinearity}", 1, 1,
                 partial(rnn_step_forward, nonlinearity=nonlinearity),
-                partial(rnn_step_backward, nonlinearity=nonlinearity))
+                partial(rnn_step_backward, nonlinearity=nonlinearity),
+                rnn_sequence_cache)

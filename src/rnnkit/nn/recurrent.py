@@ -11,7 +11,10 @@ shapes (``weight_ih_l0``, ``weight_hh_l0``, ``bias_ih_l0``, ``bias_hh_l0``,
 
 Layer l > 0 takes the concatenated outputs of both directions of layer l−1,
 after inverted dropout (training mode only). The time loop itself lives in
-:mod:`rnnkit.functional.recurrent`.
+:mod:`rnnkit.functional.recurrent`; each layer and direction keeps its
+per-sequence buffers there between calls (a ``workspace``), so a training
+step reuses memory instead of having the OS map and zero it again; the
+arrays ``forward``, ``backward`` and ``step`` return are never views of them.
 """
 from __future__ import annotations
 
@@ -26,6 +29,8 @@ from rnnkit.functional.recurrent import recurrent_backward, recurrent_forward
 from rnnkit.functional.rnn import rnn_cell
 from rnnkit.nn.init import recurrent_weights
 from rnnkit.nn.module import Module
+
+KINDS = ("weight_ih", "weight_hh", "bias_ih", "bias_hh")
 
 
 class Recurrent(Module):
@@ -45,12 +50,16 @@ class Recurrent(Module):
         self.num_directions = 2 if bidirectional else 1
         self.rng = np.random.default_rng(seed)
         self._cache = None
+        self._workspaces = [{} for _ in range(self.num_layers * self.num_directions)]  # buffers kept between calls
+        # [layer][direction] -> the names of (weight_ih, weight_hh, bias_ih, bias_hh), made once
+        self._names = [[tuple(self._name(k, layer, d) for k in KINDS) for d in range(self.num_directions)]
+                       for layer in range(self.num_layers)]
         for layer in range(self.num_layers):
             in_size = self.input_size if layer == 0 else self.hidden_size * self.num_directions
             for direction in range(self.num_directions):
                 w = recurrent_weights(self.rng, init, cell.gates, in_size, self.hidden_size, forget_gate)
-                for kind, value in zip(("weight_ih", "weight_hh", "bias_ih", "bias_hh"), w):
-                    self.add_param(self._name(kind, layer, direction), value)
+                for name, value in zip(self._names[layer][direction], w):
+                    self.add_param(name, value)
 
     def __repr__(self):
         extra = ", bidirectional=True" if self.bidirectional else ""
@@ -63,8 +72,7 @@ class Recurrent(Module):
         return f"{kind}_l{layer}" + ("_reverse" if direction else "")
 
     def _weights(self, layer: int, direction: int):
-        return tuple(self.params[self._name(k, layer, direction)]
-                     for k in ("weight_ih", "weight_hh", "bias_ih", "bias_hh"))
+        return tuple(self.params[name] for name in self._names[layer][direction])
 
     # -- states: public (L·K, B, H) arrays <-> internal list of per-layer tuples
     def _unpack_state(self, state, batch: int, name: str = "state") -> list[tuple]:
@@ -111,8 +119,9 @@ class Recurrent(Module):
         for layer in range(self.num_layers):
             outs = []
             for d in range(self.num_directions):
-                out, final, cache = recurrent_forward(self.cell, inp, states[layer * self.num_directions + d],
-                                                      *self._weights(layer, d), lengths, reverse=d == 1)
+                i = layer * self.num_directions + d
+                out, final, cache = recurrent_forward(self.cell, inp, states[i], *self._weights(layer, d), lengths,
+                                                      reverse=d == 1, workspace=self._workspaces[i])
                 outs.append(out)
                 finals.append(final)
                 caches.append(cache)
@@ -121,7 +130,7 @@ class Recurrent(Module):
                 inp, drop_cache = dropout_forward(inp, self.dropout, self.rng, self.training)
                 drops.append(drop_cache)
         self._cache = (caches, drops, x.shape, inp.shape[-1])
-        return np.ascontiguousarray(inp.transpose(1, 0, 2)), self._pack_state(finals)
+        return inp.transpose(1, 0, 2).copy(), self._pack_state(finals)  # a copy: inp may be a workspace buffer
 
     def backward(self, dout, dstate=None):
         """Backpropagation through time for the last :meth:`forward`.
@@ -150,8 +159,8 @@ class Recurrent(Module):
                 i = layer * K + k
                 dx, dstates0[i], g = recurrent_backward(d[..., k * H:(k + 1) * H], dfinals[i], caches[i])
                 dinp = dinp + dx
-                for kind, key in (("weight_ih", "w_ih"), ("weight_hh", "w_hh"), ("bias_ih", "b_ih"), ("bias_hh", "b_hh")):
-                    self.grads[self._name(kind, layer, k)] += g[key]
+                for name, key in zip(self._names[layer][k], ("w_ih", "w_hh", "b_ih", "b_hh")):
+                    self.grads[name] += g[key]
             d = dinp
         self._cache = None
         return np.ascontiguousarray(d.transpose(1, 0, 2)), self._pack_state(dstates0)
@@ -171,13 +180,18 @@ class Recurrent(Module):
             raise ValueError("step: a bidirectional layer needs the whole sequence; use forward")
         x_t = check_array("x_t", x_t, (None, self.input_size), self.dtype)
         states = self._unpack_state(state, x_t.shape[0])
-        inp, new = x_t, []
+        shape = (self.num_layers, x_t.shape[0], self.hidden_size)
+        new = tuple(np.empty(shape, self.dtype) for _ in range(self.cell.n_states))  # filled layer by layer
+        inp = x_t
         for layer in range(self.num_layers):
             w_ih, w_hh, b_ih, b_hh = self._weights(layer, 0)
-            s, _ = self.cell.step_forward(inp @ w_ih.T + b_ih, states[layer], w_hh, b_hh)
-            new.append(s)
+            xw = inp @ w_ih.T
+            xw += b_ih
+            s, _ = self.cell.step_forward(xw, states[layer], w_hh, b_hh)
+            for part, value in zip(new, s):
+                part[layer] = value
             inp = s[0]
-        return inp, self._pack_state(new)
+        return inp, new[0] if self.cell.n_states == 1 else new
 
 
 class RNN(Recurrent):

@@ -1,0 +1,255 @@
+"""rnnkit against PyTorch on the CPU, side by side: training, generation, memory, start-up.
+
+Usage (from the repository root)::
+
+    python benchmarks/compare.py                  # the full grid, 1 and 2 layers (a few minutes)
+    python benchmarks/compare.py --quick          # fewer repetitions, 1 layer
+    python benchmarks/compare.py --json out.json --threads 2 --cells lstm gru
+
+Each timed case is built for both libraries with the same weights (the
+largest difference of their outputs goes into the JSON); the two are run
+alternately (ABBA order, so drift and other load hit both alike), each turn
+after a pause and a warm-up call, and the median is kept. ratio = torch
+time / rnnkit time, so > 1 means rnnkit is faster. PyTorch is optional:
+without it only rnnkit's times are printed. The header line says whether
+rnnkit ran its numba kernels (``RNNKIT_BACKEND=numpy`` turns them off).
+
+BLAS threads: ``--threads`` sets PyTorch's threads and, before NumPy is
+loaded, ``OPENBLAS_NUM_THREADS`` / ``OMP_NUM_THREADS`` / ``MKL_NUM_THREADS``
+(unless already set), so both use the same number of cores.
+
+Also reported: the float32 GEMM peak of NumPy's BLAS and the LSTM's share of
+it at T,B,D,H = 100,32,512,512 (FLOPs = 3 × the forward GEMM FLOPs), the
+peak resident memory that training steps add (each library in a fresh
+process), ``python -c "import rnnkit"`` time and the installed size of
+rnnkit with its required dependencies.
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+GRID = [(100, 32, 64, 128), (100, 64, 128, 256), (100, 32, 512, 512), (50, 1, 65, 256)]
+GENERATION = {"H": 512, "V": 65, "L": 2}
+MEMORY_CASE = ("lstm", 100, 32, 512, 512, 1)
+
+
+def parse(argv):
+    p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    p.add_argument("--quick", action="store_true", help="3 repetitions, 1 layer, fewer tokens")
+    p.add_argument("--cells", nargs="+", default=["lstm", "gru", "rnn"], choices=["lstm", "gru", "rnn"])
+    p.add_argument("--layers", nargs="+", type=int, default=None, help="default: 1 2 (quick: 1)")
+    p.add_argument("--reps", type=int, default=None, help="timed repetitions per case (default 9, quick 3)")
+    p.add_argument("--threads", type=int, default=2, help="BLAS / PyTorch threads (default 2)")
+    p.add_argument("--json", type=Path, default=Path("benchmarks/results.json"), help="where to write the results")
+    p.add_argument("--no-torch", action="store_true", help="time rnnkit alone")
+    p.add_argument("--skip", nargs="*", default=[], choices=["train", "generate", "memory", "startup"])
+    p.add_argument("--memory-child", nargs=7, help=argparse.SUPPRESS)  # lib cell T B D H L
+    return p.parse_args(argv)
+
+
+def interleaved(fns: dict, reps: int, settle: float = 0.2) -> dict:
+    """Median seconds per call of each function, taking turns in ABBA order.
+
+    Each turn first sleeps ``settle`` seconds, so that the other library's
+    idle BLAS / OpenMP threads (which spin for a while after each call) have
+    gone to sleep and do not compete for the cores, then makes one untimed
+    call (warm caches, woken threads) and one timed call.
+    """
+    names = list(fns)
+    times = {name: [] for name in names}
+    for rep in range(reps):
+        for name in names if rep % 2 == 0 else names[::-1]:
+            time.sleep(settle)
+            fns[name]()
+            start = time.perf_counter()
+            fns[name]()
+            times[name].append(time.perf_counter() - start)
+    return {name: sorted(ts)[len(ts) // 2] for name, ts in times.items()}
+
+
+def bench_train(args, torch_ok: bool) -> list[dict]:
+    import workloads as w
+    rows = []
+    for L in args.layers:
+        for cell in args.cells:
+            for T, B, D, H in GRID:
+                layer, x = w.rnnkit_layer(cell, D, H, L), w.batch(T, B, D)
+                fns = {"rnnkit": w.rnnkit_train(layer, x)}
+                row = {"cell": cell, "layers": L, "T": T, "B": B, "D": D, "H": H}
+                if torch_ok:
+                    twin = w.torch_layer(cell, layer)
+                    row["max_out_difference"] = w.max_difference(layer, twin, x)
+                    fns["torch"] = w.torch_train(twin, x)
+                row.update({f"{k}_ms": v * 1e3 for k, v in interleaved(fns, args.reps).items()})
+                if torch_ok:
+                    row["ratio"] = row["torch_ms"] / row["rnnkit_ms"]
+                rows.append(row)
+                print_row(row)
+    return rows
+
+
+def print_row(row: dict) -> None:
+    shape = "{T},{B},{D},{H}".format(**row)
+    torch_part = f"{row['torch_ms']:9.2f} {row['ratio']:6.2f}" if "ratio" in row else ""
+    print(f"{row['cell']:5s} L={row['layers']} {shape:>15s} {row['rnnkit_ms']:9.2f} {torch_part}", flush=True)
+
+
+def bench_generate(args, torch_ok: bool) -> dict:
+    import workloads as w
+    tokens = 100 if args.quick else 300
+    run, modules = w.rnnkit_generate(GENERATION["H"], GENERATION["V"], GENERATION["L"], tokens)
+    fns = {"rnnkit": run}
+    if torch_ok:
+        fns["torch"] = w.torch_generate(modules, tokens)
+    res = {f"{k}_us_per_token": v / tokens * 1e6 for k, v in interleaved(fns, args.reps).items()}
+    res.update(GENERATION, B=1, tokens=tokens)
+    if torch_ok:
+        res["ratio"] = res["torch_us_per_token"] / res["rnnkit_us_per_token"]
+    return res
+
+
+def memory_child(lib: str, cell: str, T, B, D, H, L) -> None:
+    """Print the peak RSS (MiB) that training steps add, in this fresh process.
+
+    A tiny model's step first loads what loads lazily (oneDNN, numba and its
+    kernels); then the model and batch are built, and the peak of two
+    training steps is taken above the RSS before them, so buffers kept from
+    one step to the next count.
+    """
+    import workloads as w
+
+    def build(T, B, D, H, L):
+        layer, x = w.rnnkit_layer(cell, D, H, L), w.batch(T, B, D)
+        return w.rnnkit_train(layer, x) if lib == "rnnkit" else w.torch_train(w.torch_layer(cell, layer), x)
+    build(3, 2, 4, 5, 1)()
+    run = build(*map(int, (T, B, D, H, L)))
+    Path("/proc/self/clear_refs").write_text("5")  # reset the peak (VmHWM) to the current RSS
+    before = _status_kib("VmRSS")
+    run()
+    run()
+    print(json.dumps({"step_peak_mib": (_status_kib("VmHWM") - before) / 1024}))
+
+
+def _status_kib(key: str) -> int:
+    for line in Path("/proc/self/status").read_text().splitlines():
+        if line.startswith(key + ":"):
+            return int(line.split()[1])
+    raise KeyError(key)
+
+
+def bench_memory(torch_ok: bool) -> dict:
+    """Each library in its own process; a fixed malloc mmap threshold returns freed arrays to
+    the system at once, so RSS follows what is live (glibc otherwise may keep them)."""
+    res = {"case": dict(zip(("cell", "T", "B", "D", "H", "layers"), MEMORY_CASE))}
+    env = dict(os.environ, MALLOC_MMAP_THRESHOLD_="131072")
+    for lib in ["rnnkit"] + (["torch"] if torch_ok else []):
+        cmd = [sys.executable, __file__, "--memory-child", lib, *map(str, MEMORY_CASE)]
+        out = subprocess.run(cmd, check=True, capture_output=True, text=True, env=env).stdout
+        res[f"{lib}_step_peak_mib"] = json.loads(out.strip().splitlines()[-1])["step_peak_mib"]
+    if torch_ok:
+        res["ratio"] = res["rnnkit_step_peak_mib"] / res["torch_step_peak_mib"]
+    return res
+
+
+def bench_startup(reps: int) -> dict:
+    def median_run(code: str) -> float:
+        times = []
+        for _ in range(reps):
+            start = time.perf_counter()
+            subprocess.run([sys.executable, "-c", code], check=True)
+            times.append(time.perf_counter() - start)
+        return sorted(times)[len(times) // 2]
+    import_s, bare_s = median_run("import rnnkit"), median_run("pass")
+    return {"import_rnnkit_s": import_s, "python_alone_s": bare_s, "installed_mib": installed_mib()}
+
+
+def installed_mib() -> float:
+    """Size on disk of rnnkit's package and of its required dependencies' distributions."""
+    from importlib import metadata
+
+    import rnnkit
+    total = sum(f.stat().st_size for f in Path(rnnkit.__file__).parent.rglob("*") if f.is_file())
+    for dep in ("numpy",):
+        dist = metadata.distribution(dep)
+        total += sum(p.stat().st_size for p in map(dist.locate_file, dist.files or []) if Path(p).is_file())
+    return total / 2 ** 20
+
+
+def summary(res: dict) -> None:
+    from statistics import geometric_mean
+    ratios = [r["ratio"] for r in res.get("train", []) if "ratio" in r]
+    if ratios:
+        print(f"training: geometric mean ratio {geometric_mean(ratios):.2f}, min {min(ratios):.2f}")
+    if "lstm_peak_share" in res:
+        print(f"LSTM 100,32,512,512: {res['lstm_gflops']:.0f} GFLOP/s = {100 * res['lstm_peak_share']:.0f}% "
+              f"of the {res['gemm_peak_gflops']:.0f} GFLOP/s GEMM peak")
+    if "generate" in res:
+        g = res["generate"]
+        torch_part = f", torch {g['torch_us_per_token']:.0f} (ratio {g['ratio']:.2f})" if "ratio" in g else ""
+        print(f"generation (LSTM L=2 H=512 V=65 B=1): rnnkit {g['rnnkit_us_per_token']:.0f} µs/token{torch_part}")
+    if "memory" in res:
+        m = res["memory"]
+        torch_part = f", torch {m['torch_step_peak_mib']:.0f} MiB (ratio {m['ratio']:.2f})" if "ratio" in m else ""
+        print(f"peak RSS added by LSTM 100,32,512,512 training steps: rnnkit {m['rnnkit_step_peak_mib']:.0f} MiB{torch_part}")
+    if "startup" in res:
+        s = res["startup"]
+        print(f"import rnnkit: {s['import_rnnkit_s']:.2f} s (python alone {s['python_alone_s']:.2f} s); "
+              f"installed with numpy: {s['installed_mib']:.0f} MiB")
+
+
+def main(argv=None) -> dict:
+    args = parse(argv)
+    for var in ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS"):
+        os.environ.setdefault(var, str(args.threads))  # read when NumPy / PyTorch load
+    sys.path.insert(0, str(Path(__file__).resolve().parent))
+    if args.memory_child:
+        memory_child(*args.memory_child)
+        return {}
+    args.layers = args.layers or ([1] if args.quick else [1, 2])
+    args.reps = args.reps or (3 if args.quick else 9)
+    torch_ok = not args.no_torch
+    if torch_ok:
+        try:
+            import torch
+            torch.set_num_threads(args.threads)
+        except ImportError:
+            torch_ok = False
+    import numpy as np
+
+    import workloads as w
+    res = {"machine": {"python": platform.python_version(), "numpy": np.__version__, "threads": args.threads,
+                       "torch": torch.__version__ if torch_ok else None, "cpu_count": os.cpu_count(),
+                       "rnnkit_backend": w.backend_in_use(),
+                       "openblas_coretype": os.environ.get("OPENBLAS_CORETYPE", "(detected)")}}
+    print(" ".join(f"{k}={v}" for k, v in res["machine"].items()))
+    print(f"{'cell':5s} {'':3s} {'T,B,D,H':>15s} {'rnnkit ms':>9s} {'torch ms':>9s} {'ratio':>6s}")
+    if "train" not in args.skip:
+        res["train"] = bench_train(args, torch_ok)
+    res["gemm_peak_gflops"] = w.gemm_gflops()
+    big = [r for r in res.get("train", []) if (r["cell"], r["layers"], r["T"], r["B"], r["D"], r["H"])
+           == ("lstm", 1, 100, 32, 512, 512)]
+    if big:
+        res["lstm_gflops"] = w.lstm_flops(100, 32, 512, 512, 1) / big[0]["rnnkit_ms"] / 1e6
+        res["lstm_peak_share"] = res["lstm_gflops"] / res["gemm_peak_gflops"]
+    if "generate" not in args.skip:
+        res["generate"] = bench_generate(args, torch_ok)
+    if "memory" not in args.skip:
+        res["memory"] = bench_memory(torch_ok)
+    if "startup" not in args.skip:
+        res["startup"] = bench_startup(3 if args.quick else 7)
+    summary(res)
+    args.json.parent.mkdir(parents=True, exist_ok=True)
+    args.json.write_text(json.dumps(res, indent=1) + "\n")
+    print(f"wrote {args.json}")
+    return res
+
+
+if __name__ == "__main__":
+    main()

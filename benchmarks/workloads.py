@@ -1,0 +1,135 @@
+"""The timed workloads, each built for rnnkit and for PyTorch with the same weights.
+
+Legend: T time steps, B batch, D input features, H hidden units, L layers,
+V symbols (generation).
+
+* training step: forward over a (B, T, D) float32 batch, then backward of
+  sum(out), which gives dx and every weight gradient. PyTorch's input has
+  ``requires_grad=True`` so that both compute dx (rnnkit always does).
+* generation: a 2-layer LSTM over one-hot symbols, B = 1, one token at a
+  time through ``layer.step``, a ``Linear`` head, greedy choice fed back.
+
+Every builder returns a zero-argument callable that does the work once.
+PyTorch is imported lazily: it is optional for the benchmark.
+"""
+from __future__ import annotations
+
+import numpy as np
+
+import rnnkit as rk
+
+CLASSES = {"lstm": "LSTM", "gru": "GRU", "rnn": "RNN"}
+
+
+def rnnkit_layer(cell: str, D: int, H: int, L: int, seed: int = 0) -> rk.Recurrent:
+    return getattr(rk, CLASSES[cell])(D, H, num_layers=L, seed=seed)
+
+
+def batch(T: int, B: int, D: int, seed: int = 0) -> np.ndarray:
+    return np.random.default_rng(seed).standard_normal((B, T, D)).astype(np.float32)
+
+
+def rnnkit_train(layer: rk.Recurrent, x: np.ndarray):
+    """Forward and backward of sum(out) through an rnnkit layer."""
+    dout = None
+
+    def run():
+        nonlocal dout
+        out, _ = layer.forward(x)
+        if dout is None:
+            dout = np.ones_like(out)
+        layer.backward(dout)
+    return run
+
+
+def torch_layer(cell: str, layer: rk.Recurrent):
+    """The PyTorch layer of the same shape, holding ``layer``'s weights."""
+    import torch
+    cls = getattr(torch.nn, CLASSES[cell])
+    twin = cls(layer.input_size, layer.hidden_size, num_layers=layer.num_layers, batch_first=True)
+    twin.load_state_dict({k: torch.from_numpy(v.copy()) for k, v in layer.state_dict().items()})
+    return twin
+
+
+def torch_train(twin, x: np.ndarray):
+    """Forward and backward of sum(out) through a PyTorch layer (dx included)."""
+    import torch
+    xt = torch.from_numpy(x.copy()).requires_grad_(True)
+
+    def run():
+        xt.grad = None
+        out, _ = twin(xt)
+        out.backward(torch.ones_like(out))
+    return run
+
+
+def max_difference(layer: rk.Recurrent, twin, x: np.ndarray) -> float:
+    """max |out_rnnkit − out_torch| over one forward: the two compute the same thing."""
+    import torch
+    with torch.no_grad():
+        want = twin(torch.from_numpy(x))[0].numpy()
+    return float(np.max(np.abs(layer.forward(x)[0] - want)))
+
+
+def rnnkit_generate(H: int, V: int, L: int, tokens: int):
+    """Greedy generation of ``tokens`` symbols through ``LSTM.step``; returns (run, modules)."""
+    lstm, head = rk.LSTM(V, H, num_layers=L, seed=0).eval(), rk.Linear(H, V, seed=1)
+    eye = np.eye(V, dtype=np.float32)
+
+    def run():
+        state, tok, out = None, 0, []
+        for _ in range(tokens):
+            y, state = lstm.step(eye[tok:tok + 1], state)
+            tok = int(np.argmax(head.forward(y)))
+            out.append(tok)
+        return out
+    return run, (lstm, head)
+
+
+def torch_generate(modules, tokens: int):
+    """The same generation with ``torch.nn.LSTM`` and ``torch.nn.Linear`` under ``no_grad``."""
+    import torch
+    lstm, head = modules
+    tl = torch_layer("lstm", lstm).eval()
+    th = torch.nn.Linear(head.in_features, head.out_features)
+    th.load_state_dict({k: torch.from_numpy(v.copy()) for k, v in head.state_dict().items()})
+    eye = torch.eye(lstm.input_size)
+
+    def run():
+        state, tok, out = None, 0, []
+        with torch.no_grad():
+            for _ in range(tokens):
+                y, state = tl(eye[tok].view(1, 1, -1), state)
+                tok = int(torch.argmax(th(y[0])))
+                out.append(tok)
+        return out
+    return run
+
+
+def backend_in_use() -> str:
+    """Which element-wise code rnnkit's float32 steps run: "numba" kernels or "numpy"."""
+    try:
+        from rnnkit import _fast
+    except ImportError:  # a version of rnnkit from before the compiled kernels
+        return "numpy"
+    return "numba" if _fast.kernel("lstm_forward", np.zeros((1, 4), np.float32)) is not None else "numpy"
+
+
+def gemm_gflops(n: int = 2048, reps: int = 5) -> float:
+    """Median float32 matrix-multiply speed of NumPy's BLAS on n×n×n, in GFLOP/s."""
+    import time
+    rng = np.random.default_rng(0)
+    a, b = rng.random((n, n), dtype=np.float32), rng.random((n, n), dtype=np.float32)
+    out = a @ b
+    times = []
+    for _ in range(reps):
+        start = time.perf_counter()
+        np.matmul(a, b, out=out)
+        times.append(time.perf_counter() - start)
+    return 2 * n ** 3 / float(np.median(times)) / 1e9
+
+
+def lstm_flops(T: int, B: int, D: int, H: int, L: int) -> float:
+    """3 × the forward GEMM FLOPs of an L-layer LSTM (the issue's count for training)."""
+    forward = sum(2 * T * B * ((D if layer == 0 else H) + H) * 4 * H for layer in range(L))
+    return 3.0 * forward

@@ -1,0 +1,59 @@
+"""Optional compiled kernels for the cells' element-wise work (``pip install "rnnkit[fast]"``).
+
+The plain-NumPy code in :mod:`rnnkit.functional` is the reference. When
+numba is installed, each float32 step of the LSTM, the reset-after GRU and
+the RNN does its element-wise work (gate activations, state update and their
+derivatives) in one fused kernel from :mod:`rnnkit._fast.kernels` instead of
+a dozen NumPy passes; matrix products stay in NumPy's BLAS, float64 and
+everything else stay in NumPy. The two agree to float32 rounding (tanh is
+approximated to 4e-7; see the kernels' docstring).
+
+Choosing: the environment variable ``RNNKIT_BACKEND`` ("auto", the default:
+numba when importable; "numpy"; "numba": fail if it is missing) or
+:func:`set_backend`. numba is imported on the first float32 step, not with
+rnnkit, and compiled kernels are cached on disk.
+"""
+from __future__ import annotations
+
+import os
+
+import numpy as np
+
+BACKENDS = ("auto", "numpy", "numba")
+_state = {"backend": None, "kernels": None}
+
+
+def set_backend(name: str) -> str:
+    """Use ``name`` ("auto", "numpy" or "numba") from now on; returns the previous choice."""
+    if name not in BACKENDS:
+        raise ValueError(f"backend: expected one of {BACKENDS}, given {name!r}")
+    previous = _state["backend"] or "auto"
+    _state["backend"], _state["kernels"] = name, None  # (re)load on the next step
+    return previous
+
+
+def get_backend() -> str:
+    """The backend in use: set_backend's choice, else $RNNKIT_BACKEND, else "auto"."""
+    if _state["backend"] is None:
+        set_backend(os.environ.get("RNNKIT_BACKEND", "auto"))
+    return _state["backend"]
+
+
+def kernel(name: str, like: np.ndarray):
+    """The compiled kernel ``name`` for steps on arrays like ``like`` (B, ·), or None: use NumPy."""
+    if like.dtype != np.float32 or like.ndim != 2 or get_backend() == "numpy":
+        return None
+    if _state["kernels"] is None:
+        _state["kernels"] = _load()
+    return getattr(_state["kernels"], name) if _state["kernels"] else None
+
+
+def _load():
+    """The kernels module, or False when numba is missing (an error if "numba" was asked for)."""
+    try:
+        from rnnkit._fast import kernels
+    except ImportError as exc:
+        if get_backend() == "numba":
+            raise ImportError('backend "numba": install it with pip install "rnnkit[fast]"') from exc
+        return False
+    return kernels

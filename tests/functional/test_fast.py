@@ -1,0 +1,113 @@
+"""The optional compiled kernels (rnnkit[fast], numba) against the plain-NumPy reference.
+
+Skipped when numba is missing; the rest of the suite then runs on NumPy alone.
+"""
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+import rnnkit as rk
+from rnnkit import _fast
+from rnnkit.functional.gru import gru_pointwise_backward, gru_pointwise_forward
+from rnnkit.functional.lstm import lstm_pointwise_backward, lstm_pointwise_forward
+
+numba = pytest.importorskip("numba")
+from rnnkit._fast import kernels  # noqa: E402  (needs numba)
+
+B, H = 5, 7
+
+
+@pytest.fixture
+def backend():
+    """Switch the backend inside a test; the previous one is restored afterwards."""
+    previous = _fast.set_backend("auto")
+    yield _fast.set_backend
+    _fast.set_backend(previous)
+
+
+def test_tanh_is_within_4e_7_and_keeps_nan():
+    x = np.linspace(-20, 20, 400_001, dtype=np.float32)
+    y = np.array([kernels.tanh(v) for v in x[::97]], dtype=np.float32)
+    assert np.max(np.abs(y - np.tanh(x[::97].astype(np.float64)))) < 4e-7
+    assert np.isnan(kernels.tanh(np.float32("nan")))
+
+
+def _rows(rng, *widths):
+    return [rng.standard_normal((B, w)).astype(np.float32) for w in widths]
+
+
+@pytest.mark.parametrize("which", ["lstm", "gru"])
+def test_fused_steps_equal_the_numpy_reference(which):
+    rng = np.random.default_rng(0)
+    G = 4 if which == "lstm" else 3
+    b = rng.standard_normal(G * H).astype(np.float32)
+    if which == "lstm":
+        fwd_in = [*_rows(rng, 4 * H, 4 * H), b, *_rows(rng, H, H, H, H)]
+        pairs = [(kernels.lstm_forward, lstm_pointwise_forward, fwd_in)]
+        bwd_in = [*_rows(rng, H, H, H), *_rows(rng, 4 * H), *_rows(rng, H, 4 * H, H)]
+        bwd_in[3] = 1 / (1 + np.exp(-bwd_in[3]))  # activated gates in (0, 1)
+        pairs.append((kernels.lstm_backward, lstm_pointwise_backward, bwd_in))
+    else:
+        fwd_in = [*_rows(rng, 3 * H, 3 * H), b, *_rows(rng, H, H, H)]
+        bwd_in = [*_rows(rng, H, H), 1 / (1 + np.exp(-_rows(rng, 3 * H)[0])), *_rows(rng, H, 3 * H, 3 * H, H)]
+        pairs = [(kernels.gru_forward, gru_pointwise_forward, fwd_in),
+                 (kernels.gru_backward, gru_pointwise_backward, bwd_in)]
+    for fused, reference, inputs in pairs:
+        got, want = [a.copy() for a in inputs], [a.copy() for a in inputs]
+        fused(*got)
+        reference(*want)
+        for g, w in zip(got, want, strict=True):
+            np.testing.assert_allclose(g, w, rtol=2e-6, atol=2e-6)
+
+
+@pytest.mark.parametrize("relu", [False, True])
+def test_fused_rnn_steps_equal_numpy(relu):
+    rng = np.random.default_rng(1)
+    hw, xw, dh = _rows(rng, H, H, H)
+    b = rng.standard_normal(H).astype(np.float32)
+    h = hw.copy()
+    kernels.rnn_forward(h, xw, b, relu)
+    a = hw + xw + b
+    want = np.maximum(a, 0) if relu else np.tanh(a)
+    np.testing.assert_allclose(h, want, rtol=2e-6, atol=2e-6)
+    da = np.empty_like(h)
+    kernels.rnn_backward(dh, h, da, relu)
+    np.testing.assert_allclose(da, dh * ((h > 0) if relu else 1 - h * h), rtol=2e-6, atol=2e-6)
+
+
+def _train(layer, x, lengths, dout):
+    """Everything a training step produces: outputs, final states, input, state and weight gradients."""
+    out, state = layer.forward(x, lengths=lengths)
+    layer.zero_grad()
+    dx, dstate = layer.backward(dout)
+    as_tuple = lambda s: s if isinstance(s, tuple) else (s,)  # noqa: E731
+    return [out, *as_tuple(state), dx, *as_tuple(dstate), *layer.gradients().values()]
+
+
+@pytest.mark.parametrize("make", [rk.LSTM, rk.GRU, lambda *a, **k: rk.GRU(*a, reset_after=False, **k),
+                                  rk.RNN, lambda *a, **k: rk.RNN(*a, nonlinearity="relu", **k)])
+def test_layers_give_the_same_results_on_both_backends(make, backend):
+    rng = np.random.default_rng(2)
+    layer = make(3, H, num_layers=2, bidirectional=True, seed=0)
+    x = rng.standard_normal((4, 6, 3)).astype(np.float32)
+    lengths, dout = [6, 2, 5, 1], rng.standard_normal((4, 6, 2 * H)).astype(np.float32)
+    backend("numpy")
+    want = _train(layer, x, lengths, dout)
+    backend("numba")
+    got = _train(layer, x, lengths, dout)
+    for g, w in zip(got, want, strict=True):
+        np.testing.assert_allclose(g, w, rtol=1e-5, atol=1e-5)
+
+
+def test_float64_and_the_numpy_backend_never_use_kernels(backend):
+    like32, like64 = np.zeros((2, 3), np.float32), np.zeros((2, 3))
+    assert _fast.kernel("lstm_forward", like32) is kernels.lstm_forward
+    assert _fast.kernel("lstm_forward", like64) is None
+    backend("numpy")
+    assert _fast.kernel("lstm_forward", like32) is None
+
+
+def test_unknown_backend_is_refused():
+    with pytest.raises(ValueError, match="backend: expected one of"):
+        _fast.set_backend("cuda")
