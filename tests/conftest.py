@@ -21,6 +21,20 @@ def rng():
     return np.random.default_rng(1234)
 
 
+def numeric_grad(f, a, eps=1e-6):
+    """Central differences of the scalar f() with respect to every entry of a (perturbed in place)."""
+    grad, flat = np.zeros(a.size), a.reshape(-1)
+    for i in range(a.size):
+        old = flat[i]
+        flat[i] = old + eps
+        plus = f()
+        flat[i] = old - eps
+        minus = f()
+        flat[i] = old
+        grad[i] = (plus - minus) / (2 * eps)
+    return grad.reshape(a.shape)
+
+
 def random_state(layer, batch, rng, scale=0.5):
     """A random initial state of the right form for ``layer``."""
     shape = (layer.num_layers * layer.num_directions, batch, layer.hidden_size)

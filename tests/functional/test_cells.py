@@ -8,24 +8,11 @@ from rnnkit.functional.cell import step_of
 from rnnkit.functional.gru import gru_cell
 from rnnkit.functional.lstm import LSTM_CELL
 from rnnkit.functional.rnn import rnn_cell
+from tests.conftest import numeric_grad
 
 CELLS = {"rnn_tanh": rnn_cell("tanh"), "rnn_relu": rnn_cell("relu"), "lstm": LSTM_CELL,
          "gru": gru_cell(True), "gru_reset_before": gru_cell(False)}
 B, H = 3, 4
-
-
-def numeric_grad(f, a, eps=1e-5):
-    """Central difference of the scalar f() with respect to every entry of a (in place)."""
-    g = np.zeros_like(a)
-    for i in np.ndindex(a.shape):
-        old = a[i]
-        a[i] = old + eps
-        plus = f()
-        a[i] = old - eps
-        minus = f()
-        a[i] = old
-        g[i] = (plus - minus) / (2 * eps)
-    return g
 
 
 @pytest.mark.parametrize("name", CELLS)
@@ -43,13 +30,13 @@ def test_step_backward_matches_finite_differences(name):
 
     _, cache = cell.step_forward(xw, state, w_hh, b_hh)
     dxw, dprev = cell.step_backward(tuple(up), cache, w_hh)
-    np.testing.assert_allclose(dxw, numeric_grad(loss, xw), rtol=1e-6, atol=1e-8)
+    np.testing.assert_allclose(dxw, numeric_grad(loss, xw, eps=1e-5), rtol=1e-6, atol=1e-8)
     one_step = type(cache)(*(a[None] for a in cache))  # a sequence cache of length 1
     dw_hh, db_hh = cell.hh_grads(dxw[None], one_step, dxw.sum(axis=0))
-    np.testing.assert_allclose(db_hh, numeric_grad(loss, b_hh), rtol=1e-6, atol=1e-8)
-    np.testing.assert_allclose(dw_hh, numeric_grad(loss, w_hh), rtol=1e-6, atol=1e-8)
+    np.testing.assert_allclose(db_hh, numeric_grad(loss, b_hh, eps=1e-5), rtol=1e-6, atol=1e-8)
+    np.testing.assert_allclose(dw_hh, numeric_grad(loss, w_hh, eps=1e-5), rtol=1e-6, atol=1e-8)
     for s, ds in zip(state, dprev, strict=True):
-        np.testing.assert_allclose(ds, numeric_grad(loss, s), rtol=1e-6, atol=1e-8)
+        np.testing.assert_allclose(ds, numeric_grad(loss, s, eps=1e-5), rtol=1e-6, atol=1e-8)
 
 
 @pytest.mark.parametrize("name", CELLS)

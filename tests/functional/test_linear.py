@@ -3,20 +3,7 @@ import numpy as np
 import pytest
 
 from rnnkit.functional.linear import linear_backward, linear_forward
-
-
-def numeric_grad(f, a, eps=1e-6):
-    """Central differences of the scalar f() with respect to every entry of a (perturbed in place)."""
-    grad, flat = np.zeros(a.size), a.reshape(-1)
-    for i in range(a.size):
-        old = flat[i]
-        flat[i] = old + eps
-        plus = f()
-        flat[i] = old - eps
-        minus = f()
-        flat[i] = old
-        grad[i] = (plus - minus) / (2 * eps)
-    return grad.reshape(a.shape)
+from tests.conftest import numeric_grad
 
 
 def rel_error(a, n):

@@ -23,12 +23,15 @@ from rnnkit.nn.recurrent import Recurrent
 
 
 class _Encoder(Module):
-    """Optional embedding followed by a recurrent stack."""
+    """Optional embedding, a recurrent stack, and the dropout + linear head on its outputs."""
 
-    def __init__(self, rnn: Recurrent, vocab_size: int | None, embed: int | None, seed: int):
+    def __init__(self, rnn: Recurrent, out_dim: int, vocab_size: int | None = None, embed: int | None = None,
+                 dropout: float = 0.0, seed: int = 0):
         super().__init__(rnn.dtype)
         self.embedding = Embedding(vocab_size, embed, dtype=rnn.dtype, seed=seed) if vocab_size else None
         self.rnn = rnn
+        self.drop = Dropout(dropout, seed=seed + 1)
+        self.head = Linear(rnn.hidden_size * rnn.num_directions, out_dim, dtype=rnn.dtype, seed=seed + 2)
 
     def _encode(self, x, lengths):
         inputs = self.embedding.forward(x) if self.embedding is not None else x
@@ -43,12 +46,6 @@ class _Encoder(Module):
 
 class ManyToOne(_Encoder):
     """Sequence -> one vector of ``out_dim`` logits (or values) from the final state."""
-
-    def __init__(self, rnn: Recurrent, out_dim: int, vocab_size: int | None = None, embed: int | None = None,
-                 dropout: float = 0.0, seed: int = 0):
-        super().__init__(rnn, vocab_size, embed, seed)
-        self.drop = Dropout(dropout, seed=seed + 1)
-        self.head = Linear(rnn.hidden_size * rnn.num_directions, out_dim, dtype=rnn.dtype, seed=seed + 2)
 
     def _top_h(self, state) -> np.ndarray:
         h_n = state[0] if isinstance(state, tuple) else state          # (L·K, B, H)
@@ -77,12 +74,6 @@ class ManyToOne(_Encoder):
 
 class ManyToMany(_Encoder):
     """Sequence -> one vector of ``out_dim`` logits per time step (aligned)."""
-
-    def __init__(self, rnn: Recurrent, out_dim: int, vocab_size: int | None = None, embed: int | None = None,
-                 dropout: float = 0.0, seed: int = 0):
-        super().__init__(rnn, vocab_size, embed, seed)
-        self.drop = Dropout(dropout, seed=seed + 1)
-        self.head = Linear(rnn.hidden_size * rnn.num_directions, out_dim, dtype=rnn.dtype, seed=seed + 2)
 
     def forward(self, x, lengths=None) -> np.ndarray:
         """x (B, T) ids or (B, T, D) features -> (B, T, out_dim)."""
