@@ -42,11 +42,17 @@ def new_run(task: str, config: TrainConfig) -> Run:
 
 
 def open_run(path, task: str | None = None) -> tuple[Run, str, dict]:
-    """An existing run, its task name and its stored config dict (RunError if not a run)."""
-    run = Run.open(path)
+    """An existing run (a path or a Run), its task name and its stored config dict (RunError if not a run)."""
+    run = Run.open(path.path if isinstance(path, Run) else path)
     info = run.config
     if not isinstance(info, dict) or "task" not in info or not isinstance(info.get("config"), dict):
         raise RunError(f"{run.file('config.json')}: expected keys 'task' and 'config'")
     if task is not None and info["task"] != task:
         raise RunError(f"RUN: {str(path)!r} is a {info['task']!r} run, not {task!r}")
     return run, info["task"], info["config"]
+
+
+def open_task_run(path, task: str, config_cls: type[TrainConfig]) -> tuple[Run, TrainConfig]:
+    """An existing run of ``task`` and its stored configuration, checked as ``config_cls``."""
+    run, _, stored = open_run(path, task)
+    return run, config_cls.from_dict(stored, str(run.file("config.json")))

@@ -28,7 +28,7 @@ from rnnkit.data.text import read_text
 from rnnkit.data.vocab import EOS, UNK, Vocab, words
 from rnnkit.errors import DataError, RnnkitError
 from rnnkit.functional.losses import softmax_cross_entropy
-from rnnkit.tasks.base import make_recurrent, new_run, open_run
+from rnnkit.tasks.base import make_recurrent, new_run, open_task_run
 from rnnkit.tasks.language_model import LanguageModel
 from rnnkit.train.config import TrainConfig, flag
 from rnnkit.train.run import Run
@@ -156,8 +156,7 @@ def split_ids(ids: np.ndarray, val_fraction: float, minimum: int) -> tuple[np.nd
 def train(config: Config, resume: str | None = None) -> dict:
     """Train a language model; returns the summary (``summary["run"]`` is the run directory)."""
     if resume:
-        run, _, stored = open_run(resume, NAME)
-        config = Config.from_dict(stored, f"{run.file('config.json')}")
+        run, config = open_task_run(resume, NAME, Config)
         vocab = Vocab.from_json(run.read_json("vocab.json"))
         text = load_corpus(config.data)
     else:
@@ -179,8 +178,7 @@ def train(config: Config, resume: str | None = None) -> dict:
 
 def load(run: Run | str, which: str = "best") -> LanguageModel:
     """The trained model of a run (``best`` or ``last`` weights), in eval mode."""
-    run, _, stored = open_run(run.path if isinstance(run, Run) else run, NAME)
-    config = Config.from_dict(stored, str(run.file("config.json")))
+    run, config = open_task_run(run, NAME, Config)
     model = build_model(Vocab.from_json(run.read_json("vocab.json")), config)
     run.load_model(f"{which}.safetensors", model)
     model.config = config

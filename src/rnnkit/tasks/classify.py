@@ -55,7 +55,7 @@ from rnnkit.data.embeddings import embedding_matrix, read_vectors
 from rnnkit.data.tables import Labelled, label_order, read_labelled, read_sequences
 from rnnkit.data.vocab import PAD, UNK, Vocab, words
 from rnnkit.errors import DataError, RnnkitError, RunError
-from rnnkit.tasks.base import make_recurrent, new_run, open_run
+from rnnkit.tasks.base import make_recurrent, new_run, open_task_run
 from rnnkit.tasks.classifier import Classifier
 from rnnkit.train.config import TrainConfig, flag
 from rnnkit.train.metrics import classification_scores, format_confusion
@@ -283,8 +283,7 @@ def train(config: Config, resume: str | None = None) -> dict:
     Everything is read and checked before the run directory is created.
     """
     if resume:
-        run, _, stored = open_run(resume, NAME)
-        config = Config.from_dict(stored, str(run.file("config.json")))
+        run, config = open_task_run(resume, NAME, Config)
         model, notes = _model_of_run(run, config), {}
     else:
         config.check()
@@ -323,8 +322,8 @@ def train(config: Config, resume: str | None = None) -> dict:
 
 def load(run: Run | str, which: str = "best") -> Classifier:
     """The trained classifier of a run (``best`` or ``last`` weights), in eval mode, with ``.config``."""
-    run, _, stored = open_run(run.path if isinstance(run, Run) else run, NAME)
-    model = _model_of_run(run, Config.from_dict(stored, str(run.file("config.json"))))
+    run, config = open_task_run(run, NAME, Config)
+    model = _model_of_run(run, config)
     run.load_model(f"{which}.safetensors", model)
     return model.eval()
 

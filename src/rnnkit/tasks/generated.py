@@ -24,7 +24,7 @@ import numpy as np
 
 from rnnkit.errors import RnnkitError
 from rnnkit.nn.module import Module
-from rnnkit.tasks.base import new_run, open_run
+from rnnkit.tasks.base import new_run, open_task_run
 from rnnkit.train.config import TrainConfig, flag
 from rnnkit.train.run import Run
 from rnnkit.train.trainer import Trainer
@@ -162,8 +162,7 @@ class GeneratedTask:
         the summary table unless ``--quiet``.
         """
         if resume:
-            run, _, stored = open_run(resume, self.NAME)
-            config = self.Config.from_dict(stored, str(run.file("config.json")))
+            run, config = open_task_run(resume, self.NAME, self.Config)
         else:
             config.check()
         model = self.build_model(config)
@@ -184,8 +183,7 @@ class GeneratedTask:
 
     def load(self, run: Run | str, which: str = "best") -> Module:
         """The trained model of a run (``best`` or ``last`` weights), in eval mode, with ``.config``."""
-        run, _, stored = open_run(run.path if isinstance(run, Run) else run, self.NAME)
-        config = self.Config.from_dict(stored, str(run.file("config.json")))
+        run, config = open_task_run(run, self.NAME, self.Config)
         model = self.build_model(config)
         run.load_model(f"{which}.safetensors", model)
         model.config = config
