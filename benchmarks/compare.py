@@ -18,6 +18,11 @@ BLAS threads: ``--threads`` sets PyTorch's threads and, before NumPy is
 loaded, ``OPENBLAS_NUM_THREADS`` / ``OMP_NUM_THREADS`` / ``MKL_NUM_THREADS``
 (unless already set), so both use the same number of cores.
 
+End to end: one whole ``rnnkit train charlm`` step (embedding 64, 2-layer
+LSTM 256, head over 65 symbols, batch 64, bptt 100, carried state, softmax
+cross-entropy, clip 5, Adam) against the same PyTorch training loop, in
+characters per second (ratio = rnnkit / torch).
+
 Also reported: the float32 GEMM peak of NumPy's BLAS and the LSTM's share of
 it at T,B,D,H = 100,32,512,512 (FLOPs = 3 × the forward GEMM FLOPs), the
 peak resident memory that training steps add (each library in a fresh
@@ -49,7 +54,7 @@ def parse(argv):
     p.add_argument("--threads", type=int, default=2, help="BLAS / PyTorch threads (default 2)")
     p.add_argument("--json", type=Path, default=Path("benchmarks/results.json"), help="where to write the results")
     p.add_argument("--no-torch", action="store_true", help="time rnnkit alone")
-    p.add_argument("--skip", nargs="*", default=[], choices=["train", "generate", "memory", "startup"])
+    p.add_argument("--skip", nargs="*", default=[], choices=["train", "charlm", "generate", "memory", "startup"])
     p.add_argument("--memory-child", nargs=7, help=argparse.SUPPRESS)  # lib cell T B D H L
     return p.parse_args(argv)
 
@@ -112,6 +117,21 @@ def bench_generate(args, torch_ok: bool) -> dict:
     res.update(GENERATION, B=1, tokens=tokens)
     if torch_ok:
         res["ratio"] = res["torch_us_per_token"] / res["rnnkit_us_per_token"]
+    return res
+
+
+def bench_charlm(args, torch_ok: bool) -> dict:
+    """Characters per second of a whole ``rnnkit train charlm`` step against the PyTorch loop."""
+    import workloads as w
+    run, model = w.rnnkit_charlm()
+    fns = {"rnnkit": run}
+    if torch_ok:
+        fns["torch"] = w.torch_charlm(model)
+    chars = w.CHARLM["B"] * w.CHARLM["T"]
+    res = {f"{k}_chars_per_s": chars / v for k, v in interleaved(fns, args.reps).items()}
+    res.update(w.CHARLM)
+    if torch_ok:
+        res["ratio"] = res["rnnkit_chars_per_s"] / res["torch_chars_per_s"]
     return res
 
 
@@ -190,6 +210,11 @@ def summary(res: dict) -> None:
     if "lstm_peak_share" in res:
         print(f"LSTM 100,32,512,512: {res['lstm_gflops']:.0f} GFLOP/s = {100 * res['lstm_peak_share']:.0f}% "
               f"of the {res['gemm_peak_gflops']:.0f} GFLOP/s GEMM peak")
+    if "charlm" in res:
+        c = res["charlm"]
+        torch_part = f", torch {c['torch_chars_per_s']:.0f} (ratio {c['ratio']:.2f})" if "ratio" in c else ""
+        print(f"charlm training step (LSTM L=2 H=256, B=64, bptt 100, Adam): rnnkit {c['rnnkit_chars_per_s']:.0f} "
+              f"chars/s{torch_part}")
     if "generate" in res:
         g = res["generate"]
         torch_part = f", torch {g['torch_us_per_token']:.0f} (ratio {g['ratio']:.2f})" if "ratio" in g else ""
@@ -238,6 +263,8 @@ def main(argv=None) -> dict:
     if big:
         res["lstm_gflops"] = w.lstm_flops(100, 32, 512, 512, 1) / big[0]["rnnkit_ms"] / 1e6
         res["lstm_peak_share"] = res["lstm_gflops"] / res["gemm_peak_gflops"]
+    if "charlm" not in args.skip:
+        res["charlm"] = bench_charlm(args, torch_ok)
     if "generate" not in args.skip:
         res["generate"] = bench_generate(args, torch_ok)
     if "memory" not in args.skip:

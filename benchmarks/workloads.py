@@ -133,3 +133,70 @@ def lstm_flops(T: int, B: int, D: int, H: int, L: int) -> float:
     """3 × the forward GEMM FLOPs of an L-layer LSTM (the issue's count for training)."""
     forward = sum(2 * T * B * ((D if layer == 0 else H) + H) * 4 * H for layer in range(L))
     return 3.0 * forward
+
+
+CHARLM = {"V": 65, "E": 64, "H": 256, "L": 2, "B": 64, "T": 100, "lr": 2e-3, "clip": 5.0}
+
+
+def charlm_batches(V: int, B: int, T: int, n: int = 4, seed: int = 0) -> list[tuple[np.ndarray, np.ndarray]]:
+    """``n`` (inputs, targets) pairs of random symbol ids, each (B, T): a stream cut as TBPTT cuts it."""
+    ids = np.random.default_rng(seed).integers(V, size=(B, n * T + 1))
+    return [(ids[:, k * T:(k + 1) * T], ids[:, k * T + 1:(k + 1) * T + 1]) for k in range(n)]
+
+
+def rnnkit_charlm(c: dict = CHARLM):
+    """One ``rnnkit train charlm`` step, as the Trainer runs it: zero grads, forward with the carried
+    state, softmax cross-entropy, backward, clip the global norm, Adam. Returns (run, model)."""
+    from rnnkit.data.vocab import Vocab
+    from rnnkit.functional.losses import softmax_cross_entropy
+    from rnnkit.optim import Adam, clip_grad_norm
+    from rnnkit.tasks.language_model import LanguageModel
+    model = LanguageModel(Vocab([chr(32 + i) for i in range(c["V"])]), "char",
+                          rk.LSTM(c["E"], c["H"], num_layers=c["L"], seed=0), c["E"], 0.0, seed=1)
+    opt, batches, carry = Adam(lr=c["lr"]), charlm_batches(c["V"], c["B"], c["T"]), {"state": None, "k": 0}
+
+    def run():
+        x, y = batches[carry["k"] % len(batches)]
+        carry["k"] += 1
+        model.zero_grad()
+        logits, carry["state"] = model.forward(x, carry["state"])
+        _, dlogits = softmax_cross_entropy(logits, y)
+        model.backward(dlogits)
+        grads = model.gradients()
+        clip_grad_norm(grads, c["clip"])
+        opt.step(model.parameters(), grads)
+    return run, model
+
+
+def torch_charlm(model, c: dict = CHARLM):
+    """The equivalent PyTorch loop (same weights): nn.Embedding, nn.LSTM, nn.Linear, cross_entropy,
+    clip_grad_norm_, Adam, the carried state detached between steps."""
+    import torch
+
+    class Net(torch.nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.embedding = torch.nn.Embedding(c["V"], c["E"])
+            self.rnn = torch.nn.LSTM(c["E"], c["H"], num_layers=c["L"], batch_first=True)
+            self.head = torch.nn.Linear(c["H"], c["V"])
+
+        def forward(self, x, state):
+            h, state = self.rnn(self.embedding(x), state)
+            return self.head(h), state
+
+    net = Net()
+    net.load_state_dict({k: torch.from_numpy(v.copy()) for k, v in model.state_dict().items()})
+    opt = torch.optim.Adam(net.parameters(), lr=c["lr"])
+    batches = [(torch.from_numpy(x), torch.from_numpy(y)) for x, y in charlm_batches(c["V"], c["B"], c["T"])]
+    carry = {"state": None, "k": 0}
+
+    def run():
+        x, y = batches[carry["k"] % len(batches)]
+        carry["k"] += 1
+        opt.zero_grad()
+        logits, state = net(x, carry["state"])
+        carry["state"] = tuple(s.detach() for s in state)
+        torch.nn.functional.cross_entropy(logits.reshape(-1, c["V"]), y.reshape(-1)).backward()
+        torch.nn.utils.clip_grad_norm_(net.parameters(), c["clip"])
+        opt.step()
+    return run
