@@ -14,6 +14,7 @@ Example::
 from rnnkit import functional, nn, optim
 from rnnkit.functional.losses import binary_cross_entropy_with_logits, log_softmax, mse, softmax, softmax_cross_entropy
 from rnnkit.gradcheck import gradcheck, gradcheck_errors
+from rnnkit.interop import export_onnx, save_torch
 from rnnkit.nn.layers import Dropout, Embedding, Linear
 from rnnkit.nn.module import Module
 from rnnkit.nn.recurrent import GRU, LSTM, RNN, Recurrent
@@ -26,5 +27,5 @@ __all__ = [
     "RNN", "LSTM", "GRU", "Recurrent", "Module", "Linear", "Embedding", "Dropout",
     "softmax_cross_entropy", "binary_cross_entropy_with_logits", "mse", "log_softmax", "softmax",
     "SGD", "Adagrad", "RMSprop", "Adam", "AdamW", "clip_grad_norm", "clip_grad_value",
-    "gradcheck", "gradcheck_errors", "load", "functional", "nn", "optim",
+    "gradcheck", "gradcheck_errors", "load", "functional", "nn", "optim", "export_onnx", "save_torch",
 ]

@@ -84,11 +84,12 @@ class Module:
         """Copy arrays of any float dtype into the parameters (cast to ``dtype``).
 
         Raises ``ValueError`` listing every missing, unexpected or wrongly
-        shaped tensor at once; nothing is changed unless all of them match.
+        shaped tensor at once, each by name with its expected and given
+        shape; nothing is changed unless all of them match.
         """
         own = self.parameters()
         problems = [f"missing: {k} {own[k].shape}" for k in own if k not in state_dict]
-        problems += [f"unexpected: {k}" for k in state_dict if k not in own]
+        problems += [f"unexpected: {k} {np.shape(state_dict[k])}" for k in state_dict if k not in own]
         arrays = {}
         for k in own.keys() & state_dict.keys():
             a = np.asarray(state_dict[k])
@@ -102,6 +103,17 @@ class Module:
             raise ValueError("state_dict does not match the model:\n  " + "\n  ".join(sorted(problems)))
         for k, a in arrays.items():
             own[k][...] = a
+
+    def to_torch_state_dict(self) -> dict[str, np.ndarray]:
+        """Copies of all parameters under the names and layouts of the matching ``torch.nn`` module
+        (see :mod:`rnnkit.interop.torch_format`)."""
+        from rnnkit.interop.torch_format import to_torch_state_dict
+        return to_torch_state_dict(self)
+
+    def load_torch_state_dict(self, source) -> None:
+        """Load a torch state dict (a safetensors path or a dict of arrays), checked by name and shape."""
+        from rnnkit.interop.torch_format import load_torch_state_dict
+        load_torch_state_dict(self, source)
 
     def num_parameters(self) -> int:
         return sum(v.size for v in self.parameters().values())

@@ -1,0 +1,361 @@
+"""ONNX export: a model becomes a graph of ONNX's own LSTM / GRU / RNN operators.
+
+Legend: B batch, T time steps, V vocabulary, E embedding, D features, H hidden,
+L layers, K directions, G gates, M outputs. ``onnx`` is imported only when a
+graph is built (``pip install 'rnnkit[onnx]'``).
+
+A model is exported as a chain of small pieces, each adding nodes to a
+:class:`Graph` and returning the names of its outputs:
+
+    embedding     Gather(E, ids)                       ids (B, T) int64 -> (B, T, E)
+    recurrent     one ONNX LSTM/GRU/RNN node per layer x (B, T, D) -> out (B, T, K·H), h_n (L·K, B, H) [, c_n]
+    final_state   the top layer's Y_h, directions joined  -> (B, K·H)
+    linear        MatMul(x, Wᵀ) + b                     (..., D) -> (..., M)
+    probabilities Softmax(z) or [1 − σ(z), σ(z)]        (..., M) -> (..., M | 2)
+
+ONNX's recurrent operators are used time-major (``layout=0``; onnxruntime's
+CPU kernels refuse the batch-major ``layout=1``): X (T, B, D), Y (T, K, B, H),
+Y_h (K, B, H), so ``recurrent`` transposes the batch-first tensors in and out. Per layer, W (K, G·H, D), R (K, G·H, H) and
+B (K, 2·G·H) = [b_ih, b_hh] stack the directions; the gate blocks are
+reordered from PyTorch's order to ONNX's:
+
+    LSTM  i f g o  ->  i o f c        GRU  r z n  ->  z r h        RNN  one block
+    GRU(reset_after=True) -> linear_before_reset=1;  GRU(reset_after=False) -> linear_before_reset=0
+    RNN(nonlinearity="relu") -> activations=["Relu"] per direction
+
+``sequence_lens`` (the graph input ``lengths`` cast to int32) makes ONNX stop
+each sequence at its own length: Y is zero past it, Y_h is the state at the
+last real step, the reverse direction starts there — rnnkit's ``lengths=``.
+The graph is float32 (a float64 model is rounded) and dynamic in B and T.
+
+Which graph each model gets (inputs -> outputs):
+
+    LanguageModel (charlm)    ids (B, T) int64 -> logits (B, T, V)                [probabilities (B, T, V)]
+    ManyToOne / Classifier    ids (B, T) or x (B, T, D) [, lengths (B,)] -> logits (B, M) [probabilities]
+    ManyToMany (copy)         ids (B, T) or x (B, T, D) [, lengths (B,)] -> logits (B, T, M) [probabilities]
+    RNN / LSTM / GRU          x (B, T, D) [, lengths (B,)] -> output (B, T, K·H), h_n (L·K, B, H) [, c_n]
+
+A Classifier's probabilities are those of ``Classifier.probabilities``: softmax,
+or (B, 2) [1 − σ(z), σ(z)] for two classes. ``state=True`` adds initial-state
+inputs h0 [, c0] and final-state outputs h_n [, c_n] (L·K, B, H) to a language
+model or a bare stack. New models register a function built from these pieces
+with :func:`register_exporter`.
+"""
+from __future__ import annotations
+
+from typing import Callable, NamedTuple
+
+import numpy as np
+
+from rnnkit.interop._common import InteropError
+
+OPSET = 17
+_ONNX_ORDER = {"LSTM": (0, 3, 1, 2), "GRU": (1, 0, 2), "RNN": (0,)}
+_OP = {4: "LSTM", 3: "GRU", 1: "RNN"}
+
+
+def _onnx():
+    try:
+        import onnx
+    except ImportError:
+        raise InteropError("ONNX export needs the onnx package: pip install 'rnnkit[onnx]'") from None
+    return onnx
+
+
+class Graph:
+    """Nodes, initializers, inputs and outputs of one graph, with unique names."""
+
+    def __init__(self):
+        self.onnx = _onnx()
+        self.nodes, self.initializers, self.inputs, self.outputs = [], [], [], []
+        self._count = 0
+
+    def fresh(self, stem: str) -> str:
+        self._count += 1
+        return f"{stem}_{self._count}"
+
+    def const(self, stem: str, array) -> str:
+        """A named initializer (float arrays stored as float32)."""
+        array = np.asarray(array)
+        if np.issubdtype(array.dtype, np.floating):
+            array = array.astype(np.float32)
+        name = self.fresh(stem)
+        self.initializers.append(self.onnx.numpy_helper.from_array(np.ascontiguousarray(array), name))
+        return name
+
+    def op(self, op_type: str, inputs: list[str], n_out: int = 1, **attrs):
+        """Add a node; returns its output name (or list of names if ``n_out`` > 1)."""
+        outs = [self.fresh(op_type.lower()) for _ in range(n_out)]
+        self.nodes.append(self.onnx.helper.make_node(op_type, inputs, outs, name=self.fresh(f"{op_type}_node"),
+                                                     **attrs))
+        return outs[0] if n_out == 1 else outs
+
+    def input(self, name: str, elem: str, shape: list) -> str:
+        dtype = getattr(self.onnx.TensorProto, elem)
+        self.inputs.append(self.onnx.helper.make_tensor_value_info(name, dtype, shape))
+        return name
+
+    def output(self, name: str, value: str, shape: list) -> None:
+        """Expose ``value`` as a float32 graph output called ``name``."""
+        self.nodes.append(self.onnx.helper.make_node("Identity", [value], [name], name=f"{name}_out"))
+        self.outputs.append(self.onnx.helper.make_tensor_value_info(name, self.onnx.TensorProto.FLOAT, shape))
+
+    def model(self, doc: str, opset: int = OPSET):
+        helper = self.onnx.helper
+        graph = helper.make_graph(self.nodes, "rnnkit", self.inputs, self.outputs, self.initializers)
+        model = helper.make_model(graph, producer_name="rnnkit", doc_string=doc,
+                                  opset_imports=[helper.make_opsetid("", opset)])
+        model.ir_version = helper.find_min_ir_version_for([helper.make_opsetid("", opset)])  # widest support
+        self.onnx.checker.check_model(model, full_check=True)
+        return model
+
+
+# -- the pieces ------------------------------------------------------------------------------------------------
+
+
+class Stack(NamedTuple):
+    """The names a recurrent stack leaves in the graph."""
+
+    output: str          # (B, T, K·H)
+    h_n: str             # (L·K, B, H)
+    c_n: str | None      # (L·K, B, H), LSTM only
+    top_h: str           # (K, B, H), the top layer's final states
+
+
+def embedding(g: Graph, emb, ids: str) -> str:
+    """ids (B, T) int64 -> (B, T, E): rows of the embedding's weight (V, E)."""
+    return g.op("Gather", [g.const("embedding_weight", emb.params["weight"]), ids], axis=0)
+
+
+def layer_weights(rnn, layer: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """W (K, G·H, in), R (K, G·H, H), B (K, 2·G·H) of one layer, gates in ONNX's order."""
+    H, order = rnn.hidden_size, _ONNX_ORDER[_OP[rnn.cell.gates]]
+
+    def reorder(a):
+        return np.concatenate([a[g * H:(g + 1) * H] for g in order])
+
+    per_dir = [[reorder(a) for a in rnn._weights(layer, d)] for d in range(rnn.num_directions)]
+    W = np.stack([w_ih for w_ih, _, _, _ in per_dir])
+    R = np.stack([w_hh for _, w_hh, _, _ in per_dir])
+    B = np.stack([np.concatenate([b_ih, b_hh]) for _, _, b_ih, b_hh in per_dir])
+    return W, R, B
+
+
+def _layer_attrs(rnn) -> dict:
+    op = _OP[rnn.cell.gates]
+    attrs = {"hidden_size": rnn.hidden_size, "direction": "bidirectional" if rnn.bidirectional else "forward"}
+    if op == "GRU":
+        attrs["linear_before_reset"] = int(rnn.reset_after)
+    if op == "RNN":
+        attrs["activations"] = [rnn.nonlinearity.capitalize()] * rnn.num_directions
+    return attrs
+
+
+def _layer_rows(g: Graph, state: str | None, layer: int, K: int) -> str:
+    """Rows layer·K … layer·K + K−1 of an (L·K, B, H) state ("" if there is none)."""
+    if not state:
+        return ""
+    starts, ends, axes = (g.const(n, np.array([v], np.int64)) for n, v in
+                          (("starts", layer * K), ("ends", (layer + 1) * K), ("axes", 0)))
+    return g.op("Slice", [state, starts, ends, axes])                               # (K, B, H)
+
+
+def recurrent(g: Graph, rnn, x: str, seq_lens: str | None = None, initial: tuple = (None, None)) -> Stack:
+    """x (B, T, D) -> the stack's outputs; ``seq_lens`` an int32 (B,) name or None (full length);
+    ``initial`` the names of (h_0, c_0), each (L·K, B, H) or None (zeros)."""
+    op, L, K = _OP[rnn.cell.gates], rnn.num_layers, rnn.num_directions
+    inp = g.op("Transpose", [x], perm=[1, 0, 2])                                  # (T, B, D)
+    h_parts, c_parts = [], []
+    for layer in range(L):
+        W, R, B = (g.const(f"{n}_l{layer}", a) for n, a in zip("WRB", layer_weights(rnn, layer)))
+        ins = [inp, W, R, B, seq_lens or "", _layer_rows(g, initial[0], layer, K)]
+        if op == "LSTM":
+            ins.append(_layer_rows(g, initial[1], layer, K))
+        while ins[-1] == "":                                                       # trailing optional inputs
+            ins.pop()
+        outs = g.op(op, ins, n_out=3 if op == "LSTM" else 2, **_layer_attrs(rnn))
+        y = g.op("Transpose", [outs[0]], perm=[0, 2, 1, 3])                       # (T, K, B, H) -> (T, B, K, H)
+        inp = g.op("Reshape", [y, g.const("shape_tb", np.array([0, 0, -1], np.int64))])   # (T, B, K·H)
+        h_parts.append(outs[1])
+        if op == "LSTM":
+            c_parts.append(outs[2])
+
+    def stacked(parts):
+        return parts[0] if L == 1 else g.op("Concat", parts, axis=0)             # (L·K, B, H)
+
+    output = g.op("Transpose", [inp], perm=[1, 0, 2])                             # (B, T, K·H)
+    return Stack(output, stacked(h_parts), stacked(c_parts) if c_parts else None, h_parts[-1])
+
+
+def final_state(g: Graph, stack: Stack) -> str:
+    """[h_T→ ; h_1←] of the top layer: (K, B, H) -> (B, K·H)."""
+    h = g.op("Transpose", [stack.top_h], perm=[1, 0, 2])                          # (B, K, H)
+    return g.op("Reshape", [h, g.const("shape_b", np.array([0, -1], np.int64))])
+
+
+def linear(g: Graph, lin, x: str) -> str:
+    """x (..., D) -> x Wᵀ + b (..., M)."""
+    y = g.op("MatMul", [x, g.const("head_weight_t", lin.params["weight"].T)])
+    return g.op("Add", [y, g.const("head_bias", lin.params["bias"])]) if "bias" in lin.params else y
+
+
+def probabilities(g: Graph, z: str, binary: bool = False) -> str:
+    """Softmax over the last axis, or [1 − σ(z), σ(z)] of a (B, 1) binary logit."""
+    if not binary:
+        return g.op("Softmax", [z], axis=-1)
+    p1 = g.op("Sigmoid", [z])
+    return g.op("Concat", [g.op("Sub", [g.const("one", np.ones(1, np.float32)), p1]), p1], axis=-1)
+
+
+def state_inputs(g: Graph, rnn) -> tuple[str, str | None]:
+    """Graph inputs h0 [and c0] (L·K, B, H): the initial state of a stack."""
+    shape = [rnn.num_layers * rnn.num_directions, "B", rnn.hidden_size]
+    return g.input("h0", "FLOAT", shape), g.input("c0", "FLOAT", shape) if rnn.cell.n_states == 2 else None
+
+
+def state_outputs(g: Graph, rnn, stack: Stack) -> None:
+    """Graph outputs h_n [and c_n] (L·K, B, H): the final state of a stack."""
+    shape = [rnn.num_layers * rnn.num_directions, "B", rnn.hidden_size]
+    g.output("h_n", stack.h_n, shape)
+    if stack.c_n is not None:
+        g.output("c_n", stack.c_n, shape)
+
+
+def sequence_input(g: Graph, model, lengths: bool) -> tuple[str, str | None]:
+    """The graph inputs of a sequence model: ids or features (embedded if needed), and int32 lengths."""
+    emb = getattr(model, "embedding", None)
+    if emb is not None:
+        x = embedding(g, emb, g.input("ids", "INT64", ["B", "T"]))
+    else:
+        x = g.input("x", "FLOAT", ["B", "T", model.rnn.input_size])
+    return x, lengths_input(g) if lengths else None
+
+
+def lengths_input(g: Graph) -> str:
+    """Graph input ``lengths`` (B,) int64, cast to the int32 ``sequence_lens`` ONNX wants."""
+    return g.op("Cast", [g.input("lengths", "INT64", ["B"])], to=g.onnx.TensorProto.INT32)
+
+
+# -- one function per model kind -----------------------------------------------------------------------------------
+
+
+class Options(NamedTuple):
+    """What the caller asked of the graph."""
+
+    lengths: bool         # a ``lengths`` (B,) input
+    probabilities: bool   # a ``probabilities`` output
+    state: bool           # initial-state inputs h0 [, c0] and final-state outputs h_n [, c_n]
+
+
+def _head_outputs(g: Graph, model, z: str, shape: list, probs: bool, binary: bool = False) -> None:
+    g.output("logits", z, shape)
+    if probs:
+        g.output("probabilities", probabilities(g, z, binary), shape[:-1] + [2 if binary else shape[-1]])
+
+
+def _language_model(g: Graph, model, opts: Options) -> None:
+    x, _ = sequence_input(g, model, False)
+    stack = recurrent(g, model.rnn, x, None, state_inputs(g, model.rnn) if opts.state else (None, None))
+    z = linear(g, model.head, stack.output)
+    _head_outputs(g, model, z, ["B", "T", model.head.out_features], opts.probabilities)
+    if opts.state:
+        state_outputs(g, model.rnn, stack)
+
+
+def _many_to_one(g: Graph, model, opts: Options) -> None:
+    x, seq_lens = sequence_input(g, model, opts.lengths)
+    z = linear(g, model.head, final_state(g, recurrent(g, model.rnn, x, seq_lens)))
+    _head_outputs(g, model, z, ["B", model.head.out_features], opts.probabilities, getattr(model, "binary", False))
+
+
+def _many_to_many(g: Graph, model, opts: Options) -> None:
+    x, seq_lens = sequence_input(g, model, opts.lengths)
+    z = linear(g, model.head, recurrent(g, model.rnn, x, seq_lens).output)
+    _head_outputs(g, model, z, ["B", "T", model.head.out_features], opts.probabilities)
+
+
+def _recurrent(g: Graph, rnn, opts: Options) -> None:
+    x = g.input("x", "FLOAT", ["B", "T", rnn.input_size])
+    initial = state_inputs(g, rnn) if opts.state else (None, None)
+    stack = recurrent(g, rnn, x, lengths_input(g) if opts.lengths else None, initial)
+    g.output("output", stack.output, ["B", "T", rnn.num_directions * rnn.hidden_size])
+    state_outputs(g, rnn, stack)
+
+
+class Exporter(NamedTuple):
+    cls: type
+    build: Callable       # build(graph, model, options) adds the inputs, nodes and outputs
+    lengths: bool         # the default of Options.lengths
+    probabilities: bool   # the default of Options.probabilities
+    state: bool           # whether Options.state is possible
+
+
+_COMPUTES = ("forward", "_encode", "_top_h")              # a subclass that overrides one needs its own exporter
+_EXPORTERS: list[Exporter] = []
+
+
+def register_exporter(cls: type, build: Callable, lengths: bool = True, probabilities: bool = False,
+                      state: bool = False) -> None:
+    """Teach :func:`export_onnx` a model class: ``build(graph, model, options)`` adds its inputs, nodes
+    and outputs (``options`` an :class:`Options`); ``lengths`` and ``probabilities`` are the defaults,
+    ``state`` says whether it can take an initial state. Later registrations win for subclasses."""
+    _EXPORTERS.insert(0, Exporter(cls, build, lengths, probabilities, state))
+
+
+def _builtin_exporters() -> None:
+    if _EXPORTERS:
+        return
+    from rnnkit.nn.recurrent import Recurrent
+    from rnnkit.tasks.classifier import Classifier
+    from rnnkit.tasks.language_model import LanguageModel
+    from rnnkit.tasks.models import ManyToMany, ManyToOne
+
+    for cls, build, lens, probs, state in ((Recurrent, _recurrent, True, False, True),
+                                           (ManyToMany, _many_to_many, True, False, False),
+                                           (ManyToOne, _many_to_one, True, False, False),
+                                           (Classifier, _many_to_one, True, True, False),
+                                           (LanguageModel, _language_model, False, False, True)):
+        register_exporter(cls, build, lens, probs, state)
+
+
+def export_onnx(model, path=None, *, lengths: bool | None = None, probabilities: bool | None = None,
+                state: bool = False, opset: int = OPSET):
+    """Build (and, given ``path``, atomically write) the ONNX graph of ``model``; returns the ModelProto.
+
+    Args:
+        model: a task model (LanguageModel, Classifier, ManyToOne, ManyToMany)
+            or a bare RNN / LSTM / GRU stack.
+        path: where to write the ``.onnx`` file, or None.
+        lengths: add a ``lengths`` (B,) int64 input for right-padded batches
+            (default: yes where ``model.forward`` takes lengths; not for charlm).
+        probabilities: add a ``probabilities`` output (default: a Classifier's only).
+        state: add initial-state inputs ``h0`` [``c0``] (L·K, B, H) and final-state
+            outputs ``h_n`` [``c_n``] — a LanguageModel then runs a text piece by piece,
+            as ``model.forward(ids, state)`` does (LanguageModel and bare stacks).
+        opset: the ONNX opset, at least 14 (``layout``-aware recurrent operators).
+    """
+    _builtin_exporters()
+    newest = _onnx().defs.onnx_opset_version()
+    if not isinstance(opset, int) or not 14 <= opset <= newest:
+        raise InteropError(f"opset: expected an integer from 14 to {newest} (this onnx), given {opset!r}")
+    match = next((e for e in _EXPORTERS if isinstance(model, e.cls)), None)
+    if match is None:
+        known = ", ".join(sorted({e.cls.__name__ for e in _EXPORTERS}))
+        raise InteropError(f"model: cannot export a {type(model).__name__} to ONNX (known: {known})")
+    name = match.cls.__name__
+    changed = [m for m in _COMPUTES if getattr(type(model), m, None) is not getattr(match.cls, m, None)]
+    if changed:
+        raise InteropError(f"model: {type(model).__name__} overrides {', '.join(changed)} of {name}, so {name}'s "
+                           "graph would compute something else; register its own exporter with "
+                           "rnnkit.interop.register_exporter")
+    if state and not match.state:
+        raise InteropError(f"state: a {type(model).__name__} takes no initial state (language models and bare "
+                           "stacks do)")
+    g = Graph()
+    match.build(g, model, Options(match.lengths if lengths is None else bool(lengths),
+                                  match.probabilities if probabilities is None else bool(probabilities), bool(state)))
+    proto = g.model(f"rnnkit {type(model).__name__}", opset)
+    if path is not None:
+        from rnnkit.train.checkpoint import atomic_write_bytes
+        atomic_write_bytes(path, proto.SerializeToString())
+    return proto
