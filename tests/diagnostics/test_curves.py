@@ -1,0 +1,79 @@
+"""Training curves: per-step log when present, evaluations otherwise; CSV always, PNG with matplotlib."""
+from __future__ import annotations
+
+import json
+import sys
+
+import pytest
+
+from rnnkit.cli.main import main
+from rnnkit.diagnostics.curves import write_curves
+from rnnkit.diagnostics.plotting import PLOT_HINT, is_png, read_csv
+
+
+def make_run(path, steps: int = 120, per_step: bool = True, clip: float = 1.0):
+    """A run directory as the trainer leaves it: config.json, metrics.jsonl every 40 steps, steps.jsonl."""
+    path.mkdir()
+    (path / "config.json").write_text(json.dumps({"task": "adding", "config": {"clip": clip}}))
+    evals = [{"step": s, "epoch": 0, "time": s / 100, "train_loss": 1 / s, "lr": 0.01, "max_grad_norm": 2.0,
+              "clipped_steps": 3, "val_mse": 0.5 / s, "val_loss": 1.0} for s in (40, 80, 120)]
+    (path / "metrics.jsonl").write_text("".join(json.dumps(r) + "\n" for r in evals))
+    if per_step:
+        lines = [json.dumps({"step": s, "time": s / 100, "loss": 1 / s, "grad_norm": 0.5 + (s % 10 == 0),
+                             "clipped": s % 10 == 0, "lr": 0.01}) for s in range(1, steps + 1)]
+        (path / "steps.jsonl").write_text("\n".join(lines) + "\n{\"step\": 12")  # a torn last line is skipped
+    return path
+
+
+def test_reads_the_per_step_log_when_present(tmp_path):
+    run = make_run(tmp_path / "run")
+    files = write_curves(run)
+    assert [f.name for f in files] == ["curves_train.csv", "curves_val.csv", "curves.png"]
+    rows = read_csv(run / "curves_train.csv")
+    assert len(rows) == 120 and rows[0]["source"] == "steps.jsonl"
+    assert sum(r["clipped"] == "True" for r in rows) == 12
+    val = read_csv(run / "curves_val.csv")
+    assert [r["step"] for r in val] == ["40", "80", "120"] and float(val[2]["val_mse"]) == pytest.approx(0.5 / 120)
+    assert is_png(run / "curves.png")
+
+
+def test_falls_back_to_metrics_jsonl(tmp_path):
+    run = make_run(tmp_path / "run", per_step=False)
+    write_curves(run)
+    rows = read_csv(run / "curves_train.csv")
+    assert len(rows) == 3 and rows[0]["source"] == "metrics.jsonl"
+    assert float(rows[1]["grad_norm"]) == 2.0 and rows[1]["clipped"] == "True"
+
+
+def test_write_curves_never_fails_without_matplotlib(tmp_path, monkeypatch):
+    monkeypatch.setitem(sys.modules, "matplotlib", None)
+    run = make_run(tmp_path / "run")
+    files = write_curves(run)
+    assert [f.name for f in files] == ["curves_train.csv", "curves_val.csv"]
+    assert not (run / "curves.png").exists()
+
+
+def test_cli_overlays_runs(tmp_path, capsys):
+    a, b = make_run(tmp_path / "a"), make_run(tmp_path / "b", per_step=False)
+    assert main(["plot", str(a), str(b)]) == 2
+    assert "--out: give a directory" in capsys.readouterr().err
+    assert main(["plot", str(a), str(b), "--out", str(tmp_path / "both")]) == 0
+    out = capsys.readouterr().out
+    assert "a: 120 steps" in out and "best val_mse" in out
+    rows = read_csv(tmp_path / "both" / "curves_train.csv")
+    assert {r["run"] for r in rows} == {"a", "b"} and len(rows) == 123
+    assert is_png(tmp_path / "both" / "curves.png")
+
+
+def test_cli_without_matplotlib_says_how(tmp_path, capsys, monkeypatch):
+    monkeypatch.setitem(sys.modules, "matplotlib", None)
+    run = make_run(tmp_path / "run")
+    assert main(["plot", str(run)]) == 0
+    assert PLOT_HINT in capsys.readouterr().out
+    assert (run / "curves_train.csv").is_file()
+
+
+def test_a_directory_without_logs_is_an_error(tmp_path, capsys):
+    (tmp_path / "empty").mkdir()
+    assert main(["plot", str(tmp_path / "empty")]) == 2
+    assert "neither steps.jsonl nor metrics.jsonl" in capsys.readouterr().err
