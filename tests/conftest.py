@@ -69,3 +69,41 @@ def assert_interrupt_and_resume_exact(monkeypatch, objective_cls, train, make_co
     resumed = rk.load(second["run"], "last")
     for k, v in full.state_dict().items():
         np.testing.assert_array_equal(v, resumed.state_dict()[k], err_msg=k)
+
+
+def fuzzed_bytes(*valid: bytes):
+    """A hypothesis strategy for untrusted files: random bytes, and the ``valid`` examples truncated,
+    with bytes overwritten, or with random bytes inserted."""
+    from hypothesis import strategies as st
+
+    def truncated(data):
+        return st.integers(0, len(data)).map(lambda k: data[:k])
+
+    def overwritten(data):
+        edits = st.lists(st.tuples(st.integers(0, max(len(data) - 1, 0)), st.integers(0, 255)), min_size=1,
+                         max_size=4)
+        return edits.map(lambda es: _apply(data, es))
+
+    def inserted(data):
+        return st.tuples(st.integers(0, len(data)), st.binary(min_size=1, max_size=8)).map(
+            lambda t: data[:t[0]] + t[1] + data[t[0]:])
+
+    options = [st.binary(max_size=300)]
+    for data in valid:
+        options += [truncated(data), overwritten(data), inserted(data)]
+    return st.one_of(options)
+
+
+def _apply(data: bytes, edits) -> bytes:
+    out = bytearray(data)
+    for i, b in edits:
+        if out:
+            out[i % len(out)] = b
+    return bytes(out)
+
+
+def directory_snapshot(path) -> dict:
+    """{relative name: bytes} of every file under ``path``: to show a reader wrote nothing."""
+    from pathlib import Path
+
+    return {str(p.relative_to(path)): p.read_bytes() for p in sorted(Path(path).rglob("*")) if p.is_file()}

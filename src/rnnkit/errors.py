@@ -17,3 +17,11 @@ class DataError(RnnkitError):
 
 class RunError(RnnkitError):
     """A run directory that is missing, incomplete or not an rnnkit run."""
+
+
+class DivergenceError(RnnkitError):
+    """Training produced a non-finite loss or gradient (names the step and the tensor)."""
+
+    def __init__(self, message: str, step: int = 0, tensor: str = ""):
+        super().__init__(message)
+        self.step, self.tensor = step, tensor

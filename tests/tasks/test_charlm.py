@@ -7,6 +7,8 @@ import numpy as np
 import pytest
 
 import rnnkit as rk
+from rnnkit.data import text as text_module
+from rnnkit.data import vocab as rk_vocab
 from rnnkit.errors import DataError, RnnkitError, RunError
 from rnnkit.tasks import charlm
 from rnnkit.train.run import Run
@@ -86,3 +88,37 @@ def test_errors(tmp_path):
         model.score("Zebra")
     with pytest.raises(RnnkitError, match="--temperature"):
         list(model.sample(3, temperature=0))
+
+
+@pytest.mark.parametrize("level", ["char", "word"])
+def test_streamed_corpus_equals_the_whole_text(tmp_path, monkeypatch, level):
+    """Tiny read chunks, two files, CRLF and non-ASCII: the ids are those of the whole joined text."""
+    a, b = tmp_path / "a.txt", tmp_path / "b.txt"
+    a.write_bytes("\ufeffRomeo, caf\u00e9!\r\nJuliet \u20ac\n".encode())
+    b.write_bytes("the end\r\nno newline".encode())
+    config = charlm.Config(data=[str(a), str(b)], level=level, vocab_size=8)
+    whole = charlm.load_corpus(config.data)
+    assert whole == "Romeo, caf\u00e9!\nJuliet \u20ac\n" + "\n" + "the end\nno newline"
+    monkeypatch.setattr(text_module, "CHUNK_BYTES", 3)
+    vocab = charlm.build_vocab(config.data, config)
+    model = charlm.build_model(vocab, config)
+    expected = rk_vocab.Vocab.of_chars(whole) if level == "char" else None
+    if expected is not None:
+        assert vocab.itos == expected.itos
+    ids = charlm.encode_corpus(config.data, vocab, level)
+    np.testing.assert_array_equal(ids, vocab.encode(model.tokens(whole)))
+    assert ids.dtype == np.uint8
+
+
+def test_large_corpus_trains_from_a_memory_map(tmp_path, monkeypatch):
+    monkeypatch.setattr(rk_vocab, "MEMORY_IDS", 1000)
+    config = tiny(tmp_path, max_steps=10, eval_every=5)
+    ids = charlm.encode_corpus(config.data, charlm.build_vocab(config.data, config), "char")
+    assert isinstance(ids, np.memmap)
+    summary = charlm.train(config)
+    monkeypatch.setattr(rk_vocab, "MEMORY_IDS", 2**26)
+    reference = charlm.train(tiny(tmp_path, "reference", max_steps=10, eval_every=5))
+    assert summary["best_val_loss"] == reference["best_val_loss"]
+    a, b = rk.load(summary["run"], "last"), rk.load(reference["run"], "last")
+    for k, v in a.state_dict().items():
+        np.testing.assert_array_equal(v, b.state_dict()[k])

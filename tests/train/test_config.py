@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import pytest
 
-from rnnkit.errors import RnnkitError
+from rnnkit.errors import RnnkitError, RunError
 from rnnkit.train.config import TrainConfig
 from rnnkit.train.schedules import learning_rate
 
@@ -35,3 +35,25 @@ def test_schedules():
     assert learning_rate("cosine", 0.1, 0, 0.0) == pytest.approx(0.1)
     assert learning_rate("cosine", 0.1, 0, 0.5) == pytest.approx(0.05)
     assert learning_rate("cosine", 0.1, 0, 1.0) == pytest.approx(0.0)
+
+
+@pytest.mark.parametrize("stored,match", [
+    ({"hidden": "128"}, r"config.json: hidden: expected int, given '128'"),
+    ({"hidden": 1.5}, r"config.json: hidden: expected int, given 1.5"),
+    ({"bidirectional": 1}, r"config.json: bidirectional: expected bool, given 1"),
+    ({"epochs": [3]}, r"config.json: epochs: expected int \| None, given \[3\]"),
+    ({"hidden": 10**9}, r"config.json: --hidden: expected at most 65536, given 1000000000"),
+    ({"layers": 0}, r"config.json: --layers: expected a positive integer, given 0"),
+    ({"on_nan": "ignore"}, r"config.json: --on-nan: expected one of rollback, stop; given 'ignore'"),
+    ({"max_rollbacks": -1}, r"config.json: --max-rollbacks: expected an integer >= 0"),
+])
+def test_stored_config_is_checked_against_the_schema(stored, match):
+    with pytest.raises(RunError, match=match):
+        TrainConfig.from_dict(stored, "config.json")
+
+
+def test_stored_config_accepts_json_numbers():
+    config = TrainConfig.from_dict({"lr": 1, "time_limit": 30, "epochs": None}, "config.json")
+    assert config.lr == 1 and config.time_limit == 30
+    with pytest.raises(RunError, match="config.json: expected a JSON object of options, given list"):
+        TrainConfig.from_dict([], "config.json")

@@ -7,7 +7,7 @@ from dataclasses import fields
 from rnnkit.errors import RnnkitError
 from rnnkit.tasks import TASKS
 from rnnkit.tasks.base import open_run
-from rnnkit.train.config import CELLS, DTYPES, OPTIMIZERS, SCHEDULES, flag
+from rnnkit.train.config import CELLS, DTYPES, ON_NAN, OPTIMIZERS, SCHEDULES, flag
 
 EXAMPLES = """examples:
   rnnkit train charlm                                  # tiny Shakespeare, bundled
@@ -39,7 +39,10 @@ COMMON = {
     "val_fraction": (dict(type=float), "fraction of the data held out for validation"),
     "eval_every": (dict(type=int), "evaluate every N steps (default: every epoch)"),
     "patience": (dict(type=int), "early stopping: evaluations without improvement"),
-    "checkpoint_every": (dict(type=int), "write last.safetensors every N steps"),
+    "checkpoint_every": (dict(type=int), "write last.safetensors and the training state every N steps"),
+    "on_nan": (dict(choices=ON_NAN), "on a non-finite loss or gradient: roll back to the last checkpoint "
+                                     "with the learning rate halved, or stop"),
+    "max_rollbacks": (dict(type=int), "stop after this many rollbacks"),
     "seed": (dict(type=int), "random seed (same seed, same machine: same run)"),
     "dtype": (dict(choices=DTYPES), "floating-point precision"),
     "out": (dict(metavar="DIR"), "run directory (default: runs/TASK, never overwritten)"),

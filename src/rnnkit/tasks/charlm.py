@@ -7,6 +7,16 @@ validation text is the last ``val_fraction`` of the input. Reported:
 
     loss (nats/token) = −1/N Σ_t log P(x_{t+1} | x_≤t),  bits = nats / ln 2,  perplexity = e^nats
 
+Large corpora: the text files are streamed twice in chunks of a few MiB
+(once to count the symbols for the vocabulary, once to encode them) and
+never held as one string; the ids are a uint8/uint16 array, in memory up to
+64 MiB and beyond that in an unlinked temporary file (in ``$TMPDIR``) that is
+memory-mapped. Peak memory therefore does not grow with the corpus: training
+on a 1 GB text file peaks at 0.5 GB (character level) and 1.05 GB (word
+level, most of it the model's logits), see docs/reliability.md. Word level
+streams too (line by line), but its passes run at Python speed (about a
+minute of CPU per GB each).
+
 Python::
 
     from rnnkit.tasks import charlm
@@ -24,8 +34,8 @@ from importlib import resources
 import numpy as np
 
 from rnnkit.data.batching import stream_batches, stream_length, stream_steps
-from rnnkit.data.text import read_text
-from rnnkit.data.vocab import EOS, UNK, Vocab, words
+from rnnkit.data.text import iter_text, line_chunks
+from rnnkit.data.vocab import EOS, UNK, Vocab, count_chars, count_words, encode_chars, encode_words
 from rnnkit.errors import DataError, RnnkitError
 from rnnkit.functional.losses import softmax_cross_entropy
 from rnnkit.tasks.base import make_recurrent, new_run, open_task_run
@@ -68,17 +78,35 @@ def bundled_corpus() -> str:
     return resources.files("rnnkit.datasets").joinpath(DEFAULT_CORPUS).read_text(encoding="utf-8")
 
 
-def load_corpus(paths: list[str]) -> str:
+def corpus_chunks(paths: list[str]):
+    """The corpus as a stream of text chunks: the files joined by "\\n" (the bundled text if none)."""
     if not paths:
-        return bundled_corpus()
-    return "\n".join(read_text(p) for p in paths)
+        yield bundled_corpus()
+        return
+    for k, p in enumerate(paths):
+        if k:
+            yield "\n"
+        yield from iter_text(p)
 
 
-def build_vocab(text: str, config: Config) -> Vocab:
+def load_corpus(paths: list[str]) -> str:
+    """The whole corpus as one string (small texts only; training streams it instead)."""
+    return "".join(corpus_chunks(paths))
+
+
+def build_vocab(paths: list[str], config: Config) -> Vocab:
+    """The vocabulary of the corpus, counted in one streamed pass."""
     if config.level == "char":
-        return Vocab.of_chars(text)
-    return Vocab.of_words((t for line in text.split("\n") for t in words(line) + [EOS]), config.vocab_size,
-                          specials=(UNK, EOS))
+        return Vocab.of_char_counts(count_chars(corpus_chunks(paths)))
+    return Vocab.of_word_counts(count_words(line_chunks(corpus_chunks(paths))), config.vocab_size,
+                                specials=(UNK, EOS))
+
+
+def encode_corpus(paths: list[str], vocab: Vocab, level: str, source: str = "training text") -> np.ndarray:
+    """The corpus as token ids (uint8/uint16, memory-mapped when large), streamed."""
+    if level == "char":
+        return encode_chars(corpus_chunks(paths), vocab, source)
+    return encode_words(line_chunks(corpus_chunks(paths)), vocab, source)
 
 
 class LMObjective:
@@ -102,7 +130,8 @@ class LMObjective:
 
     def batches(self, rng):
         offset = int(rng.integers(self.config.bptt))  # a new cut of the text every epoch
-        return stream_batches(self.train_ids, self.config.batch_size, self.config.bptt, offset, self.length)
+        return as_int64(stream_batches(self.train_ids, self.config.batch_size, self.config.bptt, offset,
+                                       self.length))
 
     def start_epoch(self) -> None:
         self.state = None
@@ -129,11 +158,16 @@ class LMObjective:
         self.state = None if not parts else parts if len(parts) > 1 else parts[0]
 
 
+def as_int64(batches):
+    """(x, y) chunks of compact ids (uint8/uint16, perhaps memory-mapped) as int64 arrays."""
+    return ((x.astype(np.int64), y.astype(np.int64)) for x, y in batches)
+
+
 def evaluate_ids(model: LanguageModel, ids: np.ndarray, batch_size: int, bptt: int) -> float:
     """Mean nats per token of ``ids`` (streams of at most ``batch_size``, state carried)."""
     B = max(1, min(batch_size, (len(ids) - 1) // max(bptt, 1)))
     total, count, state = 0.0, 0, None
-    for x, y in stream_batches(ids, B, bptt):
+    for x, y in as_int64(stream_batches(ids, B, bptt)):
         logits, state = model.forward(x, state)
         loss, _ = softmax_cross_entropy(logits, y)
         total, count = total + float(loss) * y.size, count + y.size
@@ -157,14 +191,12 @@ def train(config: Config, resume: str | None = None) -> dict:
     """Train a language model; returns the summary (``summary["run"]`` is the run directory)."""
     if resume:
         run, config = open_task_run(resume, NAME, Config)
-        vocab = Vocab.from_json(run.read_json("vocab.json"))
-        text = load_corpus(config.data)
+        vocab = Vocab.from_json(run.read_json("vocab.json"), str(run.file("vocab.json")))
     else:
         config.check()
-        text = load_corpus(config.data)
-        vocab = build_vocab(text, config)
+        vocab = build_vocab(config.data, config)
     model = build_model(vocab, config)
-    ids = vocab.encode(model.tokens(text), "training text")
+    ids = encode_corpus(config.data, vocab, config.level)
     train_ids, val_ids = split_ids(ids, config.val_fraction, minimum=2)
     objective = LMObjective(model, train_ids, val_ids, config)
     if not resume:
@@ -179,7 +211,7 @@ def train(config: Config, resume: str | None = None) -> dict:
 def load(run: Run | str, which: str = "best") -> LanguageModel:
     """The trained model of a run (``best`` or ``last`` weights), in eval mode."""
     run, config = open_task_run(run, NAME, Config)
-    model = build_model(Vocab.from_json(run.read_json("vocab.json")), config)
+    model = build_model(Vocab.from_json(run.read_json("vocab.json"), str(run.file("vocab.json"))), config)
     run.load_model(f"{which}.safetensors", model)
     model.config = config
     return model.eval()
@@ -187,7 +219,7 @@ def load(run: Run | str, which: str = "best") -> LanguageModel:
 
 def evaluate(model: LanguageModel, paths: list[str]) -> dict[str, float]:
     """Loss (nats/token), bits/token and perplexity of ``model`` on the text file(s) ``paths``."""
-    ids = model.vocab.encode(model.tokens(load_corpus(paths)), ", ".join(paths))
+    ids = encode_corpus(paths, model.vocab, model.level, ", ".join(paths))
     if len(ids) < 2:
         raise DataError(f"{', '.join(paths)}: too short to evaluate: give at least two tokens")
     nats = evaluate_ids(model, ids, 32, model.config.bptt)

@@ -216,6 +216,7 @@ class ClassifyObjective:
         self.model, self.config = model, config
         (self.seqs, self.y), self.val = train, val
         self.lengths = np.array([len(s) for s in self.seqs])
+        self.extras: dict = {}
 
     def steps_per_epoch(self) -> int:
         return -(-len(self.seqs) // self.config.batch_size)
@@ -243,6 +244,10 @@ class ClassifyObjective:
 
     def restore_carried(self, tensors: dict[str, np.ndarray]) -> None:
         pass
+
+    def summary_extras(self) -> dict:
+        """The data sizes and the majority-class baseline, merged into the run's summary by the trainer."""
+        return dict(self.extras)
 
 
 def _fresh_model(config: Config, data: Labelled, train_idx: np.ndarray) -> tuple[Classifier, dict]:
@@ -302,14 +307,14 @@ def train(config: Config, resume: str | None = None) -> dict:
             run.write_json("vocab.json", model.vocab.to_json())
         else:
             run.write_json("scaler.json", model.scaler)
+    majority = np.bincount(y[train_idx], minlength=len(model.labels)).argmax()
+    objective.extras = {"classes": len(model.labels), "train_examples": len(train_idx),
+                        "val_examples": len(val_idx),
+                        "majority_val_accuracy": float(np.mean(y[val_idx] == majority)), **notes}
     trainer = Trainer(objective, config, run, default_epochs=DEFAULT_EPOCHS)
     if resume:
         trainer.resume()
     summary = trainer.fit()
-    majority = np.bincount(y[train_idx], minlength=len(model.labels)).argmax()
-    summary |= {"classes": len(model.labels), "train_examples": len(train_idx), "val_examples": len(val_idx),
-                "majority_val_accuracy": float(np.mean(y[val_idx] == majority)), **notes}
-    run.write_json("summary.json", summary)
     if not config.quiet:
         print(f"baseline: always predicting {model.labels[majority]!r} scores val_accuracy "
               f"{summary['majority_val_accuracy']:.4f} (this run's best: {summary['best_val_accuracy']:.4f})",

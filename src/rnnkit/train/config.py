@@ -7,14 +7,20 @@ as ``config.json``, so ``--resume`` continues with exactly the same settings.
 from __future__ import annotations
 
 import dataclasses
+import types
+import typing
 from dataclasses import dataclass, fields
 
-from rnnkit.errors import RnnkitError
+from rnnkit.errors import RnnkitError, RunError
 
 CELLS = ("lstm", "gru", "rnn", "rnn_relu")
 OPTIMIZERS = ("adam", "adamw", "sgd", "rmsprop", "adagrad")
 SCHEDULES = ("constant", "step", "cosine")
 DTYPES = ("float32", "float64")
+ON_NAN = ("rollback", "stop")
+# upper bounds on sizes: a stored config asking for more is refused before anything is allocated
+MAX_SIZES = {"hidden": 2**16, "layers": 64, "embed": 2**16, "batch_size": 2**20, "bptt": 2**20,
+             "vocab_size": 2**24, "max_rollbacks": 1000}
 
 
 def flag(name: str) -> str:
@@ -52,6 +58,9 @@ class TrainConfig:
     eval_every: int | None = None
     patience: int | None = None
     checkpoint_every: int | None = None
+    # divergence guard: a non-finite loss or gradient rolls back to the last checkpoint with half the lr
+    on_nan: str = "rollback"
+    max_rollbacks: int = 3
     # run
     seed: int = 0
     dtype: str = "float32"
@@ -61,7 +70,7 @@ class TrainConfig:
     def check(self) -> "TrainConfig":
         """Raise RnnkitError naming the flag of the first bad value; return self."""
         choices = {"cell": CELLS, "optimizer": OPTIMIZERS, "schedule": SCHEDULES, "dtype": DTYPES,
-                   "init": ("torch", "keras")}
+                   "init": ("torch", "keras"), "on_nan": ON_NAN}
         for name, allowed in choices.items():
             if getattr(self, name) not in allowed:
                 raise RnnkitError(f"{flag(name)}: expected one of {', '.join(allowed)}; given {getattr(self, name)!r}")
@@ -82,6 +91,13 @@ class TrainConfig:
                 raise RnnkitError(f"{flag(name)}: expected a number in [0, {hi}), given {getattr(self, name)!r}")
         if self.weight_decay < 0:
             raise RnnkitError(f"--weight-decay: expected a number >= 0, given {self.weight_decay!r}")
+        mr = self.max_rollbacks
+        if not isinstance(mr, int) or isinstance(mr, bool) or mr < 0:
+            raise RnnkitError(f"--max-rollbacks: expected an integer >= 0, given {mr!r}")
+        for name, hi in MAX_SIZES.items():
+            value = getattr(self, name, None)
+            if isinstance(value, int) and value > hi:
+                raise RnnkitError(f"{flag(name)}: expected at most {hi}, given {value!r}")
         return self
 
     def to_dict(self) -> dict:
@@ -89,9 +105,51 @@ class TrainConfig:
 
     @classmethod
     def from_dict(cls, d: dict, source: str = "config") -> "TrainConfig":
-        """Build from a stored dict; RnnkitError on unknown keys."""
+        """Build from a stored (untrusted) dict, checked against the schema.
+
+        Unknown keys, values of the wrong type and out-of-range values raise
+        :class:`~rnnkit.errors.RunError` naming ``source`` and the key.
+        """
+        if not isinstance(d, dict):
+            raise RunError(f"{source}: expected a JSON object of options, given {type(d).__name__}")
+        hints = typing.get_type_hints(cls)
         names = {f.name for f in fields(cls)}
         unknown = sorted(set(d) - names)
         if unknown:
-            raise RnnkitError(f"{source}: unknown option(s) {', '.join(unknown)}")
-        return cls(**d).check()
+            raise RunError(f"{source}: unknown option(s) {', '.join(map(str, unknown))}"[:300])
+        for key, value in d.items():
+            if not _matches_type(value, hints.get(key)):
+                raise RunError(f"{source}: {key}: expected {_type_name(hints.get(key))}, given {value!r}"[:300])
+        try:
+            return cls(**d).check()
+        except RnnkitError as exc:
+            raise RunError(f"{source}: {exc}") from None
+
+
+def _matches_type(value, hint) -> bool:
+    """Whether a JSON value fits a dataclass annotation (int, float, bool, str, X | None, list[X], ...)."""
+    if hint is None or hint is typing.Any:
+        return True
+    origin, args = typing.get_origin(hint), typing.get_args(hint)
+    if origin in (typing.Union, getattr(types, "UnionType", typing.Union)):
+        return any(_matches_type(value, a) for a in args)
+    if hint is type(None):
+        return value is None
+    if hint is bool:
+        return isinstance(value, bool)
+    if hint is int:
+        return isinstance(value, int) and not isinstance(value, bool)
+    if hint is float:
+        return isinstance(value, (int, float)) and not isinstance(value, bool)
+    if hint is str:
+        return isinstance(value, str)
+    if origin in (list, tuple):
+        return isinstance(value, list) and all(_matches_type(v, args[0]) for v in value) if args else \
+            isinstance(value, list)
+    if origin is dict or hint is dict:
+        return isinstance(value, dict)
+    return True  # a type this check does not know: left to the config's own check()
+
+
+def _type_name(hint) -> str:
+    return str(hint).replace("typing.", "").replace("<class '", "").replace("'>", "")

@@ -5,12 +5,30 @@ training step (forward, loss, backward), an evaluation, and the tensors it
 carries from step to step (the truncated-BPTT state). The trainer owns
 everything else: the optimizer, gradient clipping, the learning-rate
 schedule, the budget (epochs, steps, wall-clock time), evaluation, early
-stopping, checkpoints, resuming, the progress bar and the summary.
+stopping, checkpoints, resuming, the divergence guard, the progress bar and
+the summary.
 
-Per step:  zero grads → objective.train_step → clip_grad_norm → lr schedule → opt.step
+Per step:  zero grads → objective.train_step → check loss and gradients are finite
+           → clip_grad_norm → lr = schedule(step) · lr_scale → opt.step
 
 Epoch e draws its randomness from ``default_rng([seed, e])``, so a resumed
 run replays the same batch order and can skip to where it stopped.
+
+Exact resume: a checkpoint (``last.safetensors`` + ``state.safetensors`` +
+``state.json``, committed together through the run's manifest, see
+:class:`~rnnkit.train.run.Run`) holds the weights, the optimizer state, the
+carried state, the position (epoch, batch), the dropout generators' states,
+the learning-rate scale and the running log window. A run killed at any
+moment and resumed from it ends with the same weights, bit for bit, as a run
+that was never interrupted. One checkpoint is written before the first step,
+so even a run killed at once can be resumed.
+
+Divergence guard: a step whose loss or gradient is not finite is stopped
+before the weights change (:class:`~rnnkit.errors.DivergenceError` names the
+step and the parameter). With ``--on-nan rollback`` (the default) the trainer
+reloads the last checkpoint, halves the learning rate (``lr_scale``, kept in
+the state) and goes on, at most ``--max-rollbacks`` times; then, or with
+``--on-nan stop``, it writes the summary and raises the error.
 """
 from __future__ import annotations
 
@@ -19,22 +37,25 @@ import signal
 import threading
 import time
 from contextlib import contextmanager
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, fields
 from typing import Iterator, Protocol
 
 import numpy as np
 
-from rnnkit.errors import RnnkitError
+from rnnkit.errors import DivergenceError, RnnkitError, RunError
 from rnnkit.nn.module import Module
 from rnnkit.optim import SGD, Adagrad, Adam, AdamW, RMSprop, clip_grad_norm, grad_norm
+from rnnkit.train.checkpoint import json_bytes, tensor_metadata, tensors_bytes
 from rnnkit.train.config import TrainConfig
 from rnnkit.train.progress import Progress, summary_table
-from rnnkit.train.run import Run
+from rnnkit.train.run import Run, model_bytes
 from rnnkit.train.schedules import learning_rate
+
+CHECKPOINT = ("last.safetensors", "state.safetensors", "state.json")
 
 
 class Objective(Protocol):
-    """What a task gives the trainer."""
+    """What a task gives the trainer (``summary_extras() -> dict`` is optional)."""
 
     model: Module
     metric: str   # the key of evaluate()'s result used for best/early stopping
@@ -64,6 +85,30 @@ class TrainState:
     clipped: int = 0
     items: int = 0
     last_eval_step: int = -1
+    lr_scale: float = 1.0   # halved by every divergence rollback
+    rollbacks: int = 0
+
+    @classmethod
+    def from_json(cls, d, source: str) -> "TrainState":
+        """Rebuild from state.json's "train" entry; RunError naming the file and key if malformed."""
+        if not isinstance(d, dict):
+            raise RunError(f"{source}: 'train' must be a JSON object")
+        known = {f.name: f for f in fields(cls)}
+        unknown = sorted(set(d) - set(known))
+        if unknown:
+            raise RunError(f"{source}: unknown key(s) in 'train': {', '.join(unknown)}")
+        for name, value in d.items():
+            numeric = isinstance(value, (int, float)) and not isinstance(value, bool)
+            nullable = name in ("best", "best_step")
+            floating = name in ("elapsed", "best", "lr_scale")
+            if not ((value is None and nullable) or (numeric and (floating or isinstance(value, int)))):
+                raise RunError(f"{source}: train.{name}: expected {'a number' if floating else 'an integer'}, "
+                               f"given {value!r}"[:200])
+            if numeric and name not in ("best", "last_eval_step") and value < 0:
+                raise RunError(f"{source}: train.{name}: expected a value >= 0, given {value!r}")
+        if not 0 < d.get("lr_scale", 1.0) <= 1:
+            raise RunError(f"{source}: train.lr_scale: expected a number in (0, 1], given {d['lr_scale']!r}")
+        return cls(**d)
 
 
 def make_optimizer(config: TrainConfig):
@@ -80,10 +125,26 @@ def _rng_states(model: Module) -> dict:
     return {name: m.rng.bit_generator.state for name, m in model.named_modules() if hasattr(m, "rng")}
 
 
-def _restore_rngs(model: Module, states: dict) -> None:
-    for name, m in model.named_modules():
+def _restore_rngs(model: Module, states, source: str) -> None:
+    owners = {name: m for name, m in model.named_modules() if hasattr(m, "rng")}
+    if not isinstance(states, dict) or not set(states) <= set(owners):
+        raise RunError(f"{source}: 'rngs' must map the model's random generators ({', '.join(owners) or 'none'}) "
+                       f"to their states"[:300])
+    for name, m in owners.items():
         if name in states:
-            m.rng.bit_generator.state = states[name]
+            try:
+                m.rng.bit_generator.state = states[name]
+            except (TypeError, ValueError, KeyError) as exc:
+                raise RunError(f"{source}: rngs.{name or '<model>'}: not a random-generator state ({exc})") from None
+
+
+def _new_window() -> dict:
+    return {"loss": 0.0, "n": 0, "clipped": 0, "norm": 0.0}
+
+
+def nonfinite_gradient(grads: dict[str, np.ndarray]) -> str | None:
+    """The name of the first gradient holding a NaN or an infinity, or None."""
+    return next((k for k, g in grads.items() if not np.all(np.isfinite(g))), None)
 
 
 class Trainer:
@@ -97,6 +158,9 @@ class Trainer:
         no_budget = config.epochs is None and config.max_steps is None and config.time_limit is None
         self.epochs = default_epochs if no_budget else config.epochs
         self.records = run.metrics()
+        self.window = _new_window()
+        self.step_log: list[dict] = []   # per-step records not yet written to steps.jsonl
+        self.stop_requested = False
 
     # -- budget -------------------------------------------------------------------
     def total_steps(self) -> int | None:
@@ -114,45 +178,94 @@ class Trainer:
         return bool((total and self.state.step >= total) or (limit and self.state.elapsed >= limit))
 
     # -- checkpoints ----------------------------------------------------------------
-    def save_checkpoint(self) -> None:
+    def save_checkpoint(self, extra: dict[str, bytes] | None = None) -> None:
+        """Write the logs, then commit last.safetensors, state.safetensors and state.json (+ ``extra``) as one."""
+        s = self.state
+        if self.step_log:
+            self.run.append_jsonl("steps.jsonl", self.step_log)
+            self.step_log = []
         arrays, meta = self.opt.state_dict()
         tensors = {f"opt.{k}": v for k, v in arrays.items()}
         tensors |= {f"carry.{k}": v for k, v in self.obj.carried().items()}
-        self.run.save_model("last.safetensors", self.obj.model, step=self.state.step)
-        self.run.save_tensors("state.safetensors", tensors)
-        self.run.write_json("state.json", {"train": asdict(self.state), "optimizer": meta,
-                                           "rngs": _rng_states(self.obj.model)})
+        info = {"train": asdict(s), "optimizer": meta, "rngs": _rng_states(self.obj.model), "window": self.window}
+        files = {"last.safetensors": model_bytes(self.obj.model, step=s.step),
+                 "state.safetensors": tensors_bytes(tensors, {"step": str(s.step)}),
+                 "state.json": json_bytes(info)} | (extra or {})
+        self.run.commit(files, step=s.step)
+
+    def has_checkpoint(self) -> bool:
+        return all(name in self.run.manifest()["files"] for name in CHECKPOINT)
 
     def resume(self) -> None:
-        """Continue from the run's last checkpoint (weights, optimizer, position, RNGs, carried state)."""
-        info = self.run.read_json("state.json")
-        self.state = TrainState(**info["train"])
-        self.run.load_model("last.safetensors", self.obj.model)
-        tensors = self.run.load_tensors("state.safetensors")
-        self.opt.load_state_dict({k[4:]: v for k, v in tensors.items() if k.startswith("opt.")}, info["optimizer"])
-        self.obj.restore_carried({k[6:]: v for k, v in tensors.items() if k.startswith("carry.")})
-        _restore_rngs(self.obj.model, info["rngs"])
-        self.records = [r for r in self.run.metrics() if r["step"] <= self.state.step]
+        """Continue from the run's last checkpoint (weights, optimizer, position, RNGs, carried state, logs)."""
+        self.run.recover()
+        self._load_checkpoint()
+        s = self.state
+        self.records = self.run.truncate_jsonl("metrics.jsonl", s.step)
+        self.run.truncate_jsonl("steps.jsonl", s.step)
+        self.step_log = []
+
+    def _load_checkpoint(self) -> None:
+        """Restore everything a checkpoint holds; RunError naming the file if any part is bad or they disagree."""
+        run = self.run
+        source = str(run.file("state.json"))
+        info = run.read_verified_json("state.json")
+        if not isinstance(info, dict) or not {"train", "optimizer", "rngs"} <= set(info):
+            raise RunError(f"{source}: expected the keys 'train', 'optimizer' and 'rngs'")
+        state = TrainState.from_json(info["train"], source)
+        window = info.get("window", _new_window())
+        if not isinstance(window, dict) or set(window) != set(_new_window()) or not all(
+                isinstance(v, (int, float)) and not isinstance(v, bool) for v in window.values()):
+            raise RunError(f"{source}: 'window' must hold the numbers loss, n, clipped, norm")
+        self._check_same_step(state.step)
+        tensors = run.load_tensors("state.safetensors")
+        run.load_model("last.safetensors", self.obj.model)
+        try:
+            self.opt.load_state_dict({k[4:]: v for k, v in tensors.items() if k.startswith("opt.")},
+                                     info["optimizer"])
+            self.obj.restore_carried({k[6:]: v for k, v in tensors.items() if k.startswith("carry.")})
+        except (ValueError, TypeError, KeyError, AttributeError) as exc:
+            raise RunError(f"{run.file('state.safetensors')} / state.json: the optimizer or carried state does not "
+                           f"fit this run ({exc})"[:400]) from None
+        _restore_rngs(self.obj.model, info["rngs"], source)
+        self.state, self.window = state, dict(window)
+
+    def _check_same_step(self, step: int) -> None:
+        """The three checkpoint files and the manifest must all describe ``step``."""
+        manifest = self.run.manifest()
+        steps = {"state.json": step}
+        if "step" in manifest:
+            steps["manifest.json"] = manifest["step"]
+        for name in ("last.safetensors", "state.safetensors"):
+            value = tensor_metadata(self.run.verified(name)).get("step")
+            if value is not None:
+                steps[name] = int(value) if value.isdigit() else value
+        if len(set(steps.values())) > 1:
+            shown = ", ".join(f"{k} at step {v}" for k, v in steps.items())
+            raise RunError(f"{self.run.path}: the checkpoint files disagree ({shown})")
 
     # -- evaluation -------------------------------------------------------------------
-    def evaluate(self, window: dict) -> dict:
+    def evaluate(self, window: dict | None = None) -> dict:
+        """Evaluate, log, and checkpoint (with best.safetensors if the metric improved)."""
         s = self.state
         self.obj.model.eval()
         result = self.obj.evaluate()
         self.obj.model.train()
         value = result[self.obj.metric]
         better = s.best is None or (value < s.best if self.obj.mode == "min" else value > s.best)
+        extra = {}
         if better:
             s.best, s.best_step, s.bad_evals = float(value), s.step, 0
-            self.run.save_model("best.safetensors", self.obj.model, step=s.step, **{self.obj.metric: value})
+            extra["best.safetensors"] = model_bytes(self.obj.model, step=s.step, **{self.obj.metric: value})
         else:
             s.bad_evals += 1
         s.last_eval_step = s.step
-        record = {"step": s.step, "epoch": s.epoch, "time": round(s.elapsed, 3), **window,
+        record = {"step": s.step, "epoch": s.epoch, "time": round(s.elapsed, 3),
+                  **(window if window is not None else self._window_summary()),
                   **{k: float(v) for k, v in result.items()}}
         self.records.append(record)
         self.run.write_metrics(self.records)
-        self.save_checkpoint()
+        self.save_checkpoint(extra)
         return record
 
     def _eval_due(self, end_of_epoch: bool) -> bool:
@@ -166,40 +279,50 @@ class Trainer:
         The first Ctrl-C finishes the current step, writes a checkpoint and
         stops cleanly (``rnnkit train --resume`` continues); a second one aborts.
         """
-        cfg, s, obj = self.config, self.state, self.obj
-        bar = Progress(self.total_steps(), s.step, obj.unit, disable=cfg.quiet, time_limit=cfg.time_limit)
-        start = time.perf_counter() - s.elapsed
-        window = {"loss": 0.0, "n": 0, "clipped": 0, "norm": 0.0}
-        self.stop_requested = stopped_early = False
-        obj.model.train()
-        with self._sigint_requests_stop(bar), bar:
-            while not (self._out_of_budget() or stopped_early or self.stop_requested):
-                batches = obj.batches(np.random.default_rng([cfg.seed, s.epoch]))
-                if s.batch_in_epoch == 0:
-                    obj.start_epoch()
-                for i, batch in enumerate(batches):
-                    if i < s.batch_in_epoch:
-                        continue  # resuming mid-epoch: these were done before the interruption
-                    loss, items = self._step(batch, window)
-                    s.batch_in_epoch, s.items = i + 1, s.items + items
-                    s.elapsed = time.perf_counter() - start
-                    if self._eval_due(i + 1 == self.spe) or self._out_of_budget():
-                        rec = self.evaluate(self._window_summary(window))
-                        s.elapsed = time.perf_counter() - start
-                        bar.set_metric(obj.metric, rec[obj.metric])
-                        stopped_early = bool(cfg.patience and s.bad_evals >= cfg.patience)
-                    elif cfg.checkpoint_every and s.step % cfg.checkpoint_every == 0:
-                        self.save_checkpoint()
-                    bar.update(s.step, loss, s.items / max(s.elapsed, 1e-9), s.elapsed)
-                    if self._out_of_budget() or stopped_early or self.stop_requested:
-                        break
-                else:
-                    s.epoch, s.batch_in_epoch = s.epoch + 1, 0
+        cfg, s = self.config, self.state
+        if not self.has_checkpoint():
+            self.save_checkpoint()  # step 0: a run killed before its first checkpoint can still resume
+        self.bar = Progress(self.total_steps(), s.step, self.obj.unit, disable=cfg.quiet, time_limit=cfg.time_limit)
+        self.start = time.perf_counter() - s.elapsed
+        self.stop_requested = self.stopped_early = False
+        self.obj.model.train()
+        with self._sigint_requests_stop(self.bar), self.bar:
+            while not (self._out_of_budget() or self.stopped_early or self.stop_requested):
+                try:
+                    self._epoch()
+                except DivergenceError as exc:
+                    self._roll_back(exc)
+        s = self.state
         if self.stop_requested:
             self.save_checkpoint()
         elif s.last_eval_step != s.step:
-            self.evaluate(self._window_summary(window))
-        return self._finish(self.stop_requested, stopped_early)
+            self.evaluate()
+        return self._finish("interrupted" if self.stop_requested else
+                            "early stopping" if self.stopped_early else "budget")
+
+    def _epoch(self) -> None:
+        """Run the rest of the current epoch (or until the budget, early stopping or Ctrl-C)."""
+        cfg, s, obj = self.config, self.state, self.obj
+        batches = obj.batches(np.random.default_rng([cfg.seed, s.epoch]))
+        if s.batch_in_epoch == 0:
+            obj.start_epoch()
+        for i, batch in enumerate(batches):
+            if i < s.batch_in_epoch:
+                continue  # resuming mid-epoch: these were done before the interruption
+            loss, items = self._step(batch)
+            s.batch_in_epoch, s.items = i + 1, s.items + items
+            s.elapsed = time.perf_counter() - self.start
+            if self._eval_due(i + 1 == self.spe) or self._out_of_budget():
+                rec = self.evaluate()
+                s.elapsed = time.perf_counter() - self.start
+                self.bar.set_metric(obj.metric, rec[obj.metric])
+                self.stopped_early = bool(cfg.patience and s.bad_evals >= cfg.patience)
+            elif cfg.checkpoint_every and s.step % cfg.checkpoint_every == 0:
+                self.save_checkpoint()
+            self.bar.update(s.step, loss, s.items / max(s.elapsed, 1e-9), s.elapsed)
+            if self._out_of_budget() or self.stopped_early or self.stop_requested:
+                return
+        s.epoch, s.batch_in_epoch = s.epoch + 1, 0
 
     @contextmanager
     def _sigint_requests_stop(self, bar: Progress):
@@ -220,44 +343,93 @@ class Trainer:
         finally:
             signal.signal(signal.SIGINT, previous)
 
-    def _step(self, batch, window: dict) -> tuple[float, int]:
+    def _step(self, batch) -> tuple[float, int]:
         cfg, s, model = self.config, self.state, self.obj.model
         model.zero_grad()
-        loss, items = self.obj.train_step(batch)
+        loss, items = self._train_step(batch)
         grads = model.gradients()
+        if not math.isfinite(loss):
+            raise DivergenceError(f"training diverged at step {s.step + 1}: the loss is {loss}", s.step + 1, "loss")
         norm = clip_grad_norm(grads, cfg.clip) if cfg.clip else grad_norm(grads)
-        if not (math.isfinite(loss) and math.isfinite(norm)):
-            raise RnnkitError(f"training diverged at step {s.step + 1}: loss {loss}, gradient norm {norm}; "
-                              f"try a smaller --lr or a --clip value")
+        if not math.isfinite(norm):
+            name = nonfinite_gradient(grads) or "?"
+            raise DivergenceError(f"training diverged at step {s.step + 1}: the gradient of {name!r} is not "
+                                  f"finite (global norm {norm})", s.step + 1, name)
         clipped = bool(cfg.clip and norm > cfg.clip)
-        self.opt.lr = learning_rate(cfg.schedule, cfg.lr, s.step, self._progress_fraction(), cfg.lr_step, cfg.lr_gamma)
+        lr = learning_rate(cfg.schedule, cfg.lr, s.step, self._progress_fraction(), cfg.lr_step, cfg.lr_gamma)
+        self.opt.lr = lr * s.lr_scale
         self.opt.step(model.parameters(), grads)
         s.step += 1
         s.clipped += clipped
-        window["loss"] += loss
-        window["n"] += 1
-        window["clipped"] += clipped
-        window["norm"] = max(window["norm"], norm)
+        w = self.window
+        w["loss"] += loss
+        w["n"] += 1
+        w["clipped"] += clipped
+        w["norm"] = max(w["norm"], norm)
+        self.step_log.append({"step": s.step, "time": round(time.perf_counter() - self.start, 4), "loss": loss,
+                              "grad_norm": norm, "clipped": clipped, "lr": float(self.opt.lr)})
         return loss, items
 
-    def _window_summary(self, window: dict) -> dict:
+    def _train_step(self, batch) -> tuple[float, int]:
+        """The objective's step; an overflow that a layer's finiteness check caught is a divergence too."""
+        try:
+            return self.obj.train_step(batch)
+        except (ValueError, FloatingPointError) as exc:
+            if isinstance(exc, RnnkitError) or "finite" not in str(exc):
+                raise
+            step, tensor = self.state.step + 1, str(exc).split(":", 1)[0]
+            raise DivergenceError(f"training diverged at step {step}: a non-finite value inside the forward "
+                                  f"or backward pass ({exc})", step, tensor) from None
+
+    def _roll_back(self, exc: DivergenceError) -> None:
+        """Go back to the last checkpoint with half the learning rate, or stop (writing the summary)."""
+        cfg, s = self.config, self.state
+        if cfg.on_nan == "stop" or s.rollbacks >= cfg.max_rollbacks:
+            why = "--on-nan stop" if cfg.on_nan == "stop" else f"after {s.rollbacks} rollback(s) (--max-rollbacks)"
+            self.obj.model.zero_grad()
+            self._finish("diverged", diverged=str(exc))
+            raise DivergenceError(f"{exc}; stopped ({why}); try a smaller --lr or a --clip value",
+                                  exc.step, exc.tensor) from None
+        rollbacks, scale, elapsed = s.rollbacks + 1, s.lr_scale * 0.5, s.elapsed
+        self.run.recover()
+        self._load_checkpoint()
+        s = self.state
+        s.rollbacks, s.lr_scale, s.elapsed = rollbacks, scale, elapsed
+        self.start = time.perf_counter() - elapsed
+        self.step_log = []
+        self.records = self.run.truncate_jsonl("metrics.jsonl", s.step)
+        self.run.truncate_jsonl("steps.jsonl", s.step)
+        self.save_checkpoint()  # the halved rate is part of the state from now on
+        self.bar.write(f"{exc}; rolled back to step {s.step} with the learning rate halved "
+                       f"(x{scale:g}; rollback {rollbacks} of {cfg.max_rollbacks})")
+
+    def _window_summary(self) -> dict:
+        window = self.window
         n = max(window["n"], 1)
         out = {"train_loss": window["loss"] / n, "lr": self.opt.lr, "max_grad_norm": window["norm"],
                "clipped_steps": window["clipped"]}
-        window.update(loss=0.0, n=0, clipped=0, norm=0.0)
+        self.window = _new_window()
         return out
 
-    def _finish(self, interrupted: bool, stopped_early: bool) -> dict:
+    def _finish(self, stopped: str, **notes) -> dict:
         s, obj = self.state, self.obj
         summary = {
             "run": str(self.run.path), "steps": s.step, "epochs": round(s.step / self.spe, 3),
             "time_s": round(s.elapsed, 2), f"{obj.unit}_per_s": round(s.items / max(s.elapsed, 1e-9), 1),
             f"best_{obj.metric}": s.best, "best_step": s.best_step,
             "clipped_fraction": round(s.clipped / max(s.step, 1), 4),
-            "stopped": "interrupted" if interrupted else "early stopping" if stopped_early else "budget",
+            "stopped": stopped, **notes,
         }
+        if s.rollbacks:
+            summary |= {"rollbacks": s.rollbacks, "lr_scale": s.lr_scale}
         if self.records:
             summary["last"] = self.records[-1]
+        extras = getattr(obj, "summary_extras", None)
+        if callable(extras):
+            summary |= extras()
+        if self.step_log:
+            self.run.append_jsonl("steps.jsonl", self.step_log)
+            self.step_log = []
         self.run.write_json("summary.json", summary)
         if not self.config.quiet:
             print(summary_table(summary), flush=True)

@@ -1,0 +1,91 @@
+"""Fuzzing the labelled-data readers: CSV/TSV tables and .npz sequences give examples or a DataError."""
+from __future__ import annotations
+
+import io
+import tempfile
+import zipfile
+import zlib
+from pathlib import Path
+
+import numpy as np
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from rnnkit.data.tables import read_sequences, read_table
+from rnnkit.errors import DataError
+from tests.conftest import directory_snapshot, fuzzed_bytes
+
+TSV = "sentence\tlabel\ngood film\t1\nbad \"film\tx\t0\n\ngreat\t1\n".encode()
+CSV = 'id,review,stars\n1,"great, really",5\n2,meh,3\n3,"a ""b""",5\n'.encode()
+
+
+def npz_bytes(**arrays) -> bytes:
+    buf = io.BytesIO()
+    np.savez(buf, **arrays)
+    return buf.getvalue()
+
+
+NPZ = npz_bytes(X=np.arange(24.0).reshape(3, 4, 2), y=np.array([0, 1, 0]), lengths=np.array([4, 2, 1]))
+NPZ_UNLABELLED = npz_bytes(X=np.ones((2, 3)))
+
+
+def read_in_tmp(name: str, data: bytes, reader):
+    """``reader(path)`` on a file holding ``data``; the result or the DataError; checks nothing was written."""
+    with tempfile.TemporaryDirectory() as tmp:
+        path = Path(tmp) / name
+        path.write_bytes(data)
+        before = directory_snapshot(tmp)
+        try:
+            result = reader(path)
+        except DataError as exc:
+            assert str(path) in str(exc) and len(str(exc)) > len(str(path)) + 5
+            result = exc
+        assert directory_snapshot(tmp) == before
+        return result
+
+
+@settings(max_examples=150, deadline=None)
+@given(data=fuzzed_bytes(TSV, CSV), suffix=st.sampled_from([".tsv", ".csv"]),
+       columns=st.sampled_from([(None, None), ("0", "-1"), ("review", "stars"), ("1", "0")]),
+       header=st.sampled_from([None, False]))
+def test_tables_give_rows_or_a_data_error(data, suffix, columns, header):
+    if header is False and not all(c is None or c.lstrip("-").isdigit() for c in columns):
+        header = None
+    result = read_in_tmp("t" + suffix, data, lambda p: read_table(p, *columns, header=header))
+    if not isinstance(result, DataError):
+        texts, labels = result
+        assert len(texts) == len(labels) >= 1
+        assert all(isinstance(t, str) for t in texts) and all(isinstance(y, str) and y for y in labels)
+
+
+# Known bug in rnnkit.data.tables._npz_arrays (not a file of this change): reading a member of a damaged
+# archive (``archive[k]``) lets zipfile.BadZipFile, zlib.error, NotImplementedError (unknown compression
+# method) and EOFError escape instead of a DataError. Fix: catch those there too. Until then the fuzz
+# test below tolerates these four, and only these (any other exception or a wrong result fails it),
+# and the strict xfail test keeps the bug visible: once it is fixed that test fails, and NPZ_BUG goes.
+NPZ_BUG = (zipfile.BadZipFile, zlib.error, NotImplementedError, EOFError)
+
+
+@pytest.mark.xfail(raises=NPZ_BUG, strict=True, reason="tables._npz_arrays: damaged member escapes as BadZipFile")
+def test_damaged_npz_member_is_a_data_error(tmp_path):
+    path = tmp_path / "s.npz"
+    path.write_bytes(NPZ[:4] + b"\0" + NPZ[4:])  # the first local header moved by one byte
+    with pytest.raises(DataError, match="s.npz"):
+        read_sequences(path)
+
+
+@settings(max_examples=150, deadline=None)
+@given(data=fuzzed_bytes(NPZ, NPZ_UNLABELLED), labelled=st.booleans())
+def test_npz_gives_finite_sequences_or_a_data_error(data, labelled):
+    def read(path):
+        try:
+            return read_sequences(path, labelled=labelled)
+        except NPZ_BUG as exc:  # the known bug above
+            return exc
+
+    result = read_in_tmp("s.npz", data, read)
+    if not isinstance(result, (DataError, *NPZ_BUG)):
+        seqs, labels = result
+        assert len(seqs) >= 1 and all(s.ndim == 2 and len(s) >= 1 and np.all(np.isfinite(s)) for s in seqs)
+        assert labels is None or len(labels) == len(seqs)
