@@ -146,3 +146,10 @@ def test_json_refuses_out_of_range_numbers_and_deep_nesting(tmp_path):
     (tmp_path / "b.json").write_text("[" * 100000 + "]" * 100000)
     with pytest.raises(RunError, match="b.json: not valid JSON"):
         read_json(tmp_path / "b.json")
+
+
+def test_atomic_writes_get_the_permissions_of_a_plain_write(tmp_path):  # mkstemp alone gives 0600
+    atomic_write_bytes(tmp_path / "f.bin", b"x")
+    plain = tmp_path / "plain.bin"
+    plain.write_bytes(b"x")
+    assert (tmp_path / "f.bin").stat().st_mode & 0o777 == plain.stat().st_mode & 0o777

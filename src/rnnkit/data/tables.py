@@ -26,8 +26,10 @@ from __future__ import annotations
 import csv
 import io
 import zipfile
+import zlib
+from collections.abc import Sequence
 from pathlib import Path
-from typing import NamedTuple, Sequence
+from typing import NamedTuple
 
 import numpy as np
 
@@ -177,6 +179,8 @@ def _npz_arrays(path: Path) -> dict[str, np.ndarray]:
         return {k: archive[k] for k in archive.files}
     except ValueError as exc:  # e.g. object arrays, which would need pickle
         raise DataError(f"{path}: cannot read its arrays without pickle ({exc})") from None
+    except (zipfile.BadZipFile, zlib.error, NotImplementedError, EOFError, OSError) as exc:  # a damaged member
+        raise DataError(f"{path}: a damaged .npz archive ({type(exc).__name__}: {exc})") from None
 
 
 def read_sequences(path, labelled: bool = True) -> tuple[list[np.ndarray], list[str] | None]:

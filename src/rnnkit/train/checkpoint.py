@@ -34,12 +34,22 @@ DTYPES = {"F64": "<f8", "F32": "<f4", "F16": "<f2", "I64": "<i8", "I32": "<i4", 
           "U64": "<u8", "U32": "<u4", "U16": "<u2", "U8": "u1", "BOOL": "?"}
 
 
+def _umask() -> int:
+    mask = os.umask(0)
+    os.umask(mask)
+    return mask
+
+
+_FILE_MODE = 0o666 & ~_umask()
+
+
 def atomic_write_bytes(path, data: bytes, sync_dir: bool = True) -> None:
     """Write ``data`` to ``path`` atomically (temp file + fsync + rename, then fsync of the directory
     unless ``sync_dir`` is False, for a caller that syncs it once after several writes)."""
     path = Path(path)
     fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
     try:
+        os.fchmod(fd, _FILE_MODE)  # mkstemp makes 0600; give what open() would (0666 less the umask)
         with os.fdopen(fd, "wb") as f:
             f.write(data)
             f.flush()
