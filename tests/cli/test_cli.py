@@ -70,3 +70,10 @@ def test_refuses_to_overwrite_a_run(run_dir, corpus, capsys):
 def test_python_dash_m_works_like_the_command():
     result = subprocess.run([sys.executable, "-m", "rnnkit", "--version"], capture_output=True, text=True)
     assert result.returncode == 0 and result.stdout.startswith("rnnkit ")
+
+
+def test_train_writes_its_training_curves(run_dir):
+    from pathlib import Path
+    rows = (Path(run_dir) / "curves_train.csv").read_text().splitlines()
+    assert rows[0].startswith("run,step,") and len(rows) == 1 + 25  # one row per optimizer step
+    assert (Path(run_dir) / "curves.png").read_bytes().startswith(b"\x89PNG\r\n\x1a\n")  # matplotlib: a test extra

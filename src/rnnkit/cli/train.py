@@ -89,4 +89,15 @@ def run(args) -> int:
         names = {f.name for f in fields(task.Config)}
         config = task.Config(**{k: v for k, v in vars(args).items() if k in names})
         summary = task.train(config)
+    _write_curves(summary["run"], quiet=getattr(args, "quiet", False))
     return 130 if summary["stopped"] == "interrupted" else 0
+
+
+def _write_curves(run_dir: str, quiet: bool) -> None:
+    """The run's training curves (CSV, and curves.png with matplotlib), as ``rnnkit plot RUN`` draws them."""
+    from rnnkit.diagnostics.curves import write_curves
+    files = write_curves(run_dir)
+    if not quiet:
+        png = any(f.suffix == ".png" for f in files)
+        print(f"training curves: {', '.join(str(f) for f in files)}"
+              + ("" if png else ' (for the plot: pip install "rnnkit[plot]")'), flush=True)
