@@ -245,6 +245,11 @@ class CaptionObjective:
         self.v = model.scale(vectors)                                               # (N, D)
         self.captions, self.train_idx, self.val_idx = captions, train_idx, val_idx
         self.val_vectors, self.val_captions = vectors[val_idx], [captions[i] for i in val_idx]
+        self.extras: dict = {}
+
+    def summary_extras(self) -> dict:
+        """The data sizes and the commonest-caption baseline, merged into the run's summary by the trainer."""
+        return dict(self.extras)
 
     def steps_per_epoch(self) -> int:
         return -(-len(self.train_idx) // self.config.batch_size)
@@ -321,11 +326,11 @@ def train(config: Config, resume: str | None = None) -> dict:
     trainer = Trainer(objective, config, run, default_epochs=DEFAULT_EPOCHS)
     if resume:
         trainer.resume()
-    summary = trainer.fit()
     common = Counter(captions[i] for i in train_idx).most_common(1)[0][0]
-    summary |= {"train_examples": len(train_idx), "val_examples": len(val_idx), "vocab_size": len(model.vocab),
-                "majority_val_exact": float(np.mean([captions[i] == common for i in val_idx]))}
-    run.write_json("summary.json", summary)
+    objective.extras = {"train_examples": len(train_idx), "val_examples": len(val_idx),
+                        "vocab_size": len(model.vocab),
+                        "majority_val_exact": float(np.mean([captions[i] == common for i in val_idx]))}
+    summary = trainer.fit()
     if not config.quiet:
         print(f"baseline: always saying {common!r} is exactly right for {summary['majority_val_exact']:.4f} of the "
               f"validation vectors (this run's best: {summary['best_val_exact']:.4f})", flush=True)

@@ -217,6 +217,11 @@ class TagObjective:
         self.model, self.config, self.rare = model, config, rare
         (self.rows, self.y), self.val = train, val
         self.lengths = np.array([len(r) for r in self.rows])
+        self.extras: dict = {}
+
+    def summary_extras(self) -> dict:
+        """The data sizes, merged into the run's summary by the trainer."""
+        return dict(self.extras)
 
     def steps_per_epoch(self) -> int:
         return -(-len(self.rows) // self.config.batch_size)
@@ -294,12 +299,10 @@ def train(config: Config, resume: str | None = None) -> dict:
     trainer = Trainer(objective, config, run, default_epochs=DEFAULT_EPOCHS)
     if resume:
         trainer.resume()
-    summary = trainer.fit()
-    summary |= {"train_sentences": len(train_data), "val_sentences": len(val_data),
-                "train_words": int(objective.lengths.sum()), "vocab_size": len(model.vocab),
-                "tags": len(model.tags), "scheme": train_data.scheme}
-    run.write_json("summary.json", summary)
-    return summary
+    objective.extras = {"train_sentences": len(train_data), "val_sentences": len(val_data),
+                        "train_words": int(objective.lengths.sum()), "vocab_size": len(model.vocab),
+                        "tags": len(model.tags), "scheme": train_data.scheme}
+    return trainer.fit()
 
 
 # -- using a trained model ------------------------------------------------------------------------------------
