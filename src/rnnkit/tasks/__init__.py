@@ -5,11 +5,18 @@
 """
 from __future__ import annotations
 
-from rnnkit.tasks import charlm, classify
-from rnnkit.tasks import toy  # echo, copy, adding: one module, three tasks
+from rnnkit.tasks import (
+    caption,
+    charlm,
+    classify,
+    forecast,
+    tag,
+    toy,  # echo, copy, adding: one module, three tasks
+    translate,
+)
 from rnnkit.tasks.base import open_run
 
-TASKS = {charlm.NAME: charlm, classify.NAME: classify}
+TASKS = {task.NAME: task for task in (charlm, classify, tag, forecast, translate, caption)}
 TASKS.update(toy.TASKS)
 
 

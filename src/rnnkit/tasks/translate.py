@@ -1,0 +1,382 @@
+"""translate: sentence-to-sentence translation, many-to-many unaligned (an encoder–decoder with attention).
+
+The model is :class:`~rnnkit.tasks.seq2seq.Seq2Seq`: the encoder reads the source words, the decoder
+starts from its final state and, trained with teacher forcing, predicts the target words one by
+one; attention (``--attention luong`` (default), ``bahdanau`` or ``none``) lets every decoder step
+look at all encoder outputs. Translations are decoded greedily or with beam search (``--beam``,
+scores normalised by length^``--length-penalty``), at most ``--max-length`` words.
+
+Data: ``source<TAB>target`` lines (see :mod:`rnnkit.data.pairs`), several files pooled. Without
+DATA the bundled English–French Tatoeba pairs are used (60,000 pairs, the shortest of the
+manythings.org file; CC BY 2.0 FR, www.manythings.org/anki and tatoeba.org). The held-out set is a
+fixed random ``--val-fraction`` (default 5%) of the pairs, drawn with its own generator whatever
+``--seed`` is (the file is sorted by length, so its tail would be all long sentences); the run
+writes it to ``heldout.tsv``. Sources are lower-cased; targets keep their case, so BLEU is
+sacreBLEU's default, case-sensitive corpus BLEU (13a tokens, exp smoothing) on the detokenized
+output against the untouched references. Pairs with a side longer than ``--max-length`` words are
+left out of training. Validation during training decodes greedily; at the end the best weights
+translate the held-out set with the beam and the summary reports both BLEU scores.
+
+examples:
+  rnnkit train translate                               # bundled eng-fra pairs, GRU 256, Luong attention
+  rnnkit train translate pairs.tsv --attention bahdanau --cell lstm --epochs 5
+  rnnkit translate runs/translate "I am hungry." --beam 5 --nbest 3
+  rnnkit predict runs/translate "Where is the station?" "It is raining."
+  rnnkit evaluate runs/translate runs/translate/heldout.tsv     # BLEU and exact match
+
+Python::
+
+    from rnnkit.tasks import translate
+    summary = translate.train(translate.Config(epochs=1))
+    model = rnnkit.load(summary["run"])                             # a Seq2Seq, in eval mode
+    translate.translate(model, "I am hungry.", beam=5, nbest=3)
+"""
+from __future__ import annotations
+
+import gzip
+from argparse import SUPPRESS
+from collections import Counter
+from dataclasses import dataclass, field
+from importlib import resources
+
+import numpy as np
+
+from rnnkit.data.batching import bucket_batches, pad_sequences
+from rnnkit.data.pairs import Pairs, detokenize, parse_pairs, read_pairs, tokenize
+from rnnkit.data.vocab import PAD, UNK, Vocab
+from rnnkit.errors import DataError, RnnkitError, RunError
+from rnnkit.functional.losses import softmax_cross_entropy
+from rnnkit.tasks.base import make_recurrent, new_run, open_task_run
+from rnnkit.tasks.seq2seq import ATTENTION_KINDS, BOS_ID, EOS_ID, PAD_ID, Seq2Seq
+from rnnkit.train.bleu import corpus_bleu, exact_match
+from rnnkit.train.checkpoint import atomic_write_bytes
+from rnnkit.train.config import TrainConfig, flag
+from rnnkit.train.run import Run
+from rnnkit.train.trainer import Trainer
+
+NAME = "translate"
+VERBS = ("translate", "predict", "evaluate", "info")
+BUNDLED = "eng-fra.txt.gz"
+BOS, EOS = "<bos>", "<eos>"
+SPLIT_SEED = 0x7E57   # the held-out split's own generator: the same split whatever --seed is
+DEFAULT_EPOCHS = 8
+EVAL_BATCH = 500
+
+
+@dataclass
+class Config(TrainConfig):
+    """translate's options: the training options plus attention, vocabulary and decoding."""
+
+    data: list[str] = field(default_factory=list)
+    attention: str = "luong"
+    beam: int = 5
+    length_penalty: float = 1.0
+    max_length: int = 50
+    min_count: int = 2
+    vocab_size: int = 30000
+    cell: str = "gru"
+    hidden: int = 256
+    embed: int = 256
+    dropout: float = 0.2
+    batch_size: int = 64
+    lr: float = 2e-3
+    schedule: str = "cosine"
+    val_fraction: float = 0.05
+
+    def check(self) -> Config:
+        super().check()
+        if self.attention not in ATTENTION_KINDS:
+            raise RnnkitError(f"--attention: expected one of {', '.join(ATTENTION_KINDS)}, given {self.attention!r}")
+        for name, low in (("beam", 1), ("max_length", 1), ("min_count", 1), ("vocab_size", 5)):
+            value = getattr(self, name)
+            if isinstance(value, bool) or not isinstance(value, int) or value < low:
+                raise RnnkitError(f"{flag(name)}: expected an integer >= {low}, given {value!r}")
+        if not self.length_penalty >= 0:
+            raise RnnkitError(f"--length-penalty: expected a number >= 0, given {self.length_penalty!r}")
+        if self.bidirectional:
+            raise RnnkitError("--bidirectional: the decoder starts from the encoder's final state; "
+                              "this encoder reads one direction")
+        return self
+
+
+# -- data -----------------------------------------------------------------------------------------------
+
+
+def bundled_pairs() -> Pairs:
+    """The bundled Tatoeba English–French pairs (CC BY 2.0 FR; manythings.org/anki, tatoeba.org)."""
+    data = resources.files("rnnkit.datasets").joinpath("translation", BUNDLED).read_bytes()
+    return parse_pairs(gzip.decompress(data).decode("utf-8"), f"bundled {BUNDLED}")
+
+
+def load_pairs(paths: list[str]) -> Pairs:
+    return read_pairs(paths) if paths else bundled_pairs()
+
+
+def split_indices(n: int, val_fraction: float) -> tuple[np.ndarray, np.ndarray]:
+    """(train, held-out) indices: a fixed random permutation, held-out = its first ``val_fraction``."""
+    n_val = int(n * val_fraction)
+    if n_val < 1 or n - n_val < 1:
+        raise DataError(f"the data has {n} pairs: --val-fraction {val_fraction} leaves {n_val} for validation "
+                        f"and {n - n_val} for training; give more pairs or another --val-fraction")
+    order = np.random.default_rng(SPLIT_SEED).permutation(n)
+    return np.sort(order[n_val:]), np.sort(order[:n_val])
+
+
+def source_tokens(text: str) -> list[str]:
+    return tokenize(text, lower=True)
+
+
+def target_tokens(text: str) -> list[str]:
+    return tokenize(text)
+
+
+def build_vocab(token_lists, specials: list[str], config: Config) -> Vocab:
+    """``specials``, then tokens seen ``--min-count`` times, most frequent first, at most ``--vocab-size``."""
+    counts = Counter(t for tokens in token_lists for t in tokens)
+    kept = [t for t, c in counts.most_common() if c >= config.min_count and t not in specials]
+    return Vocab(specials + kept[:config.vocab_size - len(specials)], unk=UNK)
+
+
+def encode_pairs(model: Seq2Seq, sources: list[str], targets: list[str]) -> tuple[list, list]:
+    """(source ids, target ids) of every pair: (S_i,) and (T_i,) int64 arrays (no <bos>/<eos>)."""
+    src = [model.source_vocab.encode(source_tokens(s)) for s in sources]
+    tgt = [model.target_vocab.encode(target_tokens(t)) for t in targets]
+    return src, tgt
+
+
+# -- the model ---------------------------------------------------------------------------------------------
+
+
+def build_model(config: Config, source_vocab: Vocab, target_vocab: Vocab) -> Seq2Seq:
+    encoder = make_recurrent(config, config.embed, seed=config.seed, bidirectional=False)
+    decoder = make_recurrent(config, config.embed, seed=config.seed + 100, bidirectional=False)
+    model = Seq2Seq(source_vocab, target_vocab, encoder, decoder, config.embed, config.attention, config.dropout,
+                    seed=config.seed + 200)
+    model.config = config
+    return model
+
+
+def _model_of_run(run: Run, config: Config) -> Seq2Seq:
+    vocabs = [Vocab.from_json(run.read_json(f"{side}_vocab.json"), str(run.file(f"{side}_vocab.json")))
+              for side in ("source", "target")]
+    if vocabs[1].itos[:4] != [PAD, UNK, BOS, EOS]:
+        raise RunError(f"{run.file('target_vocab.json')}: expected the tokens to start {PAD} {UNK} {BOS} {EOS}")
+    return build_model(config, *vocabs)
+
+
+# -- decoding ------------------------------------------------------------------------------------------------
+
+
+def _source_ids(model: Seq2Seq, texts: list[str]) -> list[np.ndarray]:
+    bad = [t for t in texts if not isinstance(t, str) or not source_tokens(t)]
+    if bad:
+        raise RnnkitError(f"TEXT: expected sentences with at least one word, given {bad[0]!r}")
+    cut = model.config.max_length
+    return [model.source_vocab.encode(source_tokens(t)[:cut]) for t in texts]
+
+
+def _text(model: Seq2Seq, ids: list[int]) -> str:
+    return detokenize(model.target_vocab.decode(ids))
+
+
+def greedy_translations(model: Seq2Seq, sources: list[np.ndarray], max_length: int) -> list[list[int]]:
+    """Greedy ids of every source, in batches of similar source length."""
+    order = np.argsort([len(s) for s in sources], kind="stable")
+    out: list = [None] * len(sources)
+    for start in range(0, len(sources), EVAL_BATCH):
+        idx = order[start:start + EVAL_BATCH]
+        for i, ids in zip(idx, model.greedy([sources[i] for i in idx], max_length)):
+            out[i] = ids
+    return out
+
+
+def translate_ids(model: Seq2Seq, sources: list[np.ndarray], beam: int, nbest: int = 1,
+                  length_penalty: float | None = None, max_length: int | None = None) -> list[list[tuple]]:
+    """The n-best (ids, score) lists of every source: greedy (score None) for beam 1 and nbest 1."""
+    cfg = model.config
+    max_length = cfg.max_length if max_length is None else max_length
+    alpha = cfg.length_penalty if length_penalty is None else length_penalty
+    if beam == 1 and nbest == 1:
+        return [[(ids, None)] for ids in greedy_translations(model, sources, max_length)]
+    return [model.beam_search(s, max(beam, nbest), max_length, alpha, nbest) for s in sources]
+
+
+def translate(model: Seq2Seq, text: str, beam: int | None = None, nbest: int = 1,
+              length_penalty: float | None = None, max_length: int | None = None) -> dict:
+    """{"input", "translation", "score", "nbest": [{"translation", "score"}, ...]} for one sentence."""
+    beam = model.config.beam if beam is None else beam
+    for name, value in (("--beam", beam), ("--nbest", nbest), ("--max-length", max_length)):
+        if value is not None and (isinstance(value, bool) or not isinstance(value, int) or value < 1):
+            raise RnnkitError(f"{name}: expected a positive integer, given {value!r}")
+    hyps = translate_ids(model, _source_ids(model, [text]), beam, nbest, length_penalty, max_length)[0]
+    listed = [{"translation": _text(model, ids), "score": score} for ids, score in hyps]
+    return {"input": text, "translation": listed[0]["translation"], "score": listed[0]["score"], "nbest": listed}
+
+
+def predict(model: Seq2Seq, inputs: list[str]) -> list[dict]:
+    """The translation of each input sentence (the run's --beam)."""
+    return [translate(model, text) for text in inputs]
+
+
+def format_prediction(result: dict) -> str:
+    return result["translation"]
+
+
+# -- metrics -------------------------------------------------------------------------------------------------
+
+
+def scores(model: Seq2Seq, sources: list[str], references: list[str], beam: int = 1) -> dict:
+    """BLEU (sacreBLEU's corpus BLEU, 0–100) and exact match of the model's translations."""
+    hyps = [_text(model, nbest[0][0]) for nbest in translate_ids(model, _source_ids(model, sources), beam)]
+    return {"bleu": corpus_bleu(hyps, [references]), "exact_match": exact_match(hyps, references),
+            "hypotheses": hyps}
+
+
+def evaluate(model: Seq2Seq, paths: list[str]) -> dict:
+    """BLEU and exact match of ``model`` (beam ``model.config.beam``) on the pairs file(s) ``paths``."""
+    pairs = read_pairs(paths)
+    s = scores(model, pairs.sources, pairs.targets, model.config.beam)
+    return {"pairs": len(pairs.sources), "beam": model.config.beam, "bleu": s["bleu"], "exact_match": s["exact_match"]}
+
+
+# -- training --------------------------------------------------------------------------------------------------
+
+
+class TranslateObjective:
+    """Teacher-forced batches bucketed by length; greedy BLEU on the held-out pairs picks the best weights."""
+
+    metric, mode, unit = "val_bleu", "max", "tokens"
+
+    def __init__(self, model: Seq2Seq, train: tuple[list, list], val: tuple[list, list], config: Config):
+        self.model, self.config = model, config
+        self.src, self.tgt = train
+        self.val_sources, self.val_targets = val
+        # batches sorted by target length first: the output layer, the costliest product, then pads little
+        self.lengths = np.array([1000 * len(t) + len(s) for s, t in zip(self.src, self.tgt)])
+
+    def steps_per_epoch(self) -> int:
+        return -(-len(self.src) // self.config.batch_size)
+
+    def batches(self, rng):
+        for idx in bucket_batches(self.lengths, self.config.batch_size, rng):
+            yield make_batch([self.src[i] for i in idx], [self.tgt[i] for i in idx])
+
+    def start_epoch(self) -> None:
+        pass
+
+    def train_step(self, batch) -> tuple[float, int]:
+        src, src_len, tgt_in, tgt_out, tgt_len = batch
+        logits = self.model.forward(src, tgt_in, src_len, tgt_len)
+        mask = np.arange(tgt_in.shape[1])[None, :] < tgt_len[:, None]
+        loss, dlogits = softmax_cross_entropy(logits, tgt_out, mask)
+        self.model.backward(dlogits)
+        return float(loss), int(tgt_len.sum())
+
+    def evaluate(self) -> dict[str, float]:
+        s = scores(self.model, self.val_sources, self.val_targets, beam=1)
+        return {"val_bleu": s["bleu"], "val_exact_match": s["exact_match"]}
+
+    def carried(self) -> dict[str, np.ndarray]:
+        return {}
+
+    def restore_carried(self, tensors: dict[str, np.ndarray]) -> None:
+        pass
+
+
+def make_batch(src: list[np.ndarray], tgt: list[np.ndarray]):
+    """-> src (B, S), src lengths, decoder input <bos> y (B, T), targets y <eos> (B, T), target lengths."""
+    src_pad, src_len = pad_sequences(src, pad=PAD_ID)
+    tgt_in, tgt_len = pad_sequences([np.concatenate([[BOS_ID], t]) for t in tgt], pad=PAD_ID)
+    tgt_out, _ = pad_sequences([np.concatenate([t, [EOS_ID]]) for t in tgt], pad=PAD_ID)
+    return src_pad, src_len, tgt_in, tgt_out, tgt_len
+
+
+def _prepare(config: Config, pairs: Pairs, model: Seq2Seq | None):
+    """The model (new vocabularies from the training part unless given) and the encoded splits."""
+    train_idx, val_idx = split_indices(len(pairs.sources), config.val_fraction)
+    if model is None:
+        src_vocab = build_vocab((source_tokens(pairs.sources[i]) for i in train_idx), [PAD, UNK], config)
+        tgt_vocab = build_vocab((target_tokens(pairs.targets[i]) for i in train_idx), [PAD, UNK, BOS, EOS], config)
+        model = build_model(config, src_vocab, tgt_vocab)
+    src, tgt = encode_pairs(model, [pairs.sources[i] for i in train_idx], [pairs.targets[i] for i in train_idx])
+    keep = [k for k in range(len(src)) if 0 < len(src[k]) <= config.max_length and 0 < len(tgt[k]) <= config.max_length]
+    if not keep:
+        raise DataError(f"{', '.join(config.data) or 'the bundled pairs'}: no training pair has both sides within "
+                        f"--max-length {config.max_length} words")
+    train = ([src[k] for k in keep], [tgt[k] for k in keep])
+    val = ([pairs.sources[i] for i in val_idx], [pairs.targets[i] for i in val_idx])
+    return model, train, val, len(src) - len(keep)
+
+
+def _write_heldout(run: Run, val: tuple[list, list]) -> None:
+    text = "".join(f"{s}\t{t}\n" for s, t in zip(*val))
+    atomic_write_bytes(run.file("heldout.tsv"), text.encode("utf-8"))
+
+
+def train(config: Config, resume: str | None = None) -> dict:
+    """Train a translation model; returns the summary (``summary["run"]`` is the run directory).
+
+    Everything is read and checked before the run directory is created.
+    """
+    if resume:
+        run, config = open_task_run(resume, NAME, Config)
+        model = _model_of_run(run, config)
+    else:
+        config.check()
+        model = None
+    pairs = load_pairs(config.data)
+    model, train_set, val, skipped = _prepare(config, pairs, model)
+    objective = TranslateObjective(model, train_set, val, config)
+    if not resume:
+        run = new_run(NAME, config)
+        run.write_json("source_vocab.json", model.source_vocab.to_json())
+        run.write_json("target_vocab.json", model.target_vocab.to_json())
+        _write_heldout(run, val)
+    trainer = Trainer(objective, config, run, default_epochs=DEFAULT_EPOCHS)
+    if resume:
+        trainer.resume()
+    summary = trainer.fit()
+    if summary["stopped"] == "interrupted":
+        return summary
+    summary |= _final_scores(run, config, val) | {
+        "train_pairs": len(train_set[0]), "heldout_pairs": len(val[0]), "skipped_too_long": skipped,
+        "source_vocab": len(model.source_vocab), "target_vocab": len(model.target_vocab)}
+    run.write_json("summary.json", summary)
+    if not config.quiet:
+        print(f"held-out BLEU {summary['heldout_bleu_greedy']:.2f} (greedy), {summary['heldout_bleu_beam']:.2f} "
+              f"(beam {config.beam}); exact match {summary['heldout_exact_match_beam']:.3f}", flush=True)
+    return summary
+
+
+def _final_scores(run: Run, config: Config, val: tuple[list, list]) -> dict:
+    """Greedy and beam BLEU of the best weights on the held-out pairs."""
+    best = load(run)
+    greedy, beam = scores(best, *val, beam=1), scores(best, *val, beam=config.beam)
+    return {"heldout_bleu_greedy": greedy["bleu"], "heldout_exact_match_greedy": greedy["exact_match"],
+            "heldout_bleu_beam": beam["bleu"], "heldout_exact_match_beam": beam["exact_match"]}
+
+
+def load(run: Run | str, which: str = "best") -> Seq2Seq:
+    """The trained model of a run (``best`` or ``last`` weights), in eval mode, with ``.config``."""
+    run, config = open_task_run(run, NAME, Config)
+    model = _model_of_run(run, config)
+    run.load_model(f"{which}.safetensors", model)
+    return model.eval()
+
+
+def add_arguments(parser) -> None:
+    """translate's own flags for ``rnnkit train translate`` (defaults come from :class:`Config`)."""
+    d = Config()
+    parser.add_argument("data", nargs="*", default=[],
+                        help="source<TAB>target file(s), pooled; default: the bundled English-French Tatoeba pairs")
+    options = {
+        "attention": (dict(choices=ATTENTION_KINDS), f"attention over the encoder outputs (default {d.attention})"),
+        "beam": (dict(type=int), f"beam width for the final held-out score and for translating (default {d.beam})"),
+        "length_penalty": (dict(type=float), f"beam scores are log P / length^this (default {d.length_penalty})"),
+        "max_length": (dict(type=int), (f"longest sentence trained on and translation produced, in words "
+                                        f"(default {d.max_length})")),
+        "min_count": (dict(type=int), f"rarer words become <unk> (default {d.min_count})"),
+        "vocab_size": (dict(type=int), f"keep at most this many words per language (default {d.vocab_size})"),
+    }
+    for name, (kwargs, text) in options.items():
+        parser.add_argument(flag(name), dest=name, default=SUPPRESS, help=text, **kwargs)
