@@ -4,6 +4,9 @@
 operators; needs ``pip install 'rnnkit[onnx]'``), ``.safetensors`` the weights
 under PyTorch's names (see ``rnnkit.interop.torch_format`` for the matching
 ``torch.nn`` modules). The same as ``rnnkit.export_onnx(rnnkit.load(RUN), OUT)``.
+
+A translate model becomes two graphs, ``NAME.encoder.onnx`` and ``NAME.decoder.onnx`` (the decoder
+runs one step per call, for a host loop); every other model one graph, ``OUT``.
 """
 from __future__ import annotations
 
@@ -17,6 +20,9 @@ EXAMPLES = """examples:
   rnnkit export runs/charlm charlm.onnx              # ids (B, T) int64 -> logits (B, T, V)
   rnnkit export runs/classify clf.onnx --check       # and compare onnxruntime with rnnkit on random input
   rnnkit export runs/charlm step.onnx --state        # ids, h0, c0 -> logits, h_n, c_n: generate step by step
+  rnnkit export runs/tag tagger.onnx --check         # packed word/casing/char ids (B, T, 2 + S) -> tag logits
+  rnnkit export runs/caption cap.onnx --state        # v, ids, h0 -> logits, h_n: caption step by step
+  rnnkit export runs/translate mt.onnx --check       # mt.encoder.onnx + mt.decoder.onnx (one decoder step)
   rnnkit export runs/charlm charlm.safetensors       # weights under torch names, for torch.nn modules
 """
 
@@ -32,15 +38,16 @@ def register(subparsers) -> None:
     p.add_argument("--no-lengths", action="store_true",
                    help="ONNX: no 'lengths' input (every sequence runs its full length)")
     p.add_argument("--state", action="store_true",
-                   help="ONNX: add initial-state inputs h0 [c0] and final-state outputs h_n [c_n] (charlm: run a "
-                        "text piece by piece, for generation)")
+                   help="ONNX: add initial-state inputs h0 [c0] and final-state outputs h_n [c_n] (charlm, caption: "
+                        "run a sequence piece by piece, for generation)")
     p.add_argument("--check", action="store_true",
                    help="ONNX: run the graph with onnxruntime on random input and compare it with rnnkit")
     p.set_defaults(func=run)
 
 
 def run(args) -> int:
-    from rnnkit.interop import compare_onnx, export_onnx, save_torch
+    from rnnkit.interop import export_onnx, save_torch
+    from rnnkit.interop.onnx_export import part_path
 
     out = Path(args.out)
     if out.suffix not in (".onnx", ".safetensors"):
@@ -52,14 +59,24 @@ def run(args) -> int:
         save_torch(model, out)
         print(f"wrote {out} ({model.num_parameters():,} parameters under PyTorch's names)")
         return 0
-    proto = export_onnx(model, out, lengths=False if args.no_lengths else None,
-                        probabilities=True if args.probabilities else None, state=args.state, opset=args.opset)
-    inputs = ", ".join(i.name for i in proto.graph.input)
-    outputs = ", ".join(o.name for o in proto.graph.output)
-    print(f"wrote {out} (opset {args.opset}; inputs {inputs}; outputs {outputs})")
-    if args.check:
-        diffs = compare_onnx(model, proto)
-        print("onnxruntime vs rnnkit, max |difference|: " + ", ".join(f"{k} {v:.1e}" for k, v in diffs.items()))
-        if max(diffs.values()) > 1e-4:
-            raise RnnkitError(f"{out}: onnxruntime differs from rnnkit by up to {max(diffs.values()):.1e}")
+    protos = export_onnx(model, out, lengths=False if args.no_lengths else None,
+                         probabilities=True if args.probabilities else None, state=args.state, opset=args.opset)
+    parts = {"": protos} if not isinstance(protos, dict) else protos       # translate: an encoder and a decoder
+    for part, proto in parts.items():
+        path = part_path(out, part) if part else out
+        inputs = ", ".join(i.name for i in proto.graph.input)
+        outputs = ", ".join(o.name for o in proto.graph.output)
+        print(f"wrote {path} (opset {args.opset}; inputs {inputs}; outputs {outputs})")
+        if args.check:
+            _check(model, proto, path)
     return 0
+
+
+def _check(model, proto, path: Path) -> None:
+    """Compare onnxruntime with rnnkit on random input (one graph); RnnkitError beyond 1e-4."""
+    from rnnkit.interop import compare_onnx
+
+    diffs = compare_onnx(model, proto)
+    print("onnxruntime vs rnnkit, max |difference|: " + ", ".join(f"{k} {v:.1e}" for k, v in diffs.items()))
+    if max(diffs.values()) > 1e-4:
+        raise RnnkitError(f"{path}: onnxruntime differs from rnnkit by up to {max(diffs.values()):.1e}")
