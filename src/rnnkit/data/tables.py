@@ -168,25 +168,30 @@ def _label_strings(y: np.ndarray) -> list[str]:
     return [str(v) for v in y.tolist()]
 
 
-def _npz_arrays(path: Path) -> dict[str, np.ndarray]:
+# what a damaged zip archive raises, opened or read (NotImplementedError: a bogus "zip version" field)
+_DAMAGED_ZIP = (OSError, EOFError, zipfile.BadZipFile, zlib.error, NotImplementedError)
+
+
+def npz_arrays(path: Path, wanted: str = "arrays X and y") -> dict[str, np.ndarray]:
+    """Every array of an .npz archive, read without pickle; DataError for anything unreadable."""
     try:
         archive = np.load(io.BytesIO(read_bytes(path)), allow_pickle=False)
-    except (ValueError, OSError, EOFError, zipfile.BadZipFile) as exc:
+    except (ValueError, *_DAMAGED_ZIP) as exc:
         raise DataError(f"{path}: not a readable .npz archive ({exc})") from None
     if not isinstance(archive, np.lib.npyio.NpzFile):
-        raise DataError(f"{path}: a single .npy array; expected an .npz archive with arrays X and y")
+        raise DataError(f"{path}: a single .npy array; expected an .npz archive with {wanted}")
     try:
         return {k: archive[k] for k in archive.files}
     except ValueError as exc:  # e.g. object arrays, which would need pickle
         raise DataError(f"{path}: cannot read its arrays without pickle ({exc})") from None
-    except (zipfile.BadZipFile, zlib.error, NotImplementedError, EOFError, OSError) as exc:  # a damaged member
+    except _DAMAGED_ZIP as exc:  # a damaged member
         raise DataError(f"{path}: a damaged .npz archive ({type(exc).__name__}: {exc})") from None
 
 
 def read_sequences(path, labelled: bool = True) -> tuple[list[np.ndarray], list[str] | None]:
     """The (T_i, D) float64 sequences of an .npz archive and their labels (None if not ``labelled``)."""
     path = Path(path)
-    arrays = _npz_arrays(path)
+    arrays = npz_arrays(path)
     needed = ("X", "y") if labelled else ("X",)
     missing = [k for k in needed if k not in arrays]
     if missing:

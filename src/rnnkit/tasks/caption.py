@@ -38,7 +38,6 @@ Python::
 """
 from __future__ import annotations
 
-import io
 from argparse import SUPPRESS
 from collections import Counter
 from dataclasses import dataclass, field
@@ -47,7 +46,8 @@ from pathlib import Path
 
 import numpy as np
 
-from rnnkit.data.text import decode_utf8, read_bytes, read_lines
+from rnnkit.data.tables import npz_arrays
+from rnnkit.data.text import decode_utf8, read_lines
 from rnnkit.data.vocab import EOS, PAD, UNK, Vocab
 from rnnkit.errors import DataError, RnnkitError, RunError
 from rnnkit.functional.losses import softmax_cross_entropy
@@ -101,19 +101,7 @@ def bundled_path() -> str:
     return str(resources.files("rnnkit.datasets") / "digits" / BUNDLED)
 
 
-def _archive(path: str) -> dict[str, np.ndarray]:
-    """The arrays of an .npz file, without pickle; DataError for anything unreadable."""
-    data = read_bytes(path)
-    try:
-        archive = np.load(io.BytesIO(data), allow_pickle=False)
-        if not isinstance(archive, np.lib.npyio.NpzFile):
-            raise DataError(f"{path}: a single .npy array; expected an .npz archive with arrays vectors "
-                            f"and captions")
-        return {k: archive[k] for k in archive.files}
-    except DataError:
-        raise
-    except Exception as exc:  # noqa: BLE001 - a corrupt archive fails inside zipfile/zlib/numpy in many ways
-        raise DataError(f"{path}: not a readable .npz archive without pickle ({type(exc).__name__}: {exc})") from None
+CAPTION_ARRAYS = "arrays vectors and captions"
 
 
 def _vectors(arrays: dict, path: str) -> np.ndarray:
@@ -153,7 +141,7 @@ def read_captioned(paths: list[str]) -> tuple[np.ndarray, list[str]]:
         paths[0] = bundled_path()  # `rnnkit evaluate RUN digits.npz` scores the bundled file
     if not paths[0].lower().endswith(".npz"):
         raise DataError(f"{paths[0]}: expected an .npz archive of vectors first (then optionally a captions text file)")
-    arrays = _archive(paths[0])
+    arrays = npz_arrays(paths[0], CAPTION_ARRAYS)
     vectors = _vectors(arrays, paths[0])
     if len(paths) > 1:
         captions, source, where = read_lines(paths[1]), paths[1], "line"
@@ -173,7 +161,7 @@ def vector_inputs(model: Captioner, inputs: list) -> tuple[np.ndarray, list]:
     rows, names = [], []
     for k, item in enumerate(inputs):
         if isinstance(item, (str, Path)):
-            v = _vectors(_archive(str(item)), str(item))
+            v = _vectors(npz_arrays(str(item), CAPTION_ARRAYS), str(item))
             rows.append(v)
             names += [f"{item}[{i}]" for i in range(len(v))]
             continue
