@@ -1,6 +1,8 @@
 """Shared test helpers: seeded random data and the cells under test."""
 from __future__ import annotations
 
+from pathlib import Path
+
 import numpy as np
 import pytest
 
@@ -107,3 +109,7 @@ def directory_snapshot(path) -> dict:
     from pathlib import Path
 
     return {str(p.relative_to(path)): p.read_bytes() for p in sorted(Path(path).rglob("*")) if p.is_file()}
+
+
+# the project's shared data (../shared/data next to the repository), read only by tests that skip without it
+SHARED_DATA = Path(__file__).resolve().parents[2] / "shared" / "data"

@@ -1,8 +1,6 @@
 """Time-series CSV reader: time stamps of every kind, their continuation, and errors that name line and column."""
 from __future__ import annotations
 
-from pathlib import Path
-
 import numpy as np
 import pytest
 from hypothesis import given, settings
@@ -10,8 +8,9 @@ from hypothesis import strategies as st
 
 from rnnkit.data.series import read_series
 from rnnkit.errors import DataError
+from tests.conftest import SHARED_DATA
 
-SHARED = Path("/work/shared/data/timeseries")
+SHARED = SHARED_DATA / "timeseries"
 
 
 def write(tmp_path, text, name="s.csv"):

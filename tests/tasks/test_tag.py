@@ -3,7 +3,6 @@ and bad input refused before anything is written."""
 from __future__ import annotations
 
 import json
-from pathlib import Path
 
 import numpy as np
 import pytest
@@ -18,9 +17,9 @@ from rnnkit.tasks import tag
 from rnnkit.tasks.tagger import CASINGS, Tagger, casing, word_key
 from rnnkit.train.entities import chunks
 from rnnkit.train.run import Run
-from tests.conftest import assert_interrupt_and_resume_exact
+from tests.conftest import SHARED_DATA, assert_interrupt_and_resume_exact
 
-CONLL = Path("/work/shared/data/ner")
+CONLL = SHARED_DATA / "ner"
 
 
 @pytest.fixture(scope="module")
