@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import json
+import textwrap
 
 from rnnkit.tasks.base import open_run
 from rnnkit.train.progress import summary_table
@@ -32,8 +33,9 @@ def run(args) -> int:
         print(json.dumps(d, indent=2))
         return 0
     head = {"run": d["run"], "task": d["task"], "parameters": f"{d['parameters']:,}" if d["parameters"] else "-",
-            "evaluations": d["evaluations"], "files": " ".join(d["files"])}
+            "evaluations": d["evaluations"]}
     print(summary_table(head))
+    print("files:\n" + textwrap.fill(" ".join(d["files"]), width=100, initial_indent="  ", subsequent_indent="  "))
     print("configuration:\n" + "\n".join(f"  {k:<16} {v}" for k, v in d["config"].items()))
     if d["summary"]:
         print("summary:\n" + "\n".join(f"  {k:<16} {v}" for k, v in d["summary"].items() if not isinstance(v, dict)))
