@@ -57,7 +57,7 @@ from rnnkit.data.vocab import PAD, UNK, Vocab, words
 from rnnkit.errors import DataError, RnnkitError, RunError
 from rnnkit.tasks.base import make_recurrent, new_run, open_task_run
 from rnnkit.tasks.classifier import Classifier
-from rnnkit.train.config import TrainConfig, flag
+from rnnkit.train.config import TrainConfig, add_options, flag
 from rnnkit.train.metrics import classification_scores, format_confusion
 from rnnkit.train.progress import summary_table
 from rnnkit.train.run import Run
@@ -406,7 +406,6 @@ def add_arguments(parser) -> None:
         "freeze_embeddings": (dict(action="store_true"), "keep the pre-trained vectors fixed"),
         "embed_std": (dict(type=float), f"learned embeddings start as N(0, σ²) with this σ (default {d.embed_std})"),
     }
-    for name, (kwargs, text) in options.items():
-        parser.add_argument(flag(name), dest=name, default=SUPPRESS, help=text, **kwargs)
+    add_options(parser, options)
     parser.add_argument("--no-bidirectional", dest="bidirectional", action="store_false", default=SUPPRESS,
                         help="read the sequence left to right only")

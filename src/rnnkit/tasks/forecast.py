@@ -57,7 +57,7 @@ from rnnkit.errors import DataError, RnnkitError, RunError
 from rnnkit.functional.losses import mse
 from rnnkit.tasks.base import make_recurrent, new_run, open_task_run
 from rnnkit.tasks.forecaster import Forecaster, changes
-from rnnkit.train.config import TrainConfig, flag
+from rnnkit.train.config import TrainConfig, add_options, flag
 from rnnkit.train.run import Run
 from rnnkit.train.trainer import Trainer
 
@@ -432,7 +432,6 @@ def add_arguments(parser) -> None:
                       f"test rows at the end: a count, or a fraction if < 1 (default {d.test_size:g})"),
         "allow_gaps": (dict(action="store_true"), "accept missing time stamps (rows are consecutive steps)"),
     }
-    for name, (kwargs, text) in options.items():
-        parser.add_argument(flag(name), dest=name, default=SUPPRESS, help=text, **kwargs)
+    add_options(parser, options)
     parser.add_argument("--no-difference", dest="difference", action="store_false", default=SUPPRESS,
                         help="model the levels, not the changes from step to step")

@@ -55,7 +55,7 @@ from rnnkit.data.vocab import PAD, UNK, Vocab
 from rnnkit.errors import DataError, RnnkitError, RunError
 from rnnkit.tasks.base import make_recurrent, new_run, open_task_run
 from rnnkit.tasks.tagger import CASINGS, Tagger, word_key
-from rnnkit.train.config import TrainConfig, flag
+from rnnkit.train.config import TrainConfig, add_options, flag
 from rnnkit.train.entities import chunks, entity_scores, format_entity_scores
 from rnnkit.train.run import Run
 from rnnkit.train.trainer import Trainer
@@ -365,8 +365,7 @@ def add_arguments(parser) -> None:
                                           f"(default {d.unk_replace})"),
         "embed_std": (dict(type=float), f"embeddings start as N(0, σ²) with this σ (default {d.embed_std})"),
     }
-    for name, (kwargs, text) in options.items():
-        parser.add_argument(flag(name), dest=name, default=SUPPRESS, help=text, **kwargs)
+    add_options(parser, options)
     parser.add_argument("--char-features", dest="char_features", action="store_true", default=SUPPRESS,
                         help="add a recurrent encoding of each word's characters (the default)")
     parser.add_argument("--no-char-features", dest="char_features", action="store_false", default=SUPPRESS,

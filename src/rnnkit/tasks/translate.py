@@ -34,7 +34,6 @@ Python::
 from __future__ import annotations
 
 import gzip
-from argparse import SUPPRESS
 from collections import Counter
 from dataclasses import dataclass, field
 from importlib import resources
@@ -50,7 +49,7 @@ from rnnkit.tasks.base import make_recurrent, new_run, open_task_run
 from rnnkit.tasks.seq2seq import ATTENTION_KINDS, BOS_ID, EOS_ID, PAD_ID, Seq2Seq
 from rnnkit.train.bleu import corpus_bleu, exact_match
 from rnnkit.train.checkpoint import atomic_write_bytes
-from rnnkit.train.config import TrainConfig, flag
+from rnnkit.train.config import TrainConfig, add_options, flag
 from rnnkit.train.run import Run
 from rnnkit.train.trainer import Trainer
 
@@ -378,5 +377,4 @@ def add_arguments(parser) -> None:
         "min_count": (dict(type=int), f"rarer words become <unk> (default {d.min_count})"),
         "vocab_size": (dict(type=int), f"keep at most this many words per language (default {d.vocab_size})"),
     }
-    for name, (kwargs, text) in options.items():
-        parser.add_argument(flag(name), dest=name, default=SUPPRESS, help=text, **kwargs)
+    add_options(parser, options)

@@ -9,6 +9,7 @@ from __future__ import annotations
 import dataclasses
 import types
 import typing
+from argparse import SUPPRESS
 from dataclasses import dataclass, fields
 
 from rnnkit.errors import RnnkitError, RunError
@@ -26,6 +27,13 @@ MAX_SIZES = {"hidden": 2**16, "layers": 64, "embed": 2**16, "batch_size": 2**20,
 def flag(name: str) -> str:
     """The command-line flag of a config field: ``batch_size`` -> ``--batch-size``."""
     return "--" + name.replace("_", "-")
+
+
+def add_options(parser, options: dict) -> None:
+    """A ``--flag`` per config field in ``options`` ({name: (argparse keywords, help)}); a flag not
+    given leaves no attribute (``SUPPRESS``), so the task's Config keeps its own default."""
+    for name, (kwargs, text) in options.items():
+        parser.add_argument(flag(name), dest=name, default=SUPPRESS, help=text, **kwargs)
 
 
 @dataclass
