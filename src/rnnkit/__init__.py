@@ -18,8 +18,8 @@ from rnnkit.interop import export_onnx, save_torch
 from rnnkit.nn.layers import Dropout, Embedding, Linear
 from rnnkit.nn.module import Module
 from rnnkit.nn.recurrent import GRU, LSTM, RNN, Recurrent
-from rnnkit.tasks import load
 from rnnkit.optim import SGD, Adagrad, Adam, AdamW, RMSprop, clip_grad_norm, clip_grad_value
+from rnnkit.tasks import load
 
 __version__ = "0.1.0"
 

@@ -4,8 +4,7 @@ import math
 import numpy as np
 import pytest
 
-from rnnkit.functional.losses import (binary_cross_entropy_with_logits, log_softmax, mse,
-                                      softmax, softmax_cross_entropy)
+from rnnkit.functional.losses import binary_cross_entropy_with_logits, log_softmax, mse, softmax, softmax_cross_entropy
 
 
 def check_grad(loss_fn, z, analytic, eps=1e-5):

@@ -8,8 +8,13 @@ from safetensors.numpy import load_file, save_file
 
 import rnnkit as rk
 from rnnkit.errors import RnnkitError
-from rnnkit.interop import (InteropError, language_model_from_torch, many_to_many_from_torch, many_to_one_from_torch,
-                            recurrent_from_torch)
+from rnnkit.interop import (
+    InteropError,
+    language_model_from_torch,
+    many_to_many_from_torch,
+    many_to_one_from_torch,
+    recurrent_from_torch,
+)
 from tests.interop.conftest import TORCH_DIR, records
 
 OUTPUTS = TORCH_DIR / "outputs.npz"

@@ -4,8 +4,14 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from rnnkit.train.metrics import (accuracy, classification_scores, confusion_matrix, format_confusion, macro_f1,
-                                  precision_recall_f1)
+from rnnkit.train.metrics import (
+    accuracy,
+    classification_scores,
+    confusion_matrix,
+    format_confusion,
+    macro_f1,
+    precision_recall_f1,
+)
 
 # rows true, columns predicted:   [[1, 1, 0],   class 0: TP 1, FP 1, FN 1 -> F1 2/4 = 0.5
 #                                  [0, 2, 0],   class 1: TP 2, FP 1, FN 0 -> F1 4/5 = 0.8

@@ -13,9 +13,15 @@ from rnnkit.interop._common import InteropError
 from rnnkit.interop.keras_format import recurrent_from_keras, to_keras_weights
 from rnnkit.interop.onnx_check import compare_onnx, run_onnx, sample_feeds
 from rnnkit.interop.onnx_export import export_onnx, register_exporter
-from rnnkit.interop.torch_format import (language_model_from_torch, load_torch_state_dict, many_to_many_from_torch,
-                                         many_to_one_from_torch, recurrent_from_torch, save_torch,
-                                         to_torch_state_dict)
+from rnnkit.interop.torch_format import (
+                                         language_model_from_torch,
+                                         load_torch_state_dict,
+                                         many_to_many_from_torch,
+                                         many_to_one_from_torch,
+                                         recurrent_from_torch,
+                                         save_torch,
+                                         to_torch_state_dict,
+)
 
 __all__ = [
     "InteropError", "recurrent_from_torch", "many_to_one_from_torch", "many_to_many_from_torch",

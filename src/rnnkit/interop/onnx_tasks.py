@@ -34,8 +34,19 @@ from __future__ import annotations
 import numpy as np
 
 from rnnkit.interop.onnx_check import softmax, state_outputs_of
-from rnnkit.interop.onnx_export import (Graph, Options, embedding, final_state, head_outputs, lengths_input,
-                                        linear, recurrent, register_exporter, state_inputs, state_outputs)
+from rnnkit.interop.onnx_export import (
+    Graph,
+    Options,
+    embedding,
+    final_state,
+    head_outputs,
+    lengths_input,
+    linear,
+    recurrent,
+    register_exporter,
+    state_inputs,
+    state_outputs,
+)
 from rnnkit.tasks.captioner import Captioner, condition_forward
 from rnnkit.tasks.tagger import CASINGS, Tagger
 

@@ -35,15 +35,7 @@ import numpy as np
 
 from rnnkit.data.batching import stream_batches, stream_length, stream_steps
 from rnnkit.data.text import iter_text, line_chunks
-from rnnkit.data.vocab import (
-    EOS,
-    UNK,
-    Vocab,
-    count_chars,
-    count_words,
-    encode_chars,
-    encode_words,
-)
+from rnnkit.data.vocab import EOS, UNK, Vocab, count_chars, count_words, encode_chars, encode_words
 from rnnkit.errors import DataError, RnnkitError
 from rnnkit.functional.losses import softmax_cross_entropy
 from rnnkit.tasks.base import make_recurrent, new_run, open_task_run

@@ -18,11 +18,7 @@ from contextlib import contextmanager
 import numpy as np
 
 from rnnkit.data.vocab import Vocab
-from rnnkit.functional.losses import (
-    binary_cross_entropy_with_logits,
-    softmax,
-    softmax_cross_entropy,
-)
+from rnnkit.functional.losses import binary_cross_entropy_with_logits, softmax, softmax_cross_entropy
 from rnnkit.tasks.models import ManyToOne
 
 

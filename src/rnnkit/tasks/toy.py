@@ -67,13 +67,7 @@ import numpy as np
 from rnnkit.errors import RnnkitError
 from rnnkit.functional.losses import mse, softmax, softmax_cross_entropy
 from rnnkit.tasks.base import make_recurrent
-from rnnkit.tasks.generated import (
-    Examples,
-    GeneratedTask,
-    check_at_least,
-    one_hot,
-    parse_ints,
-)
+from rnnkit.tasks.generated import Examples, GeneratedTask, check_at_least, one_hot, parse_ints
 from rnnkit.tasks.models import ManyToMany, ManyToOne
 from rnnkit.train.config import TrainConfig
 
