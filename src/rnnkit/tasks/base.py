@@ -43,7 +43,7 @@ def new_run(task: str, config: TrainConfig) -> Run:
 
 def open_run(path, task: str | None = None) -> tuple[Run, str, dict]:
     """An existing run (a path or a Run), its task name and its stored config dict (RunError if not a run)."""
-    run = Run.open(path.path if isinstance(path, Run) else path)
+    run = path if isinstance(path, Run) else Run.open(path)
     info = run.config
     if not isinstance(info, dict) or "task" not in info or not isinstance(info.get("config"), dict):
         raise RunError(f"{run.file('config.json')}: expected keys 'task' and 'config'")

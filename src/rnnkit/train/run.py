@@ -30,6 +30,7 @@ from __future__ import annotations
 
 import json
 import os
+from functools import cached_property
 from pathlib import Path
 from typing import Mapping
 
@@ -100,8 +101,9 @@ class Run:
     def read_json(self, name: str):
         return read_json(self.file(name))
 
-    @property
+    @cached_property
     def config(self) -> dict:
+        """config.json (read once: a run's configuration does not change after it is created)."""
         return self.read_json("config.json")
 
     def read_jsonl(self, name: str) -> list[dict]:
