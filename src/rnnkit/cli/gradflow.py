@@ -4,6 +4,11 @@ For each cell it prints ‖∂L/∂h_k‖ by distance T−k (exact, from the han
 largest singular value of ∂h_T/∂h_k, the fitted decay per step and the spectral radius / largest
 singular value of W_hh's blocks, and writes gradflow.csv, jacobian.csv, gradflow_summary.csv and
 gradflow.png (log norm vs distance) into --out.
+
+With --run, the trained model's top recurrent layer reads what its task reads: windows of the
+corpus (charlm), generated examples (echo, copy, adding), windows of the validation sentences'
+word features (tag), windows of the series (forecast, T capped at its length), data vectors with
+random caption tokens (caption), the encoder over windows of the held-out sources (translate).
 """
 from __future__ import annotations
 
@@ -24,6 +29,7 @@ EXAMPLES = """examples:
   rnnkit gradflow --cell rnn_linear --recurrent-scale 0.5 1.0 2.0   # vanishing turns into exploding
   rnnkit gradflow --cell lstm --init keras --out gradflow-keras    # forget-gate bias 1
   rnnkit gradflow --run runs/charlm --T 100                # a trained model's top layer
+  rnnkit gradflow --run runs/tag --T 50                    # word features of validation sentences
 """
 
 
@@ -42,7 +48,8 @@ def register(subparsers) -> None:
                    help=f"comma-separated cells among {', '.join(CELL_CHOICES)} (default rnn,lstm,gru)")
     p.add_argument("--hidden", type=int, default=64, help="hidden units of a fresh layer (default 64)")
     p.add_argument("--T", dest="T", type=int, default=200,
-                   help="sequence length (default 200; a copy/adding/echo run uses its task's length)")
+                   help="sequence length (default 200; a copy/adding/echo run uses its task's length, "
+                        "a forecast run at most its series')")
     p.add_argument("--run", metavar="RUN", help="a trained run: its model's top recurrent layer instead of fresh ones")
     p.add_argument("--weights", choices=("best", "last"), default="best", help="with --run: which weights (default best)")
     p.add_argument("--recurrent-scale", type=float, nargs="+", default=[1.0], metavar="S",

@@ -76,9 +76,14 @@ class Inspection(NamedTuple):
     quantities: list
 
 
+def inspect_stack(rnn, x: np.ndarray, state0=None) -> list[Inspection]:
+    """Every layer's gates and states of the stack ``rnn`` for x (1, T, D) from ``state0`` (None: zeros)."""
+    return [Inspection(r.layer, r.direction, r.cache.cell.name, quantities(r)) for r in run_stack(rnn, x, state0)]
+
+
 def inspect_model(model, x: np.ndarray) -> list[Inspection]:
     """Every layer's gates and states for x (1, T, D), the input of ``model.rnn``."""
-    return [Inspection(r.layer, r.direction, r.cache.cell.name, quantities(r)) for r in run_stack(model.rnn, x)]
+    return inspect_stack(model.rnn, x)
 
 
 def _tag(ins: Inspection) -> str:
@@ -101,9 +106,11 @@ def format_summary(results: list[Inspection], tokens: list[str]) -> str:
     return "\n".join(lines)
 
 
-def write_inspection(results: list[Inspection], tokens: list[str], out) -> tuple[list[Path], bool]:
+def write_inspection(results: list[Inspection], tokens: list[str], out,
+                     axis: str = "step (input token)") -> tuple[list[Path], bool]:
     """activations.csv (every value), saturation.csv (per step), inspect_summary.csv and one PNG
-    of heat maps per layer and direction in ``out``; returns (files, whether plots were made)."""
+    of heat maps per layer and direction in ``out`` (x axis ``axis``); returns (files, whether plots
+    were made)."""
     out = output_dir(out)
     files = [
         write_csv(out / "activations.csv", ["layer", "direction", "quantity", "step", "token", "unit", "value"],
@@ -117,7 +124,7 @@ def write_inspection(results: list[Inspection], tokens: list[str], out) -> tuple
         write_csv(out / "inspect_summary.csv", ["layer", "direction", "quantity", "kind", "mean", "std",
                                                 "saturated_fraction"], summary_rows(results)),
     ]
-    pngs = [plot_inspection(r, tokens, out / f"inspect_{_tag(r)}.png") for r in results]
+    pngs = [plot_inspection(r, tokens, out / f"inspect_{_tag(r)}.png", axis) for r in results]
     pngs = [p for p in pngs if p is not None]
     return files + pngs, bool(pngs)
 
@@ -126,7 +133,7 @@ def _show(token: str) -> str:
     return {"\n": "⏎", " ": "␣", "\t": "⇥"}.get(token, token)
 
 
-def plot_inspection(ins: Inspection, tokens: list[str], path) -> Path | None:
+def plot_inspection(ins: Inspection, tokens: list[str], path, axis: str = "step (input token)") -> Path | None:
     """Heat maps (units × steps) of each gate and state, then the saturated fraction per step."""
     plt = pyplot()
     if plt is None:
@@ -157,23 +164,36 @@ def plot_inspection(ins: Inspection, tokens: list[str], path) -> Path | None:
     if T <= 80:
         ax.set_xticks(np.arange(T))
         ax.set_xticklabels([_show(t) for t in tokens], fontsize=7)
-    ax.set_xlabel("step (input token)")
+    ax.set_xlabel(axis)
     fig.suptitle(f"layer {ins.layer}{' reverse' if ins.direction else ''} ({ins.cell})", fontsize=10)
     return save_figure(fig, path, dpi=80)
 
 
+class Inspected(NamedTuple):
+    """What :func:`inspect_run` looked at and wrote."""
+
+    results: list        # one Inspection per layer and direction
+    tokens: list         # (T,) the step labels
+    files: list          # the files written
+    plotted: bool        # whether the PNGs were made
+    what: str            # one line saying what was read
+
+
 def inspect_run(run, text: str | None = None, out="inspect", seed: int = 0, which: str = "best",
-                max_tokens: int = 200, source: str = "--text"):
-    """Inspect a run's model on ``text`` (or one generated example for the toy tasks): returns
-    (results, tokens, files, plotted)."""
-    from rnnkit.diagnostics.inputs import open_model, text_inputs
+                max_tokens: int = 200, source: str = "--text", file: str | None = None, row: int = 0,
+                part: str = "encoder") -> Inspected:
+    """Inspect a run's model on one input (:func:`rnnkit.diagnostics.inputs.probe`): ``text``, or
+    ``file`` (text; CSV for forecast; .npz for caption, row ``row``), or what the task reads without
+    either (a generated example of a toy task, a forecaster's last window, a caption of the run's
+    data); ``part`` "decoder" looks into a translation model's decoder."""
+    from rnnkit.diagnostics.inputs import open_model, probe
     from rnnkit.errors import RnnkitError
 
     if not isinstance(max_tokens, int) or max_tokens < 1:
         raise RnnkitError(f"--max-tokens: expected a positive integer, given {max_tokens!r}")
     model, task = open_model(run, which)
-    x, tokens = text_inputs(model, task, text, source, seed)
-    x, tokens = x[:, :max_tokens], tokens[:max_tokens]
-    results = inspect_model(model, x)
-    files, plotted = write_inspection(results, tokens, out)
-    return results, tokens, files, plotted
+    p = probe(model, task, text, file, row, part, seed, source)
+    x, tokens = p.x[:, :max_tokens], [str(t) for t in p.labels[:max_tokens]]
+    results = inspect_stack(p.rnn, x, p.state0)
+    files, plotted = write_inspection(results, tokens, out, p.axis)
+    return Inspected(results, tokens, files, plotted, p.what)

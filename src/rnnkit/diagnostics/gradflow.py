@@ -175,13 +175,14 @@ def fresh_flows(cells=("rnn", "lstm", "gru"), hidden: int = 64, T: int = 200, sc
 
 
 def run_flows(run, T: int = 200, scales=(1.0,), batch: int = 8, seed: int = 0, which: str = "best") -> list[Flow]:
-    """The flow of a trained model's top recurrent layer (forward direction) on the inputs
-    :func:`rnnkit.diagnostics.inputs.run_inputs` draws for its task."""
+    """The flow of a trained model's top recurrent layer (forward direction; a translation model's
+    encoder) on the inputs :func:`rnnkit.diagnostics.inputs.run_inputs` draws for its task, from a
+    zero initial state."""
     from rnnkit.diagnostics.inputs import run_inputs
 
     check_options(["run"], 1, T, scales, batch)
-    model, _, x = run_inputs(run, T, batch, seed, which)
-    layer, inp = top_layer(model.rnn, x)
+    model, _, p = run_inputs(run, T, batch, seed, which)
+    layer, inp = top_layer(p.rnn, p.x)
     name = model.config.cell
     several = len(scales) > 1
     return [gradient_flow(layer.scaled(s), inp, _column(name, s, several), s, seed) for s in scales]

@@ -129,17 +129,32 @@ class LayerRun(NamedTuple):
     cache: RecurrentCache       # cache.steps: the cell's per-step cache, fields (T, B, ·)
 
 
-def run_stack(rnn: Recurrent, x: np.ndarray) -> list[LayerRun]:
-    """Run every layer of ``rnn`` over x (B, T, D) (batch-first, float64, no dropout, zero initial
-    state, every sequence of length T); one :class:`LayerRun` per layer and direction, bottom first."""
+def initial_states(rnn: Recurrent, state0, batch: int) -> list[tuple]:
+    """One float64 state tuple ((B, H),) or ((B, H), (B, H)) per layer and direction (index layer·K + d)
+    from a module's state (L·K, B, H) (a tuple (h, c) for LSTM), or zeros when ``state0`` is None."""
+    LK, n = rnn.num_layers * rnn.num_directions, rnn.cell.n_states
+    if state0 is None:
+        return [(np.zeros((batch, rnn.hidden_size)),) * n] * LK
+    parts = state0 if isinstance(state0, tuple) else (state0,)
+    if len(parts) != n or any(np.shape(p) != (LK, batch, rnn.hidden_size) for p in parts):
+        raise RnnkitError(f"state0: expected {n} array(s) of shape {(LK, batch, rnn.hidden_size)}, given "
+                          f"{[np.shape(p) for p in parts]}")
+    return [tuple(np.asarray(p[i], dtype=np.float64) for p in parts) for i in range(LK)]
+
+
+def run_stack(rnn: Recurrent, x: np.ndarray, state0=None) -> list[LayerRun]:
+    """Run every layer of ``rnn`` over x (B, T, D) (batch-first, float64, no dropout, every sequence of
+    length T) from ``state0`` (the module's state form, None for zeros); one :class:`LayerRun` per layer
+    and direction, bottom first."""
     inp, runs = np.ascontiguousarray(np.asarray(x, dtype=np.float64).transpose(1, 0, 2)), []
+    states = initial_states(rnn, state0, inp.shape[1])
     for layer in range(rnn.num_layers):
         outs = []
         for d in range(rnn.num_directions):
             lay = module_layer(rnn, layer, d)
-            zeros = (np.zeros((inp.shape[1], lay.hidden)),) * lay.cell.n_states
-            out, final, cache = recurrent_forward(lay.cell, inp, zeros, lay.w_ih, lay.w_hh, lay.b_ih, lay.b_hh,
-                                              reverse=d == 1)
+            s0 = states[layer * rnn.num_directions + d]
+            out, final, cache = recurrent_forward(lay.cell, inp, s0, lay.w_ih, lay.w_hh, lay.b_ih, lay.b_hh,
+                                                  reverse=d == 1)
             runs.append(LayerRun(layer, d, inp, np.array(out), tuple(np.array(f) for f in final), cache))
             outs.append(np.array(out))
         inp = outs[0] if len(outs) == 1 else np.concatenate(outs, axis=-1)
