@@ -371,9 +371,13 @@ class Trainer:
         return loss, items
 
     def _train_step(self, batch) -> tuple[float, int]:
-        """The objective's step; an overflow that a layer's finiteness check caught is a divergence too."""
+        """The objective's step; an overflow that a layer's finiteness check caught is a divergence too.
+
+        NumPy's overflow warnings are silenced: the guard checks the loss and every gradient after the
+        step and reports a divergence by step and tensor, which says more than the warning would."""
         try:
-            return self.obj.train_step(batch)
+            with np.errstate(over="ignore", invalid="ignore"):
+                return self.obj.train_step(batch)
         except (ValueError, FloatingPointError) as exc:
             if isinstance(exc, RnnkitError) or "finite" not in str(exc):
                 raise
