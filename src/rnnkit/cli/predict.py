@@ -9,6 +9,10 @@ from rnnkit.cli._common import add_run_argument, load_model, task_of
 EXAMPLES = """examples:
   rnnkit predict runs/classify "What a wonderful film." "Utterly boring."
   rnnkit predict runs/classify --file new_reviews.txt --json
+  rnnkit predict runs/tag "EU rejects German call to boycott British lamb ."
+  rnnkit predict runs/translate "Where is the station?"
+  rnnkit predict runs/caption vectors.npz                  # one caption per row
+  rnnkit predict runs/echo "3 1 4 1 5"
 """
 
 
