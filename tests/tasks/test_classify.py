@@ -185,9 +185,9 @@ def test_bundled_data():
     data = classify.read_data([], classify.Config())
     assert len(data.labels) == 3000 and sorted(set(data.labels)) == ["0", "1"]
     assert all("\t" not in t for t in data.inputs)
-    train_idx, val_idx = classify.split_indices(3000, 0.2)
+    train_idx, val_idx = classify.split_indices(3000, 0.2, classify.SPLIT_SEED)
     assert len(val_idx) == 600 and len(set(train_idx) | set(val_idx)) == 3000
-    np.testing.assert_array_equal(val_idx, classify.split_indices(3000, 0.2)[1])  # fixed, whatever --seed
+    np.testing.assert_array_equal(val_idx, classify.split_indices(3000, 0.2, classify.SPLIT_SEED)[1])  # fixed, whatever --seed
 
 
 def test_cli_train_predict_evaluate_info(tmp_path, binary_tsv, capsys):

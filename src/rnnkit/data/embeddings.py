@@ -21,18 +21,14 @@ from typing import Iterable
 
 import numpy as np
 
+from rnnkit.data.text import check_file
 from rnnkit.data.vocab import Vocab
 from rnnkit.errors import DataError
 
 
 def _lines(path: Path):
     """(line number, decoded line) of a UTF-8 file, streamed; DataError at the first bad byte."""
-    if not path.exists():
-        raise DataError(f"{path}: file not found")
-    if path.is_dir():
-        raise DataError(f"{path}: is a directory, expected a file")
-    if path.stat().st_size == 0:
-        raise DataError(f"{path}: the file is empty")
+    check_file(path)
     offset = 0
     with path.open("rb") as f:
         for n, raw in enumerate(f, start=1):

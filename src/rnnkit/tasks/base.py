@@ -10,8 +10,10 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import numpy as np
+
 import rnnkit
-from rnnkit.errors import RunError
+from rnnkit.errors import DataError, RunError
 from rnnkit.nn.recurrent import GRU, LSTM, RNN, Recurrent
 from rnnkit.train.config import TrainConfig
 from rnnkit.train.run import Run, fresh_run_dir
@@ -56,3 +58,29 @@ def open_task_run(path, task: str, config_cls: type[TrainConfig]) -> tuple[Run, 
     """An existing run of ``task`` and its stored configuration, checked as ``config_cls``."""
     run, _, stored = open_run(path, task)
     return run, config_cls.from_dict(stored, str(run.file("config.json")))
+
+
+def validation_size(n: int, val_fraction: float, what: str = "examples",
+                    advice: str = "more data or another --val-fraction") -> int:
+    """How many of ``n`` items ``val_fraction`` holds out; DataError unless both parts are non-empty."""
+    n_val = int(n * val_fraction)
+    if n_val < 1 or n - n_val < 1:
+        raise DataError(f"the data has {n} {what}: --val-fraction {val_fraction} leaves {n_val} for validation "
+                        f"and {n - n_val} for training; give {advice}")
+    return n_val
+
+
+def split_indices(n: int, val_fraction: float, seed: int, what: str = "examples",
+                  advice: str = "more data or another --val-fraction") -> tuple[np.ndarray, np.ndarray]:
+    """(train, validation) indices: a fixed shuffle drawn from the task's own ``seed`` (so the split is
+    the same whatever ``--seed`` is), then the last ``val_fraction`` for validation."""
+    n_val = validation_size(n, val_fraction, what, advice)
+    order = np.random.default_rng(seed).permutation(n)
+    return order[:n - n_val], order[n - n_val:]
+
+
+def fit_scaler(rows: np.ndarray) -> dict:
+    """Per-feature mean and standard deviation of (N, D) training rows, σ = 1 for a constant feature:
+    ``{"mean": [D floats], "std": [D floats]}``, ready for JSON; inputs become (x − mean) / std."""
+    std = rows.std(axis=0)
+    return {"mean": rows.mean(axis=0).tolist(), "std": np.where(std > 0, std, 1.0).tolist()}

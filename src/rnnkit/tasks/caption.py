@@ -51,7 +51,7 @@ from rnnkit.data.text import decode_utf8, read_lines
 from rnnkit.data.vocab import EOS, PAD, UNK, Vocab
 from rnnkit.errors import DataError, RnnkitError, RunError
 from rnnkit.functional.losses import softmax_cross_entropy
-from rnnkit.tasks.base import make_recurrent, new_run, open_task_run
+from rnnkit.tasks.base import fit_scaler, make_recurrent, new_run, open_task_run, split_indices
 from rnnkit.tasks.captioner import BOS, Captioner, tokenize
 from rnnkit.train.config import TrainConfig
 from rnnkit.train.progress import summary_table
@@ -268,21 +268,6 @@ class CaptionObjective:
         pass
 
 
-def split_indices(n: int, val_fraction: float) -> tuple[np.ndarray, np.ndarray]:
-    """(train, validation) indices: a fixed shuffle, then the last ``val_fraction`` for validation."""
-    n_val = int(n * val_fraction)
-    if n_val < 1 or n - n_val < 1:
-        raise DataError(f"the data has {n} vectors: --val-fraction {val_fraction} leaves {n_val} for validation "
-                        f"and {n - n_val} for training; give more data or another --val-fraction")
-    order = np.random.default_rng(SPLIT_SEED).permutation(n)
-    return order[:n - n_val], order[n - n_val:]
-
-
-def fit_scaler(vectors: np.ndarray) -> dict:
-    std = vectors.std(axis=0)
-    return {"mean": vectors.mean(axis=0).tolist(), "std": np.where(std > 0, std, 1.0).tolist()}
-
-
 def _model_of_run(run: Run, config: Config) -> Captioner:
     vocab = Vocab.from_json(run.read_json("vocab.json"), str(run.file("vocab.json")))
     if any(s not in vocab for s in SPECIALS) or config.features is None or config.max_tokens is None:
@@ -298,7 +283,7 @@ def train(config: Config, resume: str | None = None) -> dict:
     else:
         config.check()
     vectors, captions = read_captioned(config.data)
-    train_idx, val_idx = split_indices(len(captions), config.val_fraction)
+    train_idx, val_idx = split_indices(len(captions), config.val_fraction, SPLIT_SEED, "vectors")
     if resume:
         model = _model_of_run(run, config)
     else:

@@ -55,7 +55,7 @@ from rnnkit.data.embeddings import embedding_matrix, read_vectors
 from rnnkit.data.tables import Labelled, label_order, read_labelled, read_sequences
 from rnnkit.data.vocab import PAD, UNK, Vocab, words
 from rnnkit.errors import DataError, RnnkitError, RunError
-from rnnkit.tasks.base import make_recurrent, new_run, open_task_run
+from rnnkit.tasks.base import fit_scaler, make_recurrent, new_run, open_task_run, split_indices
 from rnnkit.tasks.classifier import Classifier
 from rnnkit.train.config import TrainConfig, add_options, flag
 from rnnkit.train.metrics import classification_scores, format_confusion
@@ -161,22 +161,6 @@ def encode(model: Classifier, inputs: list) -> list[np.ndarray]:
     return [model.vocab.encode(tokenize(t, model.config) or [UNK]) for t in inputs]
 
 
-def fit_scaler(seqs: list[np.ndarray]) -> dict:
-    steps = np.concatenate(seqs)                                        # (Σ T_i, D)
-    std = steps.std(axis=0)
-    return {"mean": steps.mean(axis=0).tolist(), "std": np.where(std > 0, std, 1.0).tolist()}
-
-
-def split_indices(n: int, val_fraction: float) -> tuple[np.ndarray, np.ndarray]:
-    """(train, validation) indices: a fixed shuffle, then the last ``val_fraction`` for validation."""
-    n_val = int(n * val_fraction)
-    if n_val < 1 or n - n_val < 1:
-        raise DataError(f"the data has {n} examples: --val-fraction {val_fraction} leaves {n_val} for validation "
-                        f"and {n - n_val} for training; give more data or another --val-fraction")
-    order = np.random.default_rng(SPLIT_SEED).permutation(n)
-    return order[:n - n_val], order[n - n_val:]
-
-
 def class_ids(labels: list[str], classes: list[str], source: str) -> np.ndarray:
     index = {c: i for i, c in enumerate(classes)}
     unknown = sorted(set(labels) - set(index))
@@ -260,7 +244,7 @@ def _fresh_model(config: Config, data: Labelled, train_idx: np.ndarray) -> tuple
         if config.embeddings:
             raise RnnkitError("--embeddings: word vectors apply to text data, not to .npz sequences")
         config.features = int(data.inputs[0].shape[1])
-        return build_model(config, labels, None, fit_scaler([data.inputs[i] for i in train_idx])), {}
+        return build_model(config, labels, None, fit_scaler(np.concatenate([data.inputs[i] for i in train_idx]))), {}
     token_lists = [tokenize(data.inputs[i], config) for i in train_idx]
     if not config.embeddings:
         return build_model(config, labels, build_vocab(token_lists, config), None), {}
@@ -293,7 +277,7 @@ def train(config: Config, resume: str | None = None) -> dict:
     else:
         config.check()
     data = read_data(config.data, config)
-    train_idx, val_idx = split_indices(len(data.labels), config.val_fraction)
+    train_idx, val_idx = split_indices(len(data.labels), config.val_fraction, SPLIT_SEED)
     if not resume:
         model, notes = _fresh_model(config, data, train_idx)
     y = class_ids(data.labels, model.labels, ", ".join(config.data) or "the bundled data")

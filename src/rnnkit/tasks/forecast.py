@@ -55,7 +55,7 @@ import numpy as np
 from rnnkit.data.series import Clock, Series, read_series
 from rnnkit.errors import DataError, RnnkitError, RunError
 from rnnkit.functional.losses import mse
-from rnnkit.tasks.base import make_recurrent, new_run, open_task_run
+from rnnkit.tasks.base import fit_scaler, make_recurrent, new_run, open_task_run
 from rnnkit.tasks.forecaster import Forecaster, changes
 from rnnkit.train.config import TrainConfig, add_options, flag
 from rnnkit.train.run import Run
@@ -179,9 +179,7 @@ def fit_spec(config: Config, series: Series, train_end: int) -> dict:
     spec = {"log": log, "difference": config.difference, "window": config.window, "columns": series.columns,
             "mean": [0.0] * len(series.columns), "std": [1.0] * len(series.columns)}
     u = changes(spec, series.values[:train_end], series.source)
-    u = u[int(config.difference):]
-    std = u.std(axis=0)
-    spec["mean"], spec["std"] = u.mean(axis=0).tolist(), np.where(std > 0, std, 1.0).tolist()
+    spec |= fit_scaler(u[int(config.difference):])
     monthly = series.clock.kind == "month" or series.clock.same_day is not None
     key = ("month" if monthly else series.clock.kind, series.clock.step)
     spec["season"] = config.season or AUTO_SEASON.get(key)

@@ -53,7 +53,7 @@ from rnnkit.data.batching import bucket_batches, pad_sequences
 from rnnkit.data.conll import SCHEMES, Tagged, read_conll
 from rnnkit.data.vocab import PAD, UNK, Vocab
 from rnnkit.errors import DataError, RnnkitError, RunError
-from rnnkit.tasks.base import make_recurrent, new_run, open_task_run
+from rnnkit.tasks.base import make_recurrent, new_run, open_task_run, split_indices
 from rnnkit.tasks.tagger import CASINGS, Tagger, word_key
 from rnnkit.train.config import TrainConfig, add_options, flag
 from rnnkit.train.entities import chunks, entity_scores, format_entity_scores
@@ -122,15 +122,9 @@ def bundled_paths() -> list[str]:
 
 def split(data: Tagged, val_fraction: float) -> tuple[Tagged, Tagged]:
     """(train, validation): a fixed shuffle, then the last ``val_fraction`` for validation."""
-    n = len(data)
-    n_val = int(n * val_fraction)
-    if n_val < 1 or n - n_val < 1:
-        raise DataError(f"the data has {n} sentences: --val-fraction {val_fraction} leaves {n_val} for "
-                        f"validation and {n - n_val} for training; give more data, --val FILE or another "
-                        f"--val-fraction")
-    order = np.random.default_rng(SPLIT_SEED).permutation(n)
     parts = []
-    for idx in (order[:n - n_val], order[n - n_val:]):
+    for idx in split_indices(len(data), val_fraction, SPLIT_SEED, "sentences",
+                             "more data, --val FILE or another --val-fraction"):
         parts.append(Tagged([data.tokens[i] for i in idx], [data.tags[i] for i in idx],
                             [data.where[i] for i in idx], data.scheme))
     return parts[0], parts[1]

@@ -45,7 +45,7 @@ from rnnkit.data.pairs import Pairs, detokenize, parse_pairs, read_pairs, tokeni
 from rnnkit.data.vocab import PAD, UNK, Vocab
 from rnnkit.errors import DataError, RnnkitError, RunError
 from rnnkit.functional.losses import softmax_cross_entropy
-from rnnkit.tasks.base import make_recurrent, new_run, open_task_run
+from rnnkit.tasks.base import make_recurrent, new_run, open_task_run, validation_size
 from rnnkit.tasks.seq2seq import ATTENTION_KINDS, BOS_ID, EOS_ID, PAD_ID, Seq2Seq
 from rnnkit.train.bleu import corpus_bleu, exact_match
 from rnnkit.train.checkpoint import atomic_write_bytes
@@ -113,10 +113,7 @@ def load_pairs(paths: list[str]) -> Pairs:
 
 def split_indices(n: int, val_fraction: float) -> tuple[np.ndarray, np.ndarray]:
     """(train, held-out) indices: a fixed random permutation, held-out = its first ``val_fraction``."""
-    n_val = int(n * val_fraction)
-    if n_val < 1 or n - n_val < 1:
-        raise DataError(f"the data has {n} pairs: --val-fraction {val_fraction} leaves {n_val} for validation "
-                        f"and {n - n_val} for training; give more pairs or another --val-fraction")
+    n_val = validation_size(n, val_fraction, "pairs", "more pairs or another --val-fraction")
     order = np.random.default_rng(SPLIT_SEED).permutation(n)
     return np.sort(order[n_val:]), np.sort(order[:n_val])
 
