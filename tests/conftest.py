@@ -106,9 +106,25 @@ def _apply(data: bytes, edits) -> bytes:
 
 def directory_snapshot(path) -> dict:
     """{relative name: bytes} of every file under ``path``: to show a reader wrote nothing."""
-    from pathlib import Path
-
     return {str(p.relative_to(path)): p.read_bytes() for p in sorted(Path(path).rglob("*")) if p.is_file()}
+
+
+def read_in_tmp(name: str, data: bytes, reader, error: type[Exception]):
+    """``reader(path)`` on a fresh file ``name`` holding ``data``: its result, or the ``error`` it raised
+    (whose message must name the file and say something about it). Asserts the reader wrote nothing."""
+    import tempfile
+
+    with tempfile.TemporaryDirectory() as tmp:
+        path = Path(tmp) / name
+        path.write_bytes(data)
+        before = directory_snapshot(tmp)
+        try:
+            result = reader(path)
+        except error as exc:
+            assert str(path) in str(exc) and len(str(exc)) > len(str(path)) + 5, str(exc)
+            result = exc
+        assert directory_snapshot(tmp) == before
+        return result
 
 
 # the project's shared data (../shared/data next to the repository), read only by tests that skip without it

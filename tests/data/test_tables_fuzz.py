@@ -2,8 +2,6 @@
 from __future__ import annotations
 
 import io
-import tempfile
-from pathlib import Path
 
 import numpy as np
 import pytest
@@ -12,7 +10,7 @@ from hypothesis import strategies as st
 
 from rnnkit.data.tables import read_sequences, read_table
 from rnnkit.errors import DataError
-from tests.conftest import directory_snapshot, fuzzed_bytes
+from tests.conftest import fuzzed_bytes, read_in_tmp
 
 TSV = b"sentence\tlabel\ngood film\t1\nbad \"film\tx\t0\n\ngreat\t1\n"
 CSV = b'id,review,stars\n1,"great, really",5\n2,meh,3\n3,"a ""b""",5\n'
@@ -28,21 +26,6 @@ NPZ = npz_bytes(X=np.arange(24.0).reshape(3, 4, 2), y=np.array([0, 1, 0]), lengt
 NPZ_UNLABELLED = npz_bytes(X=np.ones((2, 3)))
 
 
-def read_in_tmp(name: str, data: bytes, reader):
-    """``reader(path)`` on a file holding ``data``; the result or the DataError; checks nothing was written."""
-    with tempfile.TemporaryDirectory() as tmp:
-        path = Path(tmp) / name
-        path.write_bytes(data)
-        before = directory_snapshot(tmp)
-        try:
-            result = reader(path)
-        except DataError as exc:
-            assert str(path) in str(exc) and len(str(exc)) > len(str(path)) + 5
-            result = exc
-        assert directory_snapshot(tmp) == before
-        return result
-
-
 @settings(max_examples=150, deadline=None)
 @given(data=fuzzed_bytes(TSV, CSV), suffix=st.sampled_from([".tsv", ".csv"]),
        columns=st.sampled_from([(None, None), ("0", "-1"), ("review", "stars"), ("1", "0")]),
@@ -50,7 +33,7 @@ def read_in_tmp(name: str, data: bytes, reader):
 def test_tables_give_rows_or_a_data_error(data, suffix, columns, header):
     if header is False and not all(c is None or c.lstrip("-").isdigit() for c in columns):
         header = None
-    result = read_in_tmp("t" + suffix, data, lambda p: read_table(p, *columns, header=header))
+    result = read_in_tmp("t" + suffix, data, lambda p: read_table(p, *columns, header=header), DataError)
     if not isinstance(result, DataError):
         texts, labels = result
         assert len(texts) == len(labels) >= 1
@@ -67,7 +50,7 @@ def test_damaged_npz_member_is_a_data_error(tmp_path):
 @settings(max_examples=150, deadline=None)
 @given(data=fuzzed_bytes(NPZ, NPZ_UNLABELLED), labelled=st.booleans())
 def test_npz_gives_finite_sequences_or_a_data_error(data, labelled):
-    result = read_in_tmp("s.npz", data, lambda path: read_sequences(path, labelled=labelled))
+    result = read_in_tmp("s.npz", data, lambda path: read_sequences(path, labelled=labelled), DataError)
     if not isinstance(result, DataError):
         seqs, labels = result
         assert len(seqs) >= 1 and all(s.ndim == 2 and len(s) >= 1 and np.all(np.isfinite(s)) for s in seqs)

@@ -3,8 +3,6 @@ from __future__ import annotations
 
 import json
 import math
-import tempfile
-from pathlib import Path
 
 import numpy as np
 from hypothesis import given, settings
@@ -12,7 +10,7 @@ from hypothesis import strategies as st
 
 from rnnkit.errors import RunError
 from rnnkit.train.checkpoint import load_tensors, read_json, tensors_bytes
-from tests.conftest import directory_snapshot, fuzzed_bytes
+from tests.conftest import fuzzed_bytes, read_in_tmp
 
 SAFETENSORS = tensors_bytes({"weight_ih_l0": np.arange(12, dtype=np.float32).reshape(4, 3),
                              "bias": np.ones(4, np.float64), "steps": np.array([3], np.int64)}, {"step": "7"})
@@ -31,33 +29,19 @@ FORGED = st.builds(header_bytes, st.dictionaries(st.text(max_size=4), ENTRIES, m
                    st.binary(max_size=64))
 
 
-def read_in_tmp(data: bytes, reader, name: str):
-    with tempfile.TemporaryDirectory() as tmp:
-        path = Path(tmp) / name
-        path.write_bytes(data)
-        before = directory_snapshot(tmp)
-        try:
-            result = reader(path)
-        except RunError as exc:
-            assert str(path) in str(exc)
-            result = exc
-        assert directory_snapshot(tmp) == before
-        return result, len(data)
-
-
 @settings(max_examples=200, deadline=None)
 @given(data=st.one_of(fuzzed_bytes(SAFETENSORS), FORGED))
 def test_safetensors_reader(data):
-    result, size = read_in_tmp(data, load_tensors, "m.safetensors")
+    result = read_in_tmp("m.safetensors", data, load_tensors, RunError)
     if not isinstance(result, RunError):
-        assert sum(a.nbytes for a in result.values()) <= size  # never more memory than the file holds
+        assert sum(a.nbytes for a in result.values()) <= len(data)  # never more memory than the file holds
         assert all(isinstance(a, np.ndarray) and a.flags.writeable for a in result.values())
 
 
 @settings(max_examples=100, deadline=None)
 @given(data=fuzzed_bytes(b'{"tokens": ["a", "b"], "unk": null, "lr": 0.5}\n', b"[1, 2.5, true]"))
 def test_json_reader(data):
-    result, _ = read_in_tmp(data, read_json, "c.json")
+    result = read_in_tmp("c.json", data, read_json, RunError)
     if not isinstance(result, RunError):
         json.dumps(result, allow_nan=False)  # plain JSON values only: no NaN or infinity
         assert not isinstance(result, float) or math.isfinite(result)
