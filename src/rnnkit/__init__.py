@@ -19,9 +19,17 @@ from rnnkit.nn.layers import Dropout, Embedding, Linear
 from rnnkit.nn.module import Module
 from rnnkit.nn.recurrent import GRU, LSTM, RNN, Recurrent
 from rnnkit.optim import SGD, Adagrad, Adam, AdamW, RMSprop, clip_grad_norm, clip_grad_value
-from rnnkit.tasks import load
 
 __version__ = "0.1.0"
+
+
+def load(run, which: str = "best"):
+    """The trained model of a run directory: :func:`rnnkit.tasks.load`, imported on first use so that
+    ``import rnnkit`` does not load every task."""
+    from rnnkit.tasks import load as load_run
+
+    return load_run(run, which)
+
 
 __all__ = [
     "RNN", "LSTM", "GRU", "Recurrent", "Module", "Linear", "Embedding", "Dropout",
