@@ -51,7 +51,7 @@ import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-import machine  # noqa: E402  (benchmarks/machine.py)
+import machine
 
 GRID = [(100, 32, 64, 128), (100, 64, 128, 256), (100, 32, 512, 512), (50, 1, 65, 256), (1000, 16, 256, 256)]
 BIDIRECTIONAL = [(2, (100, 32, 128, 256))]  # (layers, (T, B, D, H)) of the bidirectional points
@@ -313,7 +313,6 @@ def main(argv=None) -> dict:
         except ImportError:
             pass
     torch_ok = torch is not None
-    import workloads as w
     res = {"machine": machine.describe(args.threads, torch) | {"rnnkit_backends": args.backends}}
     print(machine.header(res["machine"]))
     cols = " ".join(f"{b + ' ms':>9s}" for b in args.backends)

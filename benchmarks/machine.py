@@ -20,6 +20,7 @@ from __future__ import annotations
 import os
 import platform
 import time
+from pathlib import Path
 
 BLAS_OVERRIDES = ("OPENBLAS_CORETYPE", "OPENBLAS_L2_SIZE")
 REMOVED = "RNNKIT_BENCH_REMOVED"  # set in the timed process: what was removed from its environment
@@ -55,15 +56,16 @@ def blas_info() -> dict:
 def cpu_info() -> dict:
     model, flags = platform.processor(), set()
     try:
-        for line in open("/proc/cpuinfo", encoding="utf-8"):
-            key, _, value = line.partition(":")
-            if key.strip() == "model name":
-                model = value.strip()
-            elif key.strip() == "flags":
-                flags = set(value.split())
-                break
+        lines = Path("/proc/cpuinfo").read_text(encoding="utf-8").splitlines()
     except OSError:
-        pass
+        lines = []
+    for line in lines:
+        key, _, value = line.partition(":")
+        if key.strip() == "model name":
+            model = value.strip()
+        elif key.strip() == "flags":
+            flags = set(value.split())
+            break
     return {"model": model, "simd": [f for f in SIMD_FLAGS if f in flags], "cpu_count": os.cpu_count()}
 
 
