@@ -152,6 +152,12 @@ def bench_train(args, torch_ok: bool) -> list[dict]:
     return merged
 
 
+def point_name(row: dict) -> str:
+    """"T,B,D,H" with " L=2" for two layers and "b" for bidirectional."""
+    return ("{T},{B},{D},{H}".format(**row) + (f" L={row['layers']}" if row["layers"] > 1 else "")
+            + ("b" if row["bidirectional"] else ""))
+
+
 def print_row(row: dict, backends) -> None:
     shape = "{T},{B},{D},{H}".format(**row)
     name = f"{row['cell']:5s} L={row['layers']}{'b' if row['bidirectional'] else ' '}"
@@ -267,10 +273,10 @@ def summary(res: dict, backends) -> None:
         print(f"training ({b}): geometric mean ratio {geometric_mean(ratios):.2f}, min {min(ratios):.2f}; "
               f"LSTM geometric mean {geometric_mean(lstm):.2f}, min {min(lstm):.2f}" if lstm else "")
     peak = res["gemm_peak"]
+    shares = ", ".join(f"{point_name(r)} {100 * r['peak_share']:.0f}%" for r in res.get("train", [])
+                       if r["cell"] == "lstm")
     print(f"GEMM peak {res['gemm_peak_gflops']:.0f} GFLOP/s (start {peak['start']['gflops']:.0f}, "
-          f"end {peak['end']['gflops']:.0f}); share of it reached by rnnkit's LSTM: " + ", ".join(
-              f"{r['T']},{r['B']},{r['D']},{r['H']}{' L=2' if r['layers'] == 2 else ''}{'b' if r['bidirectional'] else ''}"
-              f" {100 * r['peak_share']:.0f}%" for r in res.get("train", []) if r["cell"] == "lstm"))
+          f"end {peak['end']['gflops']:.0f}); share of it reached by rnnkit's LSTM: {shares}")
     if "charlm" in res:
         c = res["charlm"]
         torch_part = f", torch {c['torch_chars_per_s']:.0f} (ratio {c['ratio']:.2f})" if "ratio" in c else ""
@@ -284,7 +290,8 @@ def summary(res: dict, backends) -> None:
     if "memory" in res:
         m = res["memory"]
         torch_part = f", torch {m['torch_step_peak_mib']:.0f} MiB (ratio {m['ratio']:.2f})" if "ratio" in m else ""
-        print(f"peak RSS added by LSTM 100,32,512,512 training steps: rnnkit {m['rnnkit_step_peak_mib']:.0f} MiB{torch_part}")
+        print(f"peak RSS added by LSTM 100,32,512,512 training steps: rnnkit {m['rnnkit_step_peak_mib']:.0f} MiB"
+              f"{torch_part}")
     if "startup" in res:
         s = res["startup"]
         print(f"import rnnkit: {s['import_rnnkit_s']:.2f} s (python alone {s['python_alone_s']:.2f} s); "

@@ -111,3 +111,54 @@ def test_float64_and_the_numpy_backend_never_use_kernels(backend):
 def test_unknown_backend_is_refused():
     with pytest.raises(ValueError, match="backend: expected one of"):
         _fast.set_backend("cuda")
+
+
+def _lstm_case(seed):
+    """A random LSTM training case: sizes, layers, direction, lengths (or none), initial state and dstate."""
+    rng = np.random.default_rng(seed)
+    B, T, D, Hs, L = (int(v) for v in (rng.integers(1, 5), rng.integers(1, 9), rng.integers(1, 6),
+                                       rng.integers(1, 9), rng.integers(1, 3)))
+    bi = bool(rng.integers(2))
+    layer = rk.LSTM(D, Hs, num_layers=L, bidirectional=bi, seed=seed)
+    K = 2 if bi else 1
+    f32 = lambda *shape: rng.standard_normal(shape).astype(np.float32)  # noqa: E731
+    lengths = None if rng.integers(2) else rng.integers(1, T + 1, size=B)
+    return layer, f32(B, T, D), (f32(L * K, B, Hs), f32(L * K, B, Hs)), lengths, f32(B, T, K * Hs), \
+        (f32(L * K, B, Hs), f32(L * K, B, Hs))
+
+
+def _lstm_step(layer, x, state, lengths, dout, dstate):
+    out, (h, c) = layer.forward(x, state, lengths=lengths)
+    layer.zero_grad()
+    dx, (dh0, dc0) = layer.backward(dout, dstate)
+    return [out, h, c, dx, dh0, dc0, *layer.gradients().values()]
+
+
+@pytest.mark.parametrize("seed", range(24))
+def test_compiled_lstm_sequence_loops_equal_the_numpy_reference(seed, backend):
+    """The whole-sequence LSTM loops (NumPy's BLAS called from numba) on random shapes, lengths, states."""
+    case = _lstm_case(seed)
+    assert _fast.sequence_kernel("lstm_sequence_forward", np.zeros((1, 1, 4), np.float32)) is not None
+    backend("numpy")
+    want = _lstm_step(*case)
+    backend("numba")
+    got = _lstm_step(*case)
+    for g, w in zip(got, want, strict=True):
+        np.testing.assert_allclose(g, w, rtol=1e-5, atol=1e-5)
+
+
+def test_without_a_usable_blas_the_step_loop_runs(backend, monkeypatch):
+    from rnnkit._fast import blas
+    case = _lstm_case(3)
+    want = _lstm_step(*case)
+    monkeypatch.setattr(blas, "_found", {"pair": None})
+    backend("numba")  # forget the kernels found so far
+    assert _fast.sequence_kernel("lstm_sequence_forward", np.zeros((1, 1, 4), np.float32)) is None
+    for g, w in zip(_lstm_step(*case), want, strict=True):
+        np.testing.assert_allclose(g, w, rtol=1e-5, atol=1e-5)
+
+
+def test_numpys_blas_is_found_and_checked():
+    from rnnkit._fast import blas
+    gemm, gemv = blas.sgemm_sgemv()
+    assert blas._agrees_with_numpy(gemm, gemv)

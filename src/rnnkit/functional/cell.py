@@ -23,6 +23,16 @@ Every cell provides:
   dxw (T, B, G·H) and the sequence cache; db_ih = Σ dxw is given because
   it often is db_hh too.
 
+Optionally, a cell may run a whole sequence in one call (a compiled loop):
+
+* ``sequence_forward(xw, states, cache, w_hh_t, b_hh, mask, first_padded) -> bool``
+  fills the states and the cache as the step loop would (w_hh_t (H, G·H) is
+  W_hhᵀ, C-contiguous; mask (T, B) or None; steps from first_padded on may be
+  padded) and returns True, or returns False to let the layer run the steps.
+* ``sequence_backward(dout, dstate, cache, w_hh, dxw, mask, first_padded)``
+  fills dxw (T, B, G·H) and returns the initial state's gradient tuple, or
+  None to let the layer run the steps. dstate's arrays may be overwritten.
+
 ``out=`` works as in NumPy: a structure shaped like the return value whose
 arrays receive the results (the layer passes slices of its per-sequence
 buffers, so no step allocates its results); ``None`` allocates them. A
@@ -59,3 +69,5 @@ class Cell:
     step_backward: Callable
     sequence_cache: Callable
     hh_grads: Callable = hh_grads_from_h_prev
+    sequence_forward: Callable | None = None
+    sequence_backward: Callable | None = None

@@ -124,7 +124,9 @@ def recurrent_forward(cell: Cell, x, state0, w_ih, w_hh, b_ih, b_hh, lengths=Non
         s[0] = s0                               # state_t goes to [t + 1]
     steps = cell.sequence_cache(xw, states, buffer(workspace, "scratch", (T, B, H), dtype))
     w_step = _transposed_copy(w_hh, buffer(workspace, "w_hh_t", w_hh.shape[::-1], dtype))
-    for t in range(T):
+    whole = cell.sequence_forward is not None and cell.sequence_forward(xw, states, steps, w_step.T, b_hh, mask,
+                                                                         first_padded)
+    for t in range(0 if whole else T):
         new = tuple(s[t + 1] for s in states)
         cell.step_forward(xw[t], tuple(s[t] for s in states), w_step, b_hh, out=(new, step_of(steps, t)))
         if t >= first_padded:  # some sequences have ended: they keep their state
@@ -157,8 +159,12 @@ def recurrent_backward(dout, dstate, cache: RecurrentCache):
     dxw = buffer(workspace, "dxw", (T, B, w_hh.shape[0]), x.dtype)
     # dh_next (and dc_next): what flows back from step t+1, and the arrays step t writes its own into
     dnext = tuple(np.array(d, dtype=x.dtype) for d in dstate)
+    first_padded = T if mask is None else int(mask.all(axis=(1, 2)).sum())  # masks are t < length
+    whole = None if cell.sequence_backward is None else cell.sequence_backward(dout, dnext, steps, w_hh, dxw, mask,
+                                                                               first_padded)
+    dnext = dnext if whole is None else whole
     dprev = tuple(np.empty_like(d) for d in dnext)
-    for t in reversed(range(T)):
+    for t in reversed(range(T) if whole is None else ()):
         if mask is not None and not mask[t].all():
             m = mask[t]                                            # only real steps computed a state
             dnew = tuple(np.where(m, d, 0) for d in (dnext[0] + dout[t],) + dnext[1:])
