@@ -162,3 +162,23 @@ def test_numpys_blas_is_found_and_checked():
     from rnnkit._fast import blas
     gemm, gemv = blas.sgemm_sgemv()
     assert blas._agrees_with_numpy(gemm, gemv)
+
+
+def test_bidirectional_directions_run_concurrently_with_the_same_results(backend, monkeypatch):
+    from rnnkit._fast import parallel
+    calls = []
+    run_pair = parallel.run_pair
+    monkeypatch.setattr(parallel, "run_pair", lambda *fns: calls.append(len(fns)) or run_pair(*fns))
+    layer = rk.LSTM(3, H, num_layers=2, bidirectional=True, seed=0)
+    rng = np.random.default_rng(5)
+    f32 = lambda *shape: rng.standard_normal(shape).astype(np.float32)  # noqa: E731
+    case = (layer, f32(4, 6, 3), (f32(4, 4, H), f32(4, 4, H)), [6, 2, 5, 1], f32(4, 6, 2 * H),
+            (f32(4, 4, H), f32(4, 4, H)))
+    backend("numpy")
+    want = _lstm_step(*case)
+    assert calls == []
+    backend("numba")
+    got = _lstm_step(*case)
+    assert calls == [2] * 4 and parallel.worth_it()  # two layers, forward and backward
+    for g, w in zip(got, want, strict=True):
+        np.testing.assert_allclose(g, w, rtol=1e-5, atol=1e-5)

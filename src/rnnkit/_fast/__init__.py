@@ -63,14 +63,13 @@ def sequence_kernel(name: str, like: np.ndarray):
         return None
     if name not in _state["sequence"]:
         from rnnkit._fast import blas
-        pair = blas.sgemm_sgemv()
-        if pair is None:
+        from rnnkit._fast import sequence
+        pair, loop = blas.sgemm_sgemv(), getattr(sequence, name, None)
+        if pair is None or loop is None:
             _state["sequence"][name] = None
         else:
             from functools import partial
-
-            from rnnkit._fast import sequence
-            _state["sequence"][name] = partial(getattr(sequence, name), *pair)
+            _state["sequence"][name] = partial(loop, *pair)
     return _state["sequence"][name]
 
 

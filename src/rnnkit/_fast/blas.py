@@ -39,6 +39,20 @@ def sgemm_sgemv():
     return _found["pair"]
 
 
+def set_threads_local():
+    """OpenBLAS's ``openblas_set_num_threads_local(n) -> previous`` (the BLAS threads of the calling
+    thread only; OpenBLAS ≥ 0.3.27) from the library :func:`sgemm_sgemv` found, or None."""
+    if "local" not in _found:
+        _found["local"] = None
+        pair = sgemm_sgemv()
+        lib = _found.get("lib")
+        fn = getattr(lib, "openblas_set_num_threads_local", None) if pair and lib is not None else None
+        if fn is not None:
+            fn.argtypes, fn.restype = [ctypes.c_int], ctypes.c_int
+            _found["local"] = fn
+    return _found["local"]
+
+
 def _library_paths() -> list[str]:
     try:
         from threadpoolctl import threadpool_info
@@ -68,6 +82,7 @@ def _first_working(paths):
             gemv.argtypes = [ctypes.c_int] * 2 + [integer] * 2 + [f, p, integer, p, integer, f, p, integer]
             gemm.restype = gemv.restype = None
             if _agrees_with_numpy(gemm, gemv):
+                _found["lib"] = lib
                 return gemm, gemv
     return None
 

@@ -18,9 +18,12 @@ arrays ``forward``, ``backward`` and ``step`` return are never views of them.
 """
 from __future__ import annotations
 
+from functools import partial
+
 import numpy as np
 
 from rnnkit._checks import check_array, check_lengths
+from rnnkit._fast import sequence_kernel
 from rnnkit.functional.cell import Cell
 from rnnkit.functional.dropout import dropout_backward, dropout_forward
 from rnnkit.functional.gru import gru_cell
@@ -137,11 +140,11 @@ class Recurrent(Module):
         states = self._unpack_state(state, B)
         inp, finals, caches, drops = x.transpose(1, 0, 2), [], [], []
         for layer in range(self.num_layers):
+            i = layer * self.num_directions
+            runs = [partial(recurrent_forward, self.cell, inp, states[i + d], *self._weights(layer, d), lengths,
+                            reverse=d == 1, workspace=self._workspaces[i + d]) for d in range(self.num_directions)]
             outs = []
-            for d in range(self.num_directions):
-                i = layer * self.num_directions + d
-                out, final, cache = recurrent_forward(self.cell, inp, states[i], *self._weights(layer, d), lengths,
-                                                      reverse=d == 1, workspace=self._workspaces[i])
+            for out, final, cache in self._directions(runs, inp):
                 outs.append(out)
                 finals.append(final)
                 caches.append(cache)
@@ -175,15 +178,25 @@ class Recurrent(Module):
             if layer < self.num_layers - 1:
                 d = dropout_backward(d, drops[layer])
             dinp = 0
-            for k in range(K):
-                i = layer * K + k
-                dx, dstates0[i], g = recurrent_backward(d[..., k * H:(k + 1) * H], dfinals[i], caches[i])
+            runs = [partial(recurrent_backward, d[..., k * H:(k + 1) * H], dfinals[layer * K + k], caches[layer * K + k])
+                    for k in range(K)]
+            for k, (dx, dstate0, g) in enumerate(self._directions(runs, d)):
+                dstates0[layer * K + k] = dstate0
                 dinp = dinp + dx
                 for name, key in zip(self._names[layer][k], ("w_ih", "w_hh", "b_ih", "b_hh")):
                     self.grads[name] += g[key]
             d = dinp
         self._cache = None
         return np.ascontiguousarray(d.transpose(1, 0, 2)), self._pack_state(dstates0)
+
+    def _directions(self, runs: list, like: np.ndarray) -> list:
+        """The results of one layer's directions: the two of a bidirectional layer at the same time
+        when the cell's loops are compiled (see :mod:`rnnkit._fast.parallel`), else one by one."""
+        if len(runs) == 2 and sequence_kernel(f"{self.cell.name}_sequence_forward", like) is not None:
+            from rnnkit._fast import parallel  # ctypes and a thread pool: loaded by the first bidirectional layer
+            if parallel.worth_it():
+                return list(parallel.run_pair(*runs))
+        return [run() for run in runs]
 
     # -- one step at a time, for generation
     def step(self, x_t, state=None):
