@@ -178,10 +178,10 @@ class Recurrent(Module):
             if layer < self.num_layers - 1:
                 d = dropout_backward(d, drops[layer])
             dinp = 0
-            runs = [partial(recurrent_backward, d[..., k * H:(k + 1) * H], dfinals[layer * K + k], caches[layer * K + k])
-                    for k in range(K)]
+            i = layer * K
+            runs = [partial(recurrent_backward, d[..., k * H:(k + 1) * H], dfinals[i + k], caches[i + k]) for k in range(K)]
             for k, (dx, dstate0, g) in enumerate(self._directions(runs, d)):
-                dstates0[layer * K + k] = dstate0
+                dstates0[i + k] = dstate0
                 dinp = dinp + dx
                 for name, key in zip(self._names[layer][k], ("w_ih", "w_hh", "b_ih", "b_hh")):
                     self.grads[name] += g[key]
