@@ -113,48 +113,55 @@ def test_unknown_backend_is_refused():
         _fast.set_backend("cuda")
 
 
-def _lstm_case(seed):
-    """A random LSTM training case: sizes, layers, direction, lengths (or none), initial state and dstate."""
+LOOPS = {"lstm": rk.LSTM, "gru": rk.GRU, "rnn": rk.RNN, "rnn_relu": lambda *a, **k: rk.RNN(*a, nonlinearity="relu", **k)}
+
+
+def _case(seed, cell="lstm"):
+    """A random training case: sizes, layers, direction, lengths (or none), initial state and dstate."""
     rng = np.random.default_rng(seed)
     B, T, D, Hs, L = (int(v) for v in (rng.integers(1, 5), rng.integers(1, 9), rng.integers(1, 6),
                                        rng.integers(1, 9), rng.integers(1, 3)))
     bi = bool(rng.integers(2))
-    layer = rk.LSTM(D, Hs, num_layers=L, bidirectional=bi, seed=seed)
+    layer = LOOPS[cell](D, Hs, num_layers=L, bidirectional=bi, seed=seed)
     K = 2 if bi else 1
     f32 = lambda *shape: rng.standard_normal(shape).astype(np.float32)  # noqa: E731
     lengths = None if rng.integers(2) else rng.integers(1, T + 1, size=B)
-    return layer, f32(B, T, D), (f32(L * K, B, Hs), f32(L * K, B, Hs)), lengths, f32(B, T, K * Hs), \
-        (f32(L * K, B, Hs), f32(L * K, B, Hs))
+    state = lambda: (f32(L * K, B, Hs), f32(L * K, B, Hs)) if cell == "lstm" else f32(L * K, B, Hs)  # noqa: E731
+    return layer, f32(B, T, D), state(), lengths, f32(B, T, K * Hs), state()
 
 
-def _lstm_step(layer, x, state, lengths, dout, dstate):
-    out, (h, c) = layer.forward(x, state, lengths=lengths)
+def _train_case(layer, x, state, lengths, dout, dstate):
+    """Everything a training step gives: outputs, final states, dx, initial-state and weight gradients."""
+    out, final = layer.forward(x, state, lengths=lengths)
     layer.zero_grad()
-    dx, (dh0, dc0) = layer.backward(dout, dstate)
-    return [out, h, c, dx, dh0, dc0, *layer.gradients().values()]
+    dx, dstate0 = layer.backward(dout, dstate)
+    as_list = lambda s: list(s) if isinstance(s, tuple) else [s]  # noqa: E731
+    return [out, *as_list(final), dx, *as_list(dstate0), *layer.gradients().values()]
 
 
-@pytest.mark.parametrize("seed", range(24))
-def test_compiled_lstm_sequence_loops_equal_the_numpy_reference(seed, backend):
-    """The whole-sequence LSTM loops (NumPy's BLAS called from numba) on random shapes, lengths, states."""
-    case = _lstm_case(seed)
-    assert _fast.sequence_kernel("lstm_sequence_forward", np.zeros((1, 1, 4), np.float32)) is not None
+@pytest.mark.parametrize("cell", sorted(LOOPS))
+@pytest.mark.parametrize("seed", range(8))
+def test_compiled_sequence_loops_equal_the_numpy_reference(cell, seed, backend):
+    """The whole-sequence loops (NumPy's BLAS called from numba) on random shapes, lengths, states."""
+    case = _case(seed, cell)
+    name = "lstm" if cell == "lstm" else "gru" if cell == "gru" else "rnn"
+    assert _fast.sequence_kernel(f"{name}_sequence_forward", np.zeros((1, 1, 4), np.float32)) is not None
     backend("numpy")
-    want = _lstm_step(*case)
+    want = _train_case(*case)
     backend("numba")
-    got = _lstm_step(*case)
+    got = _train_case(*case)
     for g, w in zip(got, want, strict=True):
         np.testing.assert_allclose(g, w, rtol=1e-5, atol=1e-5)
 
 
 def test_without_a_usable_blas_the_step_loop_runs(backend, monkeypatch):
     from rnnkit._fast import blas
-    case = _lstm_case(3)
-    want = _lstm_step(*case)
+    case = _case(3)
+    want = _train_case(*case)
     monkeypatch.setattr(blas, "_found", {"pair": None})
     backend("numba")  # forget the kernels found so far
     assert _fast.sequence_kernel("lstm_sequence_forward", np.zeros((1, 1, 4), np.float32)) is None
-    for g, w in zip(_lstm_step(*case), want, strict=True):
+    for g, w in zip(_train_case(*case), want, strict=True):
         np.testing.assert_allclose(g, w, rtol=1e-5, atol=1e-5)
 
 
@@ -175,10 +182,10 @@ def test_bidirectional_directions_run_concurrently_with_the_same_results(backend
     case = (layer, f32(4, 6, 3), (f32(4, 4, H), f32(4, 4, H)), [6, 2, 5, 1], f32(4, 6, 2 * H),
             (f32(4, 4, H), f32(4, 4, H)))
     backend("numpy")
-    want = _lstm_step(*case)
+    want = _train_case(*case)
     assert calls == []
     backend("numba")
-    got = _lstm_step(*case)
+    got = _train_case(*case)
     assert calls == [2] * 4 and parallel.worth_it()  # two layers, forward and backward
     for g, w in zip(got, want, strict=True):
         np.testing.assert_allclose(g, w, rtol=1e-5, atol=1e-5)

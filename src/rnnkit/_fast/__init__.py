@@ -59,18 +59,23 @@ def sequence_kernel(name: str, like: np.ndarray):
     """The compiled whole-sequence loop ``name`` of :mod:`rnnkit._fast.sequence` for arrays like
     ``like`` (T, B, ·), with NumPy's BLAS ``sgemm`` and ``sgemv`` bound as its first arguments; or None when
     the step-by-step loop must run (not float32, NumPy backend, no numba, or no usable BLAS)."""
-    if like.ndim != 3 or not _compiled(like.dtype):
+    if not loops_compiled(like):
         return None
     if name not in _state["sequence"]:
-        from rnnkit._fast import blas
-        from rnnkit._fast import sequence
-        pair, loop = blas.sgemm_sgemv(), getattr(sequence, name, None)
-        if pair is None or loop is None:
-            _state["sequence"][name] = None
-        else:
-            from functools import partial
-            _state["sequence"][name] = partial(loop, *pair)
+        from functools import partial
+
+        from rnnkit._fast import blas, sequence
+        _state["sequence"][name] = partial(getattr(sequence, name), *blas.sgemm_sgemv())
     return _state["sequence"][name]
+
+
+def loops_compiled(like: np.ndarray) -> bool:
+    """Whether whole-sequence loops over arrays like ``like`` (T, B, ·) run compiled: float32, numba,
+    and NumPy's BLAS callable from compiled code (:mod:`rnnkit._fast.blas`)."""
+    if like.ndim != 3 or not _compiled(like.dtype):
+        return False
+    from rnnkit._fast import blas
+    return blas.sgemm_sgemv() is not None
 
 
 def _load():

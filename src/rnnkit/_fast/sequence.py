@@ -1,4 +1,4 @@
-"""Numba kernels that run the LSTM's whole loop over time, float32.
+"""Numba kernels that run a cell's whole loop over time, float32: LSTM, reset-after GRU, RNN.
 
 Legend: T time steps, B batch, H hidden units; time-major buffers of the
 layer over time (:mod:`rnnkit.functional.recurrent`): xw (T, B, 4H), the
@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from rnnkit._fast.kernels import jit, lstm_activate, lstm_backward
+from rnnkit._fast.kernels import gru_backward, gru_forward, jit, lstm_activate, lstm_backward, rnn_backward, rnn_forward
 
 ROW_MAJOR, NO_TRANS, TRANS = 101, 111, 112
 ONE, ZERO = np.float32(1.0), np.float32(0.0)
@@ -45,10 +45,25 @@ def lstm_sequence_forward(sgemm, sgemv, xw, h, c, tanh_c, w_t, b_hh, mask, first
         product(sgemm, sgemv, B, G, H, h[t], w_t, ONE, xw[t])
         lstm_activate(xw[t], b_hh, c[t], c[t + 1], tanh_c[t], h[t + 1])
         if t >= first_padded:
-            for b in range(B):
-                if not mask[t, b]:  # this sequence has ended: its state passes through
-                    h[t + 1, b] = h[t, b]
-                    c[t + 1, b] = c[t, b]
+            keep_padded(mask[t], h[t], h[t + 1])
+            keep_padded(mask[t], c[t], c[t + 1])
+
+
+@jit
+def keep_padded(real, old, new):
+    """Rows b of a padded step (real[b] False) pass their value through: new[b] = old[b]."""
+    for b in range(real.size):
+        if not real[b]:
+            new[b] = old[b]
+
+
+@jit
+def gradient_in(real, dh_next, dout_t, dh):
+    """dh = dh_next + dout_t where a step happened (real[b], or every row when real is empty), else 0."""
+    for b in range(dh.shape[0]):
+        on = real.size == 0 or real[b]
+        for j in range(dh.shape[1]):
+            dh[b, j] = dh_next[b, j] + dout_t[b, j] if on else ZERO
 
 
 @jit
@@ -59,21 +74,75 @@ def lstm_sequence_backward(sgemm, sgemv, dout, dh_next, dc_next, c, gates, tanh_
     H = G // 4
     dh, dc = np.empty_like(dh_next), np.empty_like(dc_next)          # what step t gets from above
     dh_prev, dc_prev = np.empty_like(dh_next), np.empty_like(dc_next)  # what step t hands to t − 1
+    no_dout = np.zeros_like(dh_next)
     for t in range(T - 1, -1, -1):
-        padded = t >= first_padded
-        for b in range(B):
-            real = not padded or mask[t, b]
-            for j in range(H):
-                dh[b, j] = dh_next[b, j] + dout[t, b, j] if real else ZERO
-                dc[b, j] = dc_next[b, j] if real else ZERO
+        real = mask[t] if t >= first_padded else mask[0, :0]
+        gradient_in(real, dh_next, dout[t], dh)
+        gradient_in(real, dc_next, no_dout, dc)
         lstm_backward(dh, dc, c[t], gates[t], tanh_c[t], dxw[t], dc_prev)
         # a = ... + h_{t−1} W_hhᵀ, so dh_{t−1} = da W_hh
         product(sgemm, sgemv, B, H, G, dxw[t], w_hh, ZERO, dh_prev)
-        if padded:
-            for b in range(B):
-                if not mask[t, b]:  # no step happened here: the gradient passes through
-                    dh_prev[b] = dh_next[b]
-                    dc_prev[b] = dc_next[b]
+        if real.size:  # no step happened in the padded rows: their gradient passes through
+            keep_padded(real, dh_next, dh_prev)
+            keep_padded(real, dc_next, dc_prev)
         dh_next, dh_prev = dh_prev, dh_next
         dc_next, dc_prev = dc_prev, dc_next
     return dh_next, dc_next
+
+
+@jit
+def gru_sequence_forward(sgemm, sgemv, xw, h, hn, w_t, b_hh, mask, first_padded):
+    """Reset-after GRU: xw (T, B, 3H) becomes r, z, n; fills h[1:] and hn (T, B, H) = h_{t−1} W_hnᵀ + b_hn.
+    w_t (H, 3H) is W_hhᵀ, C-contiguous."""
+    T, B, G = xw.shape
+    H = G // 3
+    hw = np.empty((B, G), xw.dtype)
+    for t in range(T):
+        product(sgemm, sgemv, B, G, H, h[t], w_t, ZERO, hw)    # the n block is scaled by r: kept apart
+        gru_forward(xw[t], hw, b_hh, h[t], hn[t], h[t + 1])
+        if t >= first_padded:
+            keep_padded(mask[t], h[t], h[t + 1])
+
+
+@jit
+def gru_sequence_backward(sgemm, sgemv, dout, dh_next, h_prev, gates, hn, w_hh, dxw, mask, first_padded):
+    """Reset-after GRU's backward loop: writes dxw (T, B, 3H); returns ∂L/∂h_0 (dh_next is overwritten)."""
+    T, B, G = dxw.shape
+    H = G // 3
+    dh, dh_prev, dhw = np.empty_like(dh_next), np.empty_like(dh_next), np.empty((B, G), dxw.dtype)
+    for t in range(T - 1, -1, -1):
+        real = mask[t] if t >= first_padded else mask[0, :0]
+        gradient_in(real, dh_next, dout[t], dh)
+        gru_backward(dh, h_prev[t], gates[t], hn[t], dxw[t], dhw, dh_prev)   # dh_prev = z ⊙ dh, the direct path
+        product(sgemm, sgemv, B, H, G, dhw, w_hh, ONE, dh_prev)             # + ∂L/∂hw W_hh
+        if real.size:
+            keep_padded(real, dh_next, dh_prev)
+        dh_next, dh_prev = dh_prev, dh_next
+    return dh_next
+
+
+@jit
+def rnn_sequence_forward(sgemm, sgemv, xw, h, w_t, b_hh, relu, mask, first_padded):
+    """RNN: fills h[1:] with f(xw_t + h_{t−1} W_hhᵀ + b_hh); w_t (H, H) is W_hhᵀ, C-contiguous."""
+    T, B, H = xw.shape
+    for t in range(T):
+        product(sgemm, sgemv, B, H, H, h[t], w_t, ZERO, h[t + 1])
+        rnn_forward(h[t + 1], xw[t], b_hh, relu)
+        if t >= first_padded:
+            keep_padded(mask[t], h[t], h[t + 1])
+
+
+@jit
+def rnn_sequence_backward(sgemm, sgemv, dout, dh_next, h, w_hh, relu, dxw, mask, first_padded):
+    """RNN's backward loop: h (T, B, H) the outputs f(a_t); writes dxw (T, B, H); returns ∂L/∂h_0."""
+    T, B, H = dxw.shape
+    dh, dh_prev = np.empty_like(dh_next), np.empty_like(dh_next)
+    for t in range(T - 1, -1, -1):
+        real = mask[t] if t >= first_padded else mask[0, :0]
+        gradient_in(real, dh_next, dout[t], dh)
+        rnn_backward(dh, h[t], dxw[t], relu)
+        product(sgemm, sgemv, B, H, H, dxw[t], w_hh, ZERO, dh_prev)
+        if real.size:
+            keep_padded(real, dh_next, dh_prev)
+        dh_next, dh_prev = dh_prev, dh_next
+    return dh_next

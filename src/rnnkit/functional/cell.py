@@ -58,6 +58,12 @@ def hh_grads_from_h_prev(dxw: np.ndarray, cache: NamedTuple, db_ih: np.ndarray):
     return dxw.reshape(-1, dxw.shape[-1]).T @ cache.h_prev.reshape(-1, H), db_ih.copy()
 
 
+def loop_mask(mask: np.ndarray | None, first_padded: int, T: int) -> tuple[np.ndarray, int]:
+    """The mask as the compiled loops take it: (T, B) booleans, or an empty (1, 0) array when nothing
+    is padded (then no step is from ``first_padded`` on)."""
+    return (np.empty((1, 0), bool), T) if mask is None else (mask[..., 0], first_padded)
+
+
 @dataclass(frozen=True)
 class Cell:
     """A recurrent cell: its name, gate count G, state count and step functions."""

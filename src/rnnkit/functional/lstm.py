@@ -36,7 +36,7 @@ import numpy as np
 
 from rnnkit._fast import kernel, sequence_kernel
 from rnnkit.functional.activations import squash, squash_grad
-from rnnkit.functional.cell import Cell
+from rnnkit.functional.cell import Cell, loop_mask
 
 # per gate i, f, g, o: y = scale·tanh(scale·a) + shift (σ or tanh); y's lower bound for the derivative
 SCALE, SHIFT, LOWER = (0.5, 0.5, 1.0, 0.5), (0.5, 0.5, 0.0, 0.5), (0.0, 0.0, -1.0, 0.0)
@@ -139,8 +139,7 @@ def lstm_sequence_forward(xw, states, cache: LSTMCache, w_hh_t, b_hh, mask, firs
     run = sequence_kernel("lstm_sequence_forward", xw)
     if run is None:
         return False
-    run(xw, states[0], states[1], cache.tanh_c, w_hh_t, b_hh, _mask2d(mask), xw.shape[0] if mask is None
-        else first_padded)
+    run(xw, states[0], states[1], cache.tanh_c, w_hh_t, b_hh, *loop_mask(mask, first_padded, xw.shape[0]))
     return True
 
 
@@ -151,12 +150,7 @@ def lstm_sequence_backward(dout, dstate, cache: LSTMCache, w_hh, dxw, mask, firs
         return None
     dh, dc = dstate
     return run(dout, dh, dc, cache.c_prev, cache.gates, cache.tanh_c, np.ascontiguousarray(w_hh), dxw,
-               _mask2d(mask), dxw.shape[0] if mask is None else first_padded)
-
-
-def _mask2d(mask):
-    """(T, B, 1) mask -> (T, B); None -> an empty (0, 0) array (the kernels then never read it)."""
-    return np.empty((0, 0), bool) if mask is None else mask[..., 0]
+               *loop_mask(mask, first_padded, dxw.shape[0]))
 
 
 LSTM_CELL = Cell("lstm", 4, 2, lstm_step_forward, lstm_step_backward, lstm_sequence_cache,

@@ -23,7 +23,7 @@ from functools import partial
 import numpy as np
 
 from rnnkit._checks import check_array, check_lengths
-from rnnkit._fast import sequence_kernel
+from rnnkit._fast import loops_compiled
 from rnnkit.functional.cell import Cell
 from rnnkit.functional.dropout import dropout_backward, dropout_forward
 from rnnkit.functional.gru import gru_cell
@@ -192,7 +192,7 @@ class Recurrent(Module):
     def _directions(self, runs: list, like: np.ndarray) -> list:
         """The results of one layer's directions: the two of a bidirectional layer at the same time
         when the cell's loops are compiled (see :mod:`rnnkit._fast.parallel`), else one by one."""
-        if len(runs) == 2 and sequence_kernel(f"{self.cell.name}_sequence_forward", like) is not None:
+        if len(runs) == 2 and self.cell.sequence_forward is not None and loops_compiled(like):
             from rnnkit._fast import parallel  # ctypes and a thread pool: loaded by the first bidirectional layer
             if parallel.worth_it():
                 return list(parallel.run_pair(*runs))
