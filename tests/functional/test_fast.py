@@ -113,7 +113,8 @@ def test_unknown_backend_is_refused():
         _fast.set_backend("cuda")
 
 
-LOOPS = {"lstm": rk.LSTM, "gru": rk.GRU, "rnn": rk.RNN, "rnn_relu": lambda *a, **k: rk.RNN(*a, nonlinearity="relu", **k)}
+LOOPS = {"lstm": rk.LSTM, "gru": rk.GRU, "rnn": rk.RNN,
+         "rnn_relu": lambda *a, **k: rk.RNN(*a, nonlinearity="relu", **k)}
 
 
 def _case(seed, cell="lstm"):

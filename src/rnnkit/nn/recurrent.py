@@ -179,7 +179,8 @@ class Recurrent(Module):
                 d = dropout_backward(d, drops[layer])
             dinp = 0
             i = layer * K
-            runs = [partial(recurrent_backward, d[..., k * H:(k + 1) * H], dfinals[i + k], caches[i + k]) for k in range(K)]
+            runs = [partial(recurrent_backward, d[..., k * H:(k + 1) * H], dfinals[i + k], caches[i + k])
+                    for k in range(K)]
             for k, (dx, dstate0, g) in enumerate(self._directions(runs, d)):
                 dstates0[i + k] = dstate0
                 dinp = dinp + dx
