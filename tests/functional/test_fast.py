@@ -190,25 +190,3 @@ def test_bidirectional_directions_run_concurrently_with_the_same_results(backend
     assert calls == [2] * 4 and parallel.worth_it()  # two layers, forward and backward
     for g, w in zip(got, want, strict=True):
         np.testing.assert_allclose(g, w, rtol=1e-5, atol=1e-5)
-
-
-@pytest.mark.parametrize("cell", sorted(LOOPS))
-def test_large_batches_run_as_two_halves_with_the_same_results(cell, backend, monkeypatch):
-    from rnnkit._fast import parallel
-    calls = []
-    run_pair = parallel.run_pair
-    monkeypatch.setattr(parallel, "run_pair", lambda *fns: calls.append(len(fns)) or run_pair(*fns))
-    B = 2 * parallel.SPLIT_MIN_BATCH + 1                       # odd: halves of 8 and 9 rows
-    rng = np.random.default_rng(7)
-    f32 = lambda *shape: rng.standard_normal(shape).astype(np.float32)  # noqa: E731
-    layer = LOOPS[cell](3, H, num_layers=2, seed=0)
-    state = lambda: (f32(2, B, H), f32(2, B, H)) if cell == "lstm" else f32(2, B, H)  # noqa: E731
-    case = (layer, f32(B, 6, 3), state(), rng.integers(1, 7, size=B), f32(B, 6, H), state())
-    backend("numpy")
-    want = _train_case(*case)
-    backend("numba")
-    got = _train_case(*case)
-    assert calls == [2] * 4 and parallel.split_batch(B, H, layer.cell.gates)  # two layers, forward and backward
-    for g, w in zip(got, want, strict=True):
-        np.testing.assert_allclose(g, w, rtol=1e-5, atol=1e-5)
-    assert not parallel.split_batch(B - 2, H, layer.cell.gates)  # 15 rows: not split

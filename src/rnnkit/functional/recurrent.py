@@ -28,12 +28,10 @@ sequence's last real step (as PyTorch's packed sequences do).
 """
 from __future__ import annotations
 
-from functools import partial
 from typing import NamedTuple
 
 import numpy as np
 
-from rnnkit._fast import loops_compiled
 from rnnkit.functional.cell import Cell, step_of
 
 
@@ -74,54 +72,6 @@ def buffer(workspace: dict | None, key: str, shape: tuple, dtype) -> np.ndarray:
 def _copy(src: np.ndarray, dst: np.ndarray) -> np.ndarray:
     np.copyto(dst, src)
     return dst
-
-
-def _loops_forward(cell: Cell, xw, states, steps, w_hh_t, b_hh, mask, first_padded) -> bool:
-    """The cell's compiled loop over the whole sequence, on the two halves of the batch at once when
-    :func:`rnnkit._fast.parallel.split_batch` says it pays; False when the step loop must run."""
-    if cell.sequence_forward is None:
-        return False
-    halves = _halves(xw, states[0].shape[-1])
-    if halves is None:
-        return cell.sequence_forward(xw, states, steps, w_hh_t, b_hh, mask, first_padded)
-
-    def part(rows):
-        return cell.sequence_forward(xw[:, rows], tuple(s[:, rows] for s in states), _batch_rows(steps, rows),
-                                     w_hh_t, b_hh, None if mask is None else mask[:, rows], first_padded)
-    from rnnkit._fast import parallel
-    return all(parallel.run_pair(*(partial(part, rows) for rows in halves)))
-
-
-def _loops_backward(cell: Cell, dout, dnext, steps, w_hh, dxw, mask, first_padded):
-    """The backward twin of :func:`_loops_forward`: the initial state's gradient, or None (step loop)."""
-    if cell.sequence_backward is None:
-        return None
-    halves = _halves(dxw, dnext[0].shape[-1])
-    if halves is None:
-        return cell.sequence_backward(dout, dnext, steps, w_hh, dxw, mask, first_padded)
-
-    def part(rows):
-        return cell.sequence_backward(dout[:, rows], tuple(d[rows] for d in dnext), _batch_rows(steps, rows),
-                                      w_hh, dxw[:, rows], None if mask is None else mask[:, rows], first_padded)
-    from rnnkit._fast import parallel
-    first, second = parallel.run_pair(*(partial(part, rows) for rows in halves))
-    return None if first is None else tuple(np.concatenate(pair) for pair in zip(first, second))
-
-
-def _halves(like: np.ndarray, H: int):
-    """(rows of the first half, rows of the second) when the batch's loop is split over two threads."""
-    T, B, G = like.shape
-    if not loops_compiled(like):
-        return None
-    from rnnkit._fast import parallel
-    if not parallel.split_batch(B, H, G):
-        return None
-    return slice(0, B // 2), slice(B // 2, B)
-
-
-def _batch_rows(cache: NamedTuple, rows: slice) -> NamedTuple:
-    """A sequence cache's fields (T, B, ·) restricted to some rows of the batch."""
-    return type(cache)(*(a[:, rows] for a in cache))
 
 
 def _transposed_copy(w: np.ndarray, wt: np.ndarray) -> np.ndarray:
@@ -174,7 +124,8 @@ def recurrent_forward(cell: Cell, x, state0, w_ih, w_hh, b_ih, b_hh, lengths=Non
         s[0] = s0                               # state_t goes to [t + 1]
     steps = cell.sequence_cache(xw, states, buffer(workspace, "scratch", (T, B, H), dtype))
     w_step = _transposed_copy(w_hh, buffer(workspace, "w_hh_t", w_hh.shape[::-1], dtype))
-    whole = _loops_forward(cell, xw, states, steps, w_step.T, b_hh, mask, first_padded)
+    whole = cell.sequence_forward is not None and cell.sequence_forward(xw, states, steps, w_step.T, b_hh, mask,
+                                                                         first_padded)
     for t in range(0 if whole else T):
         new = tuple(s[t + 1] for s in states)
         cell.step_forward(xw[t], tuple(s[t] for s in states), w_step, b_hh, out=(new, step_of(steps, t)))
@@ -209,7 +160,8 @@ def recurrent_backward(dout, dstate, cache: RecurrentCache):
     # dh_next (and dc_next): what flows back from step t+1, and the arrays step t writes its own into
     dnext = tuple(np.array(d, dtype=x.dtype) for d in dstate)
     first_padded = T if mask is None else int(mask.all(axis=(1, 2)).sum())  # masks are t < length
-    whole = _loops_backward(cell, dout, dnext, steps, w_hh, dxw, mask, first_padded)
+    whole = None if cell.sequence_backward is None else cell.sequence_backward(dout, dnext, steps, w_hh, dxw, mask,
+                                                                               first_padded)
     dnext = dnext if whole is None else whole
     dprev = tuple(np.empty_like(d) for d in dnext)
     for t in reversed(range(T) if whole is None else ()):
