@@ -186,7 +186,10 @@ def test_bidirectional_directions_run_concurrently_with_the_same_results(backend
     want = _train_case(*case)
     assert calls == []
     backend("numba")
+    from rnnkit._fast import blas
+    threads = blas.set_threads()(3)                  # 3 BLAS threads before: 3 after
     got = _train_case(*case)
+    assert blas.set_threads()(threads) == 3
     assert calls == [2] * 4 and parallel.worth_it()  # two layers, forward and backward
     for g, w in zip(got, want, strict=True):
         np.testing.assert_allclose(g, w, rtol=1e-5, atol=1e-5)

@@ -39,9 +39,10 @@ def sgemm_sgemv():
     return _found["pair"]
 
 
-def set_threads_local():
-    """OpenBLAS's ``openblas_set_num_threads_local(n) -> previous`` (the BLAS threads of the calling
-    thread only; OpenBLAS ≥ 0.3.27) from the library :func:`sgemm_sgemv` found, or None."""
+def set_threads():
+    """OpenBLAS's ``openblas_set_num_threads_local(n) -> previous`` (OpenBLAS ≥ 0.3.27) from the library
+    :func:`sgemm_sgemv` found, or None. Despite its name it sets the process's thread count (measured:
+    two threads each setting 1 and restoring left the process at 1), and returns the previous count."""
     if "local" not in _found:
         _found["local"] = None
         pair = sgemm_sgemv()
