@@ -30,6 +30,7 @@ from rnnkit.functional.gru import gru_cell
 from rnnkit.functional.lstm import LSTM_CELL
 from rnnkit.functional.recurrent import recurrent_backward, recurrent_forward
 from rnnkit.functional.rnn import rnn_cell
+from rnnkit.nn.conversions import conversion
 from rnnkit.nn.init import recurrent_weights
 from rnnkit.nn.module import Module
 
@@ -77,25 +78,23 @@ class Recurrent(Module):
     def _weights(self, layer: int, direction: int):
         return tuple(self.params[name] for name in self._names[layer][direction])
 
-    # -- other frameworks' weights (the conversions live in rnnkit.interop)
+    # -- other frameworks' weights (conversions of rnnkit.interop, found through rnnkit.nn.conversions)
     @classmethod
     def from_torch_state_dict(cls, source, prefix: str | None = None, nonlinearity: str = "tanh", dtype=None):
         """A stack holding a ``torch.nn.RNN/LSTM/GRU``'s weights: ``source`` a safetensors file or a dict of
         arrays; sizes are read off the tensors (see :func:`rnnkit.interop.recurrent_from_torch`)."""
-        from rnnkit.interop.torch_format import recurrent_from_torch
-        return recurrent_from_torch(source, None if cls is Recurrent else cls, prefix, nonlinearity, dtype)
+        owner = None if cls is Recurrent else cls
+        return conversion("recurrent_from_torch")(source, owner, prefix, nonlinearity, dtype)
 
     @classmethod
     def from_keras_weights(cls, weights, nonlinearity: str = "tanh", dtype=None):
         """A stack holding Keras 3 ``layer.get_weights()`` (one layer's list or a list of them;
         see :func:`rnnkit.interop.recurrent_from_keras` for the layouts)."""
-        from rnnkit.interop.keras_format import recurrent_from_keras
-        return recurrent_from_keras(weights, None if cls is Recurrent else cls, nonlinearity, dtype)
+        return conversion("recurrent_from_keras")(weights, None if cls is Recurrent else cls, nonlinearity, dtype)
 
     def to_keras_weights(self) -> list:
         """One Keras ``get_weights()`` list per layer (see :func:`rnnkit.interop.to_keras_weights`)."""
-        from rnnkit.interop.keras_format import to_keras_weights
-        return to_keras_weights(self)
+        return conversion("to_keras_weights")(self)
 
     # -- states: public (L·K, B, H) arrays <-> internal list of per-layer tuples
     def _unpack_state(self, state, batch: int, name: str = "state") -> list[tuple]:
