@@ -7,6 +7,7 @@ from dataclasses import fields
 from rnnkit.errors import RnnkitError
 from rnnkit.tasks import TASKS
 from rnnkit.tasks.base import open_run
+from rnnkit.tasks.session import RESUMABLE
 from rnnkit.train.config import CELLS, DTYPES, ON_NAN, OPTIMIZERS, SCHEDULES, flag
 
 EXAMPLES = """examples:
@@ -14,6 +15,10 @@ EXAMPLES = """examples:
   rnnkit train charlm my.txt --hidden 512 --time-limit 900
   rnnkit train classify reviews.tsv --cell gru --epochs 10
   rnnkit train --resume runs/charlm                    # continue an interrupted run
+  rnnkit train --resume runs/charlm --max-steps 5000   # ... with a larger budget (totals for the run)
+
+A resume may change the budget and stopping rules (--epochs, --max-steps, --time-limit, --patience,
+--eval-every, --checkpoint-every, --on-nan, --max-rollbacks, --quiet); any other option must match the run.
 """
 
 # flag -> (argparse keywords, help); the default shown is the task's own
@@ -58,14 +63,17 @@ def add_common_arguments(parser: argparse.ArgumentParser, config_cls) -> None:
         shown = "" if default in (None, False) or name in ("out", "eval_every") else f" (default {default})"
         group.add_argument(flag(name), dest=name, default=argparse.SUPPRESS, help=text + shown, **kwargs)
     group.add_argument("--resume", metavar="RUN", default=argparse.SUPPRESS,
-                       help="continue the interrupted run RUN with its own configuration")
+                       help="continue the run RUN with its own configuration (a new budget may be given)")
 
 
 def register(subparsers) -> None:
     parser = subparsers.add_parser("train", help="train a model, writing a run directory",
                                    description=__doc__, epilog=EXAMPLES,
                                    formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--resume", metavar="RUN", help="continue the interrupted run RUN")
+    parser.add_argument("--resume", metavar="RUN", help="continue the run RUN (with the options below, if given)")
+    for name in RESUMABLE:  # `rnnkit train --resume R --time-limit 5`: no TASK needed
+        kwargs, text = COMMON[name]
+        parser.add_argument(flag(name), dest=name, default=argparse.SUPPRESS, help=text, **kwargs)
     tasks = parser.add_subparsers(dest="task", metavar="TASK", required=False)
     for name, task in TASKS.items():
         sub = tasks.add_parser(name, help=task.__doc__.splitlines()[0], description=task.__doc__,
@@ -81,7 +89,10 @@ def run(args) -> int:
         _, task_name, _ = open_run(resume)
         if args.task and args.task != task_name:
             raise RnnkitError(f"--resume: {resume!r} is a {task_name!r} run, not {args.task!r}")
-        summary = TASKS[task_name].train(None, resume=resume)
+        task = TASKS[task_name]
+        names = {f.name for f in fields(task.Config)}
+        changes = {k: v for k, v in vars(args).items() if k in names}
+        summary = task.train(None, resume=resume, changes=changes)
     elif not args.task:
         raise RnnkitError(f"give a TASK ({', '.join(TASKS)}) or --resume RUN")
     else:

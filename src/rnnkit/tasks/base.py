@@ -1,10 +1,11 @@
-"""What every task shares: building the recurrent stack, creating and opening runs.
+"""What every task shares: building the recurrent stack, opening runs, splitting data.
 
 A task module (``charlm``, ``classify``, ...) provides ``NAME``, a ``Config``
 dataclass (a :class:`~rnnkit.train.config.TrainConfig` with task fields), a
 ``train(config, resume=None) -> summary`` function (the one Python call that
 the ``rnnkit train TASK`` command makes), a ``load(run) -> model`` function
-and ``add_arguments(parser)`` for its command-line options.
+and ``add_arguments(parser)`` for its command-line options. A run is created
+(or resumed) by :class:`rnnkit.tasks.session.Session`.
 """
 from __future__ import annotations
 
@@ -12,11 +13,10 @@ from pathlib import Path
 
 import numpy as np
 
-import rnnkit
 from rnnkit.errors import DataError, RunError
 from rnnkit.nn.recurrent import GRU, LSTM, RNN, Recurrent
 from rnnkit.train.config import TrainConfig
-from rnnkit.train.run import Run, fresh_run_dir
+from rnnkit.train.run import Run
 
 
 def make_recurrent(config: TrainConfig, input_size: int, seed: int, bidirectional: bool | None = None) -> Recurrent:
@@ -29,18 +29,6 @@ def make_recurrent(config: TrainConfig, input_size: int, seed: int, bidirectiona
     if config.cell == "gru":
         return GRU(input_size, config.hidden, **kwargs)
     return RNN(input_size, config.hidden, nonlinearity="relu" if config.cell == "rnn_relu" else "tanh", **kwargs)
-
-
-def new_run(task: str, config: TrainConfig) -> Run:
-    """Create the run directory (``--out`` or ``runs/TASK``, never overwriting) and its config.json."""
-    path = Path(config.out) if config.out else fresh_run_dir(Path("runs") / task)
-    if path.exists() and any(path.iterdir()):
-        raise RunError(f"--out: {str(path)!r} already exists and is not empty; choose another directory "
-                       f"or continue it with --resume {path}")
-    run = Run.create(path)
-    config.out = str(path)
-    run.write_json("config.json", {"task": task, "rnnkit_version": rnnkit.__version__, "config": config.to_dict()})
-    return run
 
 
 def open_run(path, task: str | None = None) -> tuple[Run, str, dict]:

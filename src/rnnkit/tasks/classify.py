@@ -55,7 +55,8 @@ from rnnkit.data.embeddings import embedding_matrix, read_vectors
 from rnnkit.data.tables import Labelled, label_order, read_labelled, read_sequences
 from rnnkit.data.vocab import PAD, UNK, Vocab, words
 from rnnkit.errors import DataError, RnnkitError, RunError
-from rnnkit.tasks.base import fit_scaler, make_recurrent, new_run, open_task_run, split_indices
+from rnnkit.tasks.base import fit_scaler, make_recurrent, open_task_run, split_indices
+from rnnkit.tasks.session import Session
 from rnnkit.tasks.classifier import Classifier
 from rnnkit.train.config import TrainConfig, add_options, flag
 from rnnkit.train.metrics import classification_scores, format_confusion
@@ -266,45 +267,36 @@ def _model_of_run(run: Run, config: Config) -> Classifier:
     return build_model(config, labels, None, run.read_json("scaler.json"))
 
 
-def train(config: Config, resume: str | None = None) -> dict:
+def train(config: Config | None, resume: str | None = None, changes: dict | None = None) -> dict:
     """Train a classifier; returns the summary (``summary["run"]`` is the run directory).
 
     Everything is read and checked before the run directory is created.
+    ``resume``: continue that run instead, with the budget ``changes`` (see :mod:`rnnkit.tasks.session`).
     """
-    if resume:
-        run, config = open_task_run(resume, NAME, Config)
-        model, notes = _model_of_run(run, config), {}
-    else:
-        config.check()
-    data = read_data(config.data, config)
-    train_idx, val_idx = split_indices(len(data.labels), config.val_fraction, SPLIT_SEED)
-    if not resume:
-        model, notes = _fresh_model(config, data, train_idx)
-    y = class_ids(data.labels, model.labels, ", ".join(config.data) or "the bundled data")
-    seqs = encode(model, data.inputs)
-    objective = ClassifyObjective(model, ([seqs[i] for i in train_idx], y[train_idx]),
-                                  ([seqs[i] for i in val_idx], y[val_idx]), config)
-    if not resume:
-        run = new_run(NAME, config)
-        run.write_json("labels.json", {"labels": model.labels})
-        if model.vocab is not None:
-            run.write_json("vocab.json", model.vocab.to_json())
-        else:
-            run.write_json("scaler.json", model.scaler)
-    majority = np.bincount(y[train_idx], minlength=len(model.labels)).argmax()
-    objective.extras = {"classes": len(model.labels), "train_examples": len(train_idx),
-                        "val_examples": len(val_idx),
-                        "majority_val_accuracy": float(np.mean(y[val_idx] == majority)), **notes}
-    trainer = Trainer(objective, config, run, default_epochs=DEFAULT_EPOCHS)
-    if resume:
-        trainer.resume()
-    summary = trainer.fit()
+    with Session(NAME, Config, config, resume, changes) as session:
+        config, run = session.config, session.run
+        model, notes = (_model_of_run(run, config), {}) if run else (None, {})
+        data = read_data(config.data, config)
+        train_idx, val_idx = split_indices(len(data.labels), config.val_fraction, SPLIT_SEED)
+        if model is None:
+            model, notes = _fresh_model(config, data, train_idx)
+        y = class_ids(data.labels, model.labels, ", ".join(config.data) or "the bundled data")
+        seqs = encode(model, data.inputs)
+        objective = ClassifyObjective(model, ([seqs[i] for i in train_idx], y[train_idx]),
+                                      ([seqs[i] for i in val_idx], y[val_idx]), config)
+        files = {"labels.json": {"labels": model.labels}}
+        files |= {"vocab.json": model.vocab.to_json()} if model.vocab is not None else {"scaler.json": model.scaler}
+        run = session.create(files)
+        majority = np.bincount(y[train_idx], minlength=len(model.labels)).argmax()
+        objective.extras = {"classes": len(model.labels), "train_examples": len(train_idx),
+                            "val_examples": len(val_idx),
+                            "majority_val_accuracy": float(np.mean(y[val_idx] == majority)), **notes}
+        summary = session.fit(Trainer(objective, config, run, default_epochs=DEFAULT_EPOCHS))
     if not config.quiet:
         print(f"baseline: always predicting {model.labels[majority]!r} scores val_accuracy "
               f"{summary['majority_val_accuracy']:.4f} (this run's best: {summary['best_val_accuracy']:.4f})",
               flush=True)
     return summary
-
 
 # -- using a trained model ------------------------------------------------------------------------------------
 

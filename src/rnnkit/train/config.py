@@ -7,6 +7,7 @@ as ``config.json``, so ``--resume`` continues with exactly the same settings.
 from __future__ import annotations
 
 import dataclasses
+import math
 import types
 import typing
 from argparse import SUPPRESS
@@ -21,7 +22,8 @@ DTYPES = ("float32", "float64")
 ON_NAN = ("rollback", "stop")
 # upper bounds on sizes: a stored config asking for more is refused before anything is allocated
 MAX_SIZES = {"hidden": 2**16, "layers": 64, "embed": 2**16, "batch_size": 2**20, "bptt": 2**20,
-             "vocab_size": 2**24, "max_rollbacks": 1000}
+             "vocab_size": 2**24, "max_rollbacks": 1000, "length": 2**16, "lag": 2**16, "features": 2**16,
+             "symbols": 2**16}
 
 
 def flag(name: str) -> str:
@@ -76,7 +78,19 @@ class TrainConfig:
     quiet: bool = False
 
     def check(self) -> "TrainConfig":
-        """Raise RnnkitError naming the flag of the first bad value; return self."""
+        """Raise RnnkitError naming the flag of the first bad value; return self.
+
+        Every field of every task's config: a float must be finite and an integer >= 0
+        (the command line refuses them already; this is the same rule for Python callers).
+        """
+        hints = typing.get_type_hints(type(self))
+        for f in fields(self):
+            value, counted = getattr(self, f.name), _matches_type(0, hints[f.name]) and \
+                not _matches_type(0.5, hints[f.name])
+            if isinstance(value, float) and not math.isfinite(value):
+                raise RnnkitError(f"{flag(f.name)}: expected a finite number, given {value!r}")
+            if counted and isinstance(value, int) and not isinstance(value, bool) and value < 0:
+                raise RnnkitError(f"{flag(f.name)}: expected an integer >= 0, given {value!r}")
         choices = {"cell": CELLS, "optimizer": OPTIMIZERS, "schedule": SCHEDULES, "dtype": DTYPES,
                    "init": ("torch", "keras"), "on_nan": ON_NAN}
         for name, allowed in choices.items():
