@@ -56,13 +56,10 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv: list[str] | None = None) -> int:
     """Run the command line; returns the exit code (0 ok, 2 bad input, 130 interrupted)."""
-    parser = build_parser()
-    args, extra = parser.parse_known_args(argv)
-    listed = next((name for name in ("inputs", "data") if isinstance(getattr(args, name, None), list)), None)
-    if extra and listed and not any(e.startswith("-") for e in extra):
-        getattr(args, listed).extend(extra)  # argparse ends a nargs="*" positional at the first option
-    elif extra:
-        parser.error(f"unrecognized arguments: {' '.join(extra)}")
+    try:
+        args = parse(argv)
+    except SystemExit as exc:  # argparse: a bad option (2), or --help / --version (0)
+        return exc.code if isinstance(exc.code, int) else 2
     try:
         return args.func(args) or 0
     except RnnkitError as exc:
@@ -83,6 +80,18 @@ def main(argv: list[str] | None = None) -> int:
         print(f"rnnkit {args.command}: internal error: {type(exc).__name__}: {str(exc)[:300]}\n"
               f"This is a bug in rnnkit; the full traceback is in {path}", file=sys.stderr)
         return 1
+
+
+def parse(argv: list[str] | None) -> argparse.Namespace:
+    """The parsed command line (argparse exits with code 2 and a message naming the bad argument)."""
+    parser = build_parser()
+    args, extra = parser.parse_known_args(argv)
+    listed = next((name for name in ("inputs", "data") if isinstance(getattr(args, name, None), list)), None)
+    if extra and listed and not any(e.startswith("-") for e in extra):
+        getattr(args, listed).extend(extra)  # argparse ends a nargs="*" positional at the first option
+    elif extra:
+        parser.error(f"unrecognized arguments: {' '.join(extra)}")
+    return args
 
 
 def _fail(command: str, message: str) -> int:

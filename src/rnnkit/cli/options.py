@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import argparse
 import math
+import os
 
 from rnnkit.train.lock import run_containing
 
@@ -48,16 +49,16 @@ def output_path(text: str) -> str:
     if run is not None:
         raise argparse.ArgumentTypeError(
             f"{text!r} is inside the run directory {str(run)!r}: only 'rnnkit train' writes a run's "
-            f"files; choose a path outside it")
+            f"files (to train it on: rnnkit train --resume {run}); choose a path outside it")
     return text
 
 
 def output_dir(text: str) -> str:
     """An output directory: :func:`output_path`, and not an existing file."""
-    from pathlib import Path
-    if Path(text).exists() and not Path(text).is_dir():
+    output_path(text)
+    if os.path.exists(text) and not os.path.isdir(text):
         raise argparse.ArgumentTypeError(f"{text!r} is a file, not a directory")
-    return output_path(text)
+    return text
 
 
 TYPES = {float: finite_float, int: count}
@@ -73,8 +74,11 @@ def parsers(parser: argparse.ArgumentParser):
 
 
 def harden(parser: argparse.ArgumentParser) -> argparse.ArgumentParser:
-    """Give every float option :func:`finite_float` and every int option :func:`count`, everywhere."""
+    """Give every float option :func:`finite_float` and every int option :func:`count`, and every
+    output (an argument whose destination is ``out``) :func:`output_dir` or :func:`output_path`."""
     for p in parsers(parser):
         for action in p._actions:
             action.type = TYPES.get(action.type, action.type)
+            if action.dest == "out" and action.type is None:
+                action.type = output_dir if action.metavar == "DIR" else output_path
     return parser

@@ -50,7 +50,8 @@ COMMON = {
     "max_rollbacks": (dict(type=int), "stop after this many rollbacks"),
     "seed": (dict(type=int), "random seed (same seed, same machine: same run)"),
     "dtype": (dict(choices=DTYPES), "floating-point precision"),
-    "out": (dict(metavar="DIR"), "run directory (default: runs/TASK, never overwritten)"),
+    # type=str: the training Session checks the run directory (and suggests --resume for an existing run)
+    "out": (dict(metavar="DIR", type=str), "run directory (default: runs/TASK, never overwritten)"),
     "quiet": (dict(action="store_true"), "no progress bar or summary"),
 }
 

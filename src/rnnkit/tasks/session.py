@@ -94,9 +94,9 @@ class Session:
         path = Path(config.out) if config.out else fresh_run_dir(Path("runs") / self.task)
         _check_new_dir(path)
         path.mkdir(parents=True, exist_ok=True)
-        self.created = True
         self.lock = RunLock(path).acquire()
-        _check_new_dir(path, ignore=LOCK_FILE)  # another process may have filled it meanwhile
+        self.created = True
+        _check_new_dir(path)  # another process may have filled it meanwhile
         self.run = Run(path)
         config.out = str(path)
         self.run.write_json("config.json", {"task": self.task, "rnnkit_version": rnnkit.__version__,
@@ -127,10 +127,10 @@ def fingerprint(path: str) -> dict:
     return {"bytes": os.path.getsize(path), "sha256": sha256_file(path)}
 
 
-def _check_new_dir(path: Path, ignore: str | None = None) -> None:
+def _check_new_dir(path: Path) -> None:
     if path.exists() and not path.is_dir():
         raise RunError(f"--out: {str(path)!r} is a file; give a directory for the run")
-    if path.exists() and any(p.name != ignore for p in path.iterdir()):
+    if path.exists() and any(p.name != LOCK_FILE for p in path.iterdir()):
         raise RunError(f"--out: {str(path)!r} already exists and is not empty; choose another directory "
                        f"or continue it with --resume {path}")
     inside = run_containing(path.parent) if not path.exists() else run_containing(path)

@@ -33,6 +33,8 @@ Python::
 """
 from __future__ import annotations
 
+import math
+
 import gzip
 from collections import Counter
 from dataclasses import dataclass, field
@@ -205,6 +207,8 @@ def translate(model: Seq2Seq, text: str, beam: int | None = None, nbest: int = 1
     for name, value in (("--beam", beam), ("--nbest", nbest), ("--max-length", max_length)):
         if value is not None and (isinstance(value, bool) or not isinstance(value, int) or value < 1):
             raise RnnkitError(f"{name}: expected a positive integer, given {value!r}")
+    if length_penalty is not None and not (isinstance(length_penalty, (int, float)) and 0 <= length_penalty < math.inf):
+        raise RnnkitError(f"--length-penalty: expected a finite number >= 0, given {length_penalty!r}")
     hyps = translate_ids(model, _source_ids(model, [text]), beam, nbest, length_penalty, max_length)[0]
     listed = [{"translation": _text(model, ids), "score": score} for ids, score in hyps]
     return {"input": text, "translation": listed[0]["translation"], "score": listed[0]["score"], "nbest": listed}
