@@ -66,3 +66,62 @@ def test_npz_with_zero_features_or_complex_values_is_refused(tmp_path, capsys):
         err = capsys.readouterr().err
         assert f"{name}.npz: " in err and message in err, err
         assert not (tmp_path / name).exists()
+
+
+@pytest.fixture
+def damaged(run_dir, tmp_path):
+    import shutil
+    copy = tmp_path / "run"
+    shutil.copytree(run_dir, copy)
+    return copy
+
+
+@pytest.mark.parametrize("argv", [["info", "RUN"], ["sample", "RUN", "--length", "3"], ["score", "RUN", "to be"],
+                                  ["export", "RUN", "OUT"], ["sample", "RUN", "--weights", "last"]])
+def test_a_run_without_its_manifest_is_damaged_until_reverified(damaged, tmp_path, argv, capsys):
+    (damaged / "manifest.json").unlink()
+    argv = [str(damaged) if a == "RUN" else str(tmp_path / "m.safetensors") if a == "OUT" else a for a in argv]
+    assert main(argv) == 2
+    assert f"--resume {damaged} --reverify" in capsys.readouterr().err
+    assert main(["train", "--resume", str(damaged), "--reverify", "--max-steps", "2", "--quiet"]) == 0
+    assert main(argv) == 0
+
+
+@pytest.mark.parametrize("key,value", [("hidden", 65536), ("layers", 64), ("hidden", 200)])
+@pytest.mark.parametrize("command", [["info"], ["sample", "--length", "3"], ["train", "--max-steps", "9", "--resume"]])
+def test_a_config_larger_than_its_weights_is_refused_before_building(damaged, key, value, command, capsys):
+    import json
+    info = json.loads((damaged / "config.json").read_text())
+    info["config"][key] = value
+    (damaged / "config.json").write_text(json.dumps(info))
+    assert main(command + [str(damaged)]) == 2
+    assert "the configuration and the weights disagree" in capsys.readouterr().err
+
+
+SENTENCES = "".join(f"{'good fine' if i % 2 else 'bad poor'} film {i},{'pos' if i % 2 else 'neg'}\n" for i in range(40))
+SERIES = "".join(f"2000-01-{d:02d},{d * 1.5}\n" for d in range(1, 29))
+
+
+def cut(rows: str, bad: str) -> str:
+    """``rows`` with the line ``bad`` after the first one (so at line 3 under a header)."""
+    lines = rows.splitlines(keepends=True)
+    return lines[0] + bad + "".join(lines[1:])
+
+
+@pytest.mark.parametrize("task,files,extra,blame", [
+    ("classify", {"data.csv": "text,label\n" + SENTENCES, "vec.txt": "good 0.1 0.2\nfilm nan 0.3\n"},
+     ["--embeddings", "vec.txt", "--embed", "2"], "vec.txt, line 2: the vector of 'film' holds 'nan', not a finite"),
+    ("classify", {"data.csv": "text,label\n" + cut(SENTENCES, '"unclosed,pos\n')}, [],
+     "data.csv, line 3: a quoted field runs on to line"),
+    ("forecast", {"data.csv": "time,value\n" + cut(SERIES, '2000-02-01,"4\n')}, [],
+     "data.csv, line 3: a quoted field runs on to line"),
+    ("forecast", {"data.csv": SERIES}, [], "data.csv, line 1: '2000-01-01,1.5' looks like data, not a header"),
+])
+def test_errors_name_the_file_and_line_that_hold_the_bad_value(tmp_path, monkeypatch, capsys, task, files, extra,
+                                                               blame):
+    monkeypatch.chdir(tmp_path)
+    for name, text in files.items():
+        (tmp_path / name).write_text(text)
+    assert main(["train", task, "data.csv", *extra, "--max-steps", "1", "--quiet", "--out", "run"]) == 2
+    assert blame in capsys.readouterr().err
+    assert not (tmp_path / "run").exists()

@@ -9,6 +9,8 @@ from rnnkit.tasks import TASKS
 from rnnkit.tasks.base import open_run
 from rnnkit.tasks.session import RESUMABLE
 from rnnkit.train.config import CELLS, DTYPES, ON_NAN, OPTIMIZERS, SCHEDULES, flag
+from rnnkit.train.lock import RunLock
+from rnnkit.train.run import Run
 
 EXAMPLES = """examples:
   rnnkit train charlm                                  # tiny Shakespeare, bundled
@@ -54,6 +56,8 @@ COMMON = {
     "out": (dict(metavar="DIR", type=str), "run directory (default: runs/TASK, never overwritten)"),
     "quiet": (dict(action="store_true"), "no progress bar or summary"),
 }
+REVERIFY = ("with --resume: a run that lost its manifest.json: record the checksums of its files as they are "
+            "now (only if you trust them)")
 
 
 def add_common_arguments(parser: argparse.ArgumentParser, config_cls) -> None:
@@ -65,6 +69,7 @@ def add_common_arguments(parser: argparse.ArgumentParser, config_cls) -> None:
         group.add_argument(flag(name), dest=name, default=argparse.SUPPRESS, help=text + shown, **kwargs)
     group.add_argument("--resume", metavar="RUN", default=argparse.SUPPRESS,
                        help="continue the run RUN with its own configuration (a new budget may be given)")
+    group.add_argument("--reverify", action="store_true", default=argparse.SUPPRESS, help=REVERIFY)
 
 
 def register(subparsers) -> None:
@@ -72,6 +77,7 @@ def register(subparsers) -> None:
                                    description=__doc__, epilog=EXAMPLES,
                                    formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--resume", metavar="RUN", help="continue the run RUN (with the options below, if given)")
+    parser.add_argument("--reverify", action="store_true", default=argparse.SUPPRESS, help=REVERIFY)
     for name in RESUMABLE:  # `rnnkit train --resume R --time-limit 5`: no TASK needed
         kwargs, text = COMMON[name]
         parser.add_argument(flag(name), dest=name, default=argparse.SUPPRESS, help=text, **kwargs)
@@ -90,10 +96,15 @@ def run(args) -> int:
         _, task_name, _ = open_run(resume)
         if args.task and args.task != task_name:
             raise RnnkitError(f"--resume: {resume!r} is a {task_name!r} run, not {args.task!r}")
+        if getattr(args, "reverify", False):
+            with RunLock(resume):
+                Run(resume).reverify()
         task = TASKS[task_name]
         names = {f.name for f in fields(task.Config)}
         changes = {k: v for k, v in vars(args).items() if k in names}
         summary = task.train(None, resume=resume, changes=changes)
+    elif getattr(args, "reverify", False):
+        raise RnnkitError("--reverify: applies to a run being resumed: rnnkit train --resume RUN --reverify")
     elif not args.task:
         raise RnnkitError(f"give a TASK ({', '.join(TASKS)}) or --resume RUN")
     else:

@@ -68,16 +68,31 @@ def label_order(labels) -> list[str]:
 # -- text tables ------------------------------------------------------------------------------------------
 
 
+def csv_rows(path: Path, text: str | None = None) -> list[tuple[int, list[str]]]:
+    """(line number, cells) of every non-blank row of a CSV file, one row per line.
+
+    A quoted field may hold commas but not a line break: a row that runs onto the next line is
+    almost always an unterminated quote, reported at the line where it starts."""
+    reader = csv.reader(io.StringIO(read_text(path) if text is None else text, newline="\n"))
+    rows, start = [], 1
+    try:
+        for row in reader:
+            if reader.line_num > start:
+                raise DataError(f"{path}, line {start}: a quoted field runs on to line {reader.line_num} "
+                                f"(an unterminated \" quote?); a row must end on its own line")
+            if any(cell.strip() for cell in row):
+                rows.append((start, row))
+            start = reader.line_num + 1
+    except csv.Error as exc:
+        raise DataError(f"{path}, line {reader.line_num}: not valid CSV ({exc})") from None
+    return rows
+
+
 def _rows(path: Path) -> list[tuple[int, list[str]]]:
     """(line number, fields) of every non-blank line: CSV for *.csv, tab-separated otherwise."""
     text = read_text(path)
     if path.suffix.lower() == ".csv":
-        reader = csv.reader(io.StringIO(text, newline="\n"))
-        try:
-            rows = [(reader.line_num, row) for row in reader]
-        except csv.Error as exc:
-            raise DataError(f"{path}, line {reader.line_num}: not valid CSV ({exc})") from None
-        return [(n, row) for n, row in rows if any(cell.strip() for cell in row)]
+        return csv_rows(path, text)
     rows = []
     for n, line in enumerate(text.split("\n"), start=1):
         if not line.strip():

@@ -15,6 +15,7 @@ import numpy as np
 
 from rnnkit.errors import DataError, RunError
 from rnnkit.nn.recurrent import GRU, LSTM, RNN, Recurrent
+from rnnkit.train.checkpoint import tensor_shapes
 from rnnkit.train.config import TrainConfig
 from rnnkit.train.run import Run
 
@@ -43,9 +44,31 @@ def open_run(path, task: str | None = None) -> tuple[Run, str, dict]:
 
 
 def open_task_run(path, task: str, config_cls: type[TrainConfig]) -> tuple[Run, TrainConfig]:
-    """An existing run of ``task`` and its stored configuration, checked as ``config_cls``."""
+    """An existing run of ``task`` and its stored configuration, checked as ``config_cls`` and
+    against the headers of its weight files (before anything is built from it)."""
     run, _, stored = open_run(path, task)
-    return run, config_cls.from_dict(stored, str(run.file("config.json")))
+    config = config_cls.from_dict(stored, str(run.file("config.json")))
+    check_config_fits_weights(run, config)
+    return run, config
+
+
+GATES = {"lstm": 4, "gru": 3}
+
+
+def check_config_fits_weights(run: Run, config: TrainConfig) -> None:
+    """RunError if config.json asks for a recurrent stack larger than the stored weights hold.
+
+    The stack alone has layers × directions × G·H × H recurrent weights (G gates); a config whose
+    count exceeds every tensor of ``best``/``last.safetensors`` (read from their headers) disagrees
+    with them, and building its model could exhaust memory (``hidden`` 65536: 128 GiB)."""
+    least = config.layers * (2 if config.bidirectional else 1) * GATES.get(config.cell, 1) * config.hidden ** 2
+    for name in ("best.safetensors", "last.safetensors"):
+        if run.exists(name):
+            held = sum(int(np.prod(shape)) for shape in tensor_shapes(run.file(name)).values())
+            if least > held:
+                raise RunError(f"{run.file('config.json')}: --hidden {config.hidden}, --layers {config.layers} "
+                               f"need at least {least:,} recurrent weights but {name} holds {held:,} numbers in "
+                               f"all: the configuration and the weights disagree (the run is damaged)")
 
 
 def validation_size(n: int, val_fraction: float, what: str = "examples",

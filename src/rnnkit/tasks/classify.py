@@ -153,13 +153,25 @@ def build_vocab(token_lists: list[list[str]], config: Config, keep=()) -> Vocab:
     return Vocab([PAD, UNK] + kept[:config.vocab_size - 2], unk=UNK)
 
 
-def encode(model: Classifier, inputs: list) -> list[np.ndarray]:
-    """Id sequences (T_i,) of texts, or standardised (T_i, D) sequences in the model's dtype."""
+def encode(model: Classifier, inputs: list, source: str = "INPUT") -> list[np.ndarray]:
+    """Id sequences (T_i,) of texts, or standardised (T_i, D) sequences in the model's dtype.
+
+    Sequences must have the D features the model was trained on (DataError naming ``source``)."""
     cut = model.config.max_length
     if model.vocab is None:
         mean, std = np.array(model.scaler["mean"]), np.array(model.scaler["std"])
+        check_features(model, inputs, source)
         return [((np.asarray(s)[:cut] - mean) / std).astype(model.dtype) for s in inputs]
     return [model.vocab.encode(tokenize(t, model.config) or [UNK]) for t in inputs]
+
+
+def check_features(model: Classifier, seqs: list, source: str) -> None:
+    """Every (T, D) sequence has the D features the model was trained on; DataError naming ``source``."""
+    want = len(model.scaler["mean"])
+    bad = next((k for k, s in enumerate(seqs) if np.ndim(s) != 2 or np.shape(s)[1] != want), None)
+    if bad is not None:
+        raise DataError(f"{source}: sequence {bad} has shape {np.shape(seqs[bad])}: the model was trained on "
+                        f"sequences of {want} features")
 
 
 def class_ids(labels: list[str], classes: list[str], source: str) -> np.ndarray:
@@ -320,6 +332,7 @@ def _named_inputs(model: Classifier, inputs: list) -> tuple[list, list]:
     for k, x in enumerate(inputs):
         if isinstance(x, (str, Path)):
             xs, _ = read_sequences(x, labelled=False)
+            check_features(model, xs, str(x))
             seqs += xs
             names += [f"{x}[{i}]" for i in range(len(xs))]
             continue
@@ -351,7 +364,7 @@ def evaluate(model: Classifier, paths: list[str]) -> dict:
     if data.numeric != (model.vocab is None):
         raise DataError(f"{', '.join(paths)}: the model was trained on {kind}")
     y = class_ids(data.labels, model.labels, ", ".join(paths))
-    s = scores(model, encode(model, data.inputs), y)
+    s = scores(model, encode(model, data.inputs, ", ".join(paths)), y)
     return {"examples": len(y), "loss": s["loss"], "accuracy": s["accuracy"], "macro_f1": s["macro_f1"],
             "labels": model.labels, "confusion": s["confusion"]}
 

@@ -49,6 +49,7 @@ from argparse import SUPPRESS
 from dataclasses import dataclass, field
 from importlib import resources
 from pathlib import Path
+from typing import Iterator
 
 import numpy as np
 
@@ -293,10 +294,7 @@ def _tail(series: Series, model: Forecaster) -> dict:
 
 
 def train(config: Config | None, resume: str | None = None, changes: dict | None = None) -> dict:
-    """Train a forecaster; returns the summary with the test window's scores beside the baselines.
-
-    ``resume``: continue that run instead, with the budget ``changes`` (see :mod:`rnnkit.tasks.session`).
-    """
+    """Train (or ``resume`` with the budget ``changes``) a forecaster; the summary has test scores and baselines."""
     with Session(NAME, Config, config, resume, changes) as session:
         config, run = session.config, session.run
         series = read_data(config.data[0] if config.data else None, config)
@@ -348,6 +346,11 @@ def _file_series(model: Forecaster, path: str) -> Series:
 
 def continue_series(model: Forecaster, steps: int, data: str | None = None) -> list[dict]:
     """The next ``steps`` values (time stamp and value) after the training series, or after the file ``data``."""
+    return list(iter_forecasts(model, steps, data))
+
+
+def iter_forecasts(model: Forecaster, steps: int, data: str | None = None) -> Iterator[dict]:
+    """:func:`continue_series` step by step, checked first; an overflow is a DataError after the finite steps."""
     if not isinstance(steps, int) or steps < 1:
         raise RnnkitError(f"--steps: expected a positive integer, given {steps!r}")
     if data is None:
@@ -356,8 +359,8 @@ def continue_series(model: Forecaster, steps: int, data: str | None = None) -> l
     else:
         series = _file_series(model, data)
         values, clock = series.values, series.clock
-    forecasts = model.extend(values, steps)
-    return [{"time": t, "value": float(v)} for t, v in zip(clock.following(steps), forecasts)]
+    forecasts = model.iter_extend(values, steps)
+    return ({"time": t, "value": v} for t, v in zip(clock.following(steps), forecasts))
 
 
 def predict(model: Forecaster, inputs: list[str]) -> list[dict]:

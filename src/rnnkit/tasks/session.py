@@ -31,7 +31,7 @@ from pathlib import Path
 
 import rnnkit
 from rnnkit.errors import RnnkitError, RunError
-from rnnkit.tasks.base import open_run
+from rnnkit.tasks.base import open_run, open_task_run
 from rnnkit.train.checkpoint import sha256_file
 from rnnkit.train.config import TrainConfig, flag
 from rnnkit.train.lock import LOCK_FILE, RunLock, run_containing
@@ -67,11 +67,11 @@ class Session:
         return self
 
     def _open(self) -> None:
-        run, _, stored = open_run(self.resume, self.task)
+        run, _, _ = open_run(self.resume, self.task)
         self.lock = RunLock(run.path).acquire()
         self.run = run
         source = str(run.file("config.json"))
-        config = self.config_cls.from_dict(stored, source)
+        _, config = open_task_run(run, self.task, self.config_cls)
         recorded = run.config.get("data_files", {})
         _check_data(recorded, source)
         new = _apply_changes(config, self.changes)

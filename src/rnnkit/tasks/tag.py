@@ -135,6 +135,9 @@ def read_data(config: Config) -> tuple[Tagged, Tagged]:
     """(train, validation) sentences: DATA (or the bundled file) and ``--val`` (or a split); all checked."""
     bundled_train, bundled_val = bundled_paths()
     train = read_conll(config.data or bundled_train, config.scheme)
+    if all(t == "O" for s in train.tags for t in s):
+        raise DataError(f"{', '.join(config.data)}: every tag is 'O' (outside any entity): there is nothing to "
+                        f"learn; check that the last column holds the entity tags")
     if config.val or not config.data:
         return train, read_conll(config.val or bundled_val, config.scheme)
     return split(train, config.val_fraction)
