@@ -88,6 +88,10 @@ def test_errors(tmp_path):
         model.score("Zebra")
     with pytest.raises(RnnkitError, match="--temperature"):
         list(model.sample(3, temperature=0))
+    for kwargs, flag in ((dict(length=-5), "--length"), (dict(length=3, seed=-1), "--seed"),
+                         (dict(length=3, top_k=0), "--top-k"), (dict(length=3, prime="Zz"), "--prime")):
+        with pytest.raises(RnnkitError, match=flag):
+            model.sample(**kwargs)  # refused when called, before the first token is asked for
 
 
 @pytest.mark.parametrize("level", ["char", "word"])

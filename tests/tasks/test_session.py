@@ -214,3 +214,29 @@ def test_a_run_is_never_created_inside_another(run, corpus, capsys):
     assert not Path(run).exists()
     with pytest.raises(RunError):
         charlm.train(None, resume=str(run))
+
+
+def test_two_processes_on_one_run_the_second_is_refused_and_kill_9_frees_it(run, tmp_path, capsys):
+    """The issue's example: two `rnnkit train --resume R` at once left steps.jsonl out of order."""
+    import signal
+    import subprocess
+    import sys
+    import time
+    first = subprocess.Popen([sys.executable, "-m", "rnnkit", "train", "--resume", str(run), "--max-steps",
+                              "1000000", "--checkpoint-every", "5", "--quiet"], stdout=subprocess.DEVNULL,
+                             stderr=subprocess.DEVNULL)
+    try:
+        deadline = time.monotonic() + 60
+        while (run / ".lock").read_text().strip() != str(first.pid) or "step" not in json.loads(
+                (run / "manifest.json").read_text()) or json.loads((run / "manifest.json").read_text())["step"] < 10:
+            assert time.monotonic() < deadline and first.poll() is None
+            time.sleep(0.05)
+        capsys.readouterr()
+        assert main(["train", "--resume", str(run), "--max-steps", "3"]) == 2
+        assert f"is in use by process {first.pid}" in capsys.readouterr().err
+    finally:
+        first.send_signal(signal.SIGKILL)
+        first.wait()
+    step = json.loads((run / "manifest.json").read_text())["step"]
+    assert main(["train", "--resume", str(run), "--max-steps", str(step + 2), "--quiet"]) == 0
+    assert steps_of(run) == list(range(1, step + 3))  # in order, one line per step
