@@ -65,11 +65,18 @@ def test_lr_gamma_inf_is_refused_when_parsed(tmp_path, capsys):  # the example o
     assert not (tmp_path / "run").exists()
 
 
+@pytest.fixture(scope="module")
+def shared(tmp_path_factory):
+    """A corpus and a run of 2 steps trained on it, once for the module (tests get a copy of the run)."""
+    d = tmp_path_factory.mktemp("session")
+    (d / "corpus.txt").write_text(TEXT)
+    assert train_tiny(d / "corpus.txt", d / "run", "--max-steps", "2") == 0
+    return d
+
+
 @pytest.fixture
-def corpus(tmp_path):
-    path = tmp_path / "corpus.txt"
-    path.write_text(TEXT)
-    return path
+def corpus(shared):
+    return shared / "corpus.txt"
 
 
 def train_tiny(corpus, out, *extra) -> int:
@@ -94,25 +101,22 @@ def test_a_failure_before_the_first_checkpoint_leaves_no_directory(name, tmp_pat
     assert (out / "manifest.json").is_file()
 
 
-def test_a_locked_run_is_refused_by_name_for_resume_and_for_a_new_run(corpus, tmp_path, capsys):
-    run = tmp_path / "run"
-    assert train_tiny(corpus, run, "--max-steps", "1") == 0
+def test_a_locked_run_is_refused_by_name_for_resume_and_for_a_new_run(run, corpus, tmp_path, capsys):
     empty = tmp_path / "empty"
     empty.mkdir()
-    for target, argv in ((run, ["train", "--resume", str(run), "--max-steps", "2"]),
+    for target, argv in ((run, ["train", "--resume", str(run), "--max-steps", "3"]),
                          (empty, ["train", "charlm", str(corpus), *TINY, "--max-steps", "1", "--out", str(empty)])):
         with RunLock(target):
             capsys.readouterr()
             assert main(argv) == 2
             assert f"is in use by process {os.getpid()}" in capsys.readouterr().err
-    assert main(["train", "--resume", str(run), "--max-steps", "2", "--quiet"]) == 0  # released
+    assert main(["train", "--resume", str(run), "--max-steps", "3", "--quiet"]) == 0  # released
 
 
 @pytest.fixture
-def run(corpus, tmp_path):
-    out = tmp_path / "run"
-    assert train_tiny(corpus, out, "--max-steps", "2") == 0
-    return out
+def run(shared, tmp_path):
+    shutil.copytree(shared / "run", tmp_path / "run")
+    return tmp_path / "run"
 
 
 def steps_of(run) -> list[int]:
@@ -187,7 +191,10 @@ def test_resume_works_from_another_directory(tmp_path, monkeypatch):
     (lambda p: p.write_text(TEXT.replace("be", "BE")), "the data has changed since the run started"),
     (lambda p: p.unlink(), "file not found: the run was trained on it"),
 ])
-def test_resume_refuses_changed_or_missing_data(run, corpus, change, message, capsys):
+def test_resume_refuses_changed_or_missing_data(tmp_path, change, message, capsys):
+    corpus, run = tmp_path / "corpus.txt", tmp_path / "run"
+    corpus.write_text(TEXT)
+    assert train_tiny(corpus, run, "--max-steps", "2") == 0
     change(corpus)
     assert main(["train", "--resume", str(run), "--max-steps", "3"]) == 2
     err = capsys.readouterr().err

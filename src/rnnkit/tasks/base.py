@@ -2,7 +2,7 @@
 
 A task module (``charlm``, ``classify``, ...) provides ``NAME``, a ``Config``
 dataclass (a :class:`~rnnkit.train.config.TrainConfig` with task fields), a
-``train(config, resume=None) -> summary`` function (the one Python call that
+``train(config, resume=None, changes=None) -> summary`` function (the one Python call that
 the ``rnnkit train TASK`` command makes), a ``load(run) -> model`` function
 and ``add_arguments(parser)`` for its command-line options. A run is created
 (or resumed) by :class:`rnnkit.tasks.session.Session`.

@@ -78,19 +78,8 @@ class TrainConfig:
     quiet: bool = False
 
     def check(self) -> "TrainConfig":
-        """Raise RnnkitError naming the flag of the first bad value; return self.
-
-        Every field of every task's config: a float must be finite and an integer >= 0
-        (the command line refuses them already; this is the same rule for Python callers).
-        """
-        hints = typing.get_type_hints(type(self))
-        for f in fields(self):
-            value, counted = getattr(self, f.name), _matches_type(0, hints[f.name]) and \
-                not _matches_type(0.5, hints[f.name])
-            if isinstance(value, float) and not math.isfinite(value):
-                raise RnnkitError(f"{flag(f.name)}: expected a finite number, given {value!r}")
-            if counted and isinstance(value, int) and not isinstance(value, bool) and value < 0:
-                raise RnnkitError(f"{flag(f.name)}: expected an integer >= 0, given {value!r}")
+        """Raise RnnkitError naming the flag of the first bad value; return self."""
+        _check_numbers(self)
         choices = {"cell": CELLS, "optimizer": OPTIMIZERS, "schedule": SCHEDULES, "dtype": DTYPES,
                    "init": ("torch", "keras"), "on_nan": ON_NAN}
         for name, allowed in choices.items():
@@ -146,6 +135,19 @@ class TrainConfig:
             return cls(**d).check()
         except RnnkitError as exc:
             raise RunError(f"{source}: {exc}") from None
+
+
+def _check_numbers(config: TrainConfig) -> None:
+    """Every float field of any task's config is finite and every integer field >= 0 (the command
+    line refuses the others when it parses them; this is the same rule for Python callers)."""
+    hints = typing.get_type_hints(type(config))
+    for f in fields(config):
+        value, hint = getattr(config, f.name), hints[f.name]
+        if isinstance(value, float) and not math.isfinite(value):
+            raise RnnkitError(f"{flag(f.name)}: expected a finite number, given {value!r}")
+        integer_field = _matches_type(0, hint) and not _matches_type(0.5, hint)
+        if integer_field and isinstance(value, int) and not isinstance(value, bool) and value < 0:
+            raise RnnkitError(f"{flag(f.name)}: expected an integer >= 0, given {value!r}")
 
 
 def _matches_type(value, hint) -> bool:
