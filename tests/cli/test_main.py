@@ -112,9 +112,9 @@ def cut(rows: str, bad: str) -> str:
     ("classify", {"data.csv": "text,label\n" + SENTENCES, "vec.txt": "good 0.1 0.2\nfilm nan 0.3\n"},
      ["--embeddings", "vec.txt", "--embed", "2"], "vec.txt, line 2: the vector of 'film' holds 'nan', not a finite"),
     ("classify", {"data.csv": "text,label\n" + cut(SENTENCES, '"unclosed,pos\n')}, [],
-     "data.csv, line 3: a quoted field runs on to line"),
+     "data.csv, line 3: a quoted field is not closed on its line"),
     ("forecast", {"data.csv": "time,value\n" + cut(SERIES, '2000-02-01,"4\n')}, [],
-     "data.csv, line 3: a quoted field runs on to line"),
+     "data.csv, line 3: a quoted field is not closed on its line"),
     ("forecast", {"data.csv": SERIES}, [], "data.csv, line 1: '2000-01-01,1.5' looks like data, not a header"),
 ])
 def test_errors_name_the_file_and_line_that_hold_the_bad_value(tmp_path, monkeypatch, capsys, task, files, extra,

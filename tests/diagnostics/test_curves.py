@@ -118,3 +118,23 @@ def test_the_plotted_loss_curves_hold_only_values_of_the_run(tmp_path, monkeypat
         for y in lines:
             assert y.min() >= loss.min() - 1e-9 and y.max() <= loss.max() + 1e-9
             assert abs(y[0] - 4.31) < 0.2 and abs(y[-1] - 1.82) < 0.05  # zero padding gave 2.25 and 1.0
+
+
+def test_running_mean_never_leaves_the_range_of_the_values():
+    from hypothesis import given, settings
+    from hypothesis import strategies as st
+
+    values = st.one_of(st.floats(-1e6, 1e6), st.just(float("nan")))
+
+    @settings(max_examples=200, deadline=None)
+    @given(y=st.lists(values, min_size=1, max_size=300), width=st.one_of(st.none(), st.integers(1, 50)))
+    def check(y, width):
+        y = np.array(y)
+        s = running_mean(y, width)
+        finite = y[np.isfinite(y)]
+        assert s.shape == y.shape
+        if finite.size:
+            tol = 1e-9 * max(1.0, np.abs(finite).max())
+            assert np.nanmin(s) >= finite.min() - tol and np.nanmax(s) <= finite.max() + tol
+
+    check()

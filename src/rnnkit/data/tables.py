@@ -77,9 +77,9 @@ def csv_rows(path: Path, text: str | None = None) -> list[tuple[int, list[str]]]
     rows, start = [], 1
     try:
         for row in reader:
-            if reader.line_num > start:
-                raise DataError(f"{path}, line {start}: a quoted field runs on to line {reader.line_num} "
-                                f"(an unterminated \" quote?); a row must end on its own line")
+            if reader.line_num > start or any("\n" in cell for cell in row):
+                raise DataError(f"{path}, line {start}: a quoted field is not closed on its line (an "
+                                f"unterminated \" quote?); a row must end on its own line")
             if any(cell.strip() for cell in row):
                 rows.append((start, row))
             start = reader.line_num + 1
