@@ -1,6 +1,8 @@
 """The top level of the command line: anticipated errors exit 2 with a message, bugs exit 1 with a traceback file."""
 from __future__ import annotations
 
+import os
+
 import numpy as np
 import pytest
 
@@ -38,6 +40,7 @@ def test_errors_are_one_line_with_the_right_exit_code(run_dir, monkeypatch, caps
     if code == 1:
         path = err.split("the full traceback is in ")[1].strip()
         saved = open(path).read()
+        os.unlink(path)
         assert "Traceback (most recent call last)" in saved and "broken" in saved
 
 
