@@ -98,7 +98,7 @@ def test_npz_errors(tmp_path):
     with pytest.raises(DataError, match=r"nan.npz: X\[0\] is not finite at step 1"):
         read_sequences(tmp_path / "nan.npz")
     (tmp_path / "junk.npz").write_bytes(b"not a zip file")
-    with pytest.raises(DataError, match="junk.npz: not a readable .npz archive"):
+    with pytest.raises(DataError, match="junk.npz: not an npz/zip file"):
         read_sequences(tmp_path / "junk.npz")
     np.savez(tmp_path / "d3.npz", X=np.zeros((1, 2, 3)), y=np.zeros(1))
     np.savez(tmp_path / "d2.npz", X=np.zeros((1, 2, 2)), y=np.zeros(1))

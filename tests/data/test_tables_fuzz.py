@@ -55,3 +55,19 @@ def test_npz_gives_finite_sequences_or_a_data_error(data, labelled):
         seqs, labels = result
         assert len(seqs) >= 1 and all(s.ndim == 2 and len(s) >= 1 and np.all(np.isfinite(s)) for s in seqs)
         assert labels is None or len(labels) == len(seqs)
+
+
+@settings(max_examples=60, deadline=None)
+@given(rows=st.lists(st.tuples(st.text(st.characters(whitelist_categories=("L", "N", "Zs")), min_size=1, max_size=12),
+                               st.sampled_from(["pos", "neg"])), min_size=2, max_size=12),
+       at=st.integers(0, 11), cut=st.integers(0, 12))
+def test_an_unterminated_quote_is_blamed_on_its_own_line(tmp_path_factory, rows, at, cut):
+    """Wherever a quote is left open, the error names the line it starts on (not a column count)."""
+    at = at % len(rows)
+    lines = ["text,label"] + [f'"{t}",{y}' for t, y in rows]
+    text, label = rows[at]
+    lines[at + 1] = f'"{text[:cut]},{label}'  # the closing quote is gone
+    path = tmp_path_factory.mktemp("quote") / "t.csv"
+    path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    with pytest.raises(DataError, match=rf"t.csv, line {at + 2}: a quoted field is not closed on its line"):
+        read_table(path)

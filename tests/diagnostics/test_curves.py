@@ -3,11 +3,13 @@ from __future__ import annotations
 
 import json
 import sys
+from pathlib import Path
 
+import numpy as np
 import pytest
 
 from rnnkit.cli.main import main
-from rnnkit.diagnostics.curves import write_curves
+from rnnkit.diagnostics.curves import running_mean, write_curves
 from rnnkit.diagnostics.plotting import PLOT_HINT, is_png, read_csv
 
 
@@ -77,3 +79,62 @@ def test_a_directory_without_logs_is_an_error(tmp_path, capsys):
     (tmp_path / "empty").mkdir()
     assert main(["plot", str(tmp_path / "empty")]) == 2
     assert "neither steps.jsonl nor metrics.jsonl" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("loss", [
+    4.31 - 2.49 * np.linspace(0, 1, 400) ** 0.5,                     # the run: 4.31 -> 1.82
+    np.r_[np.full(100, np.nan), np.linspace(3, 1, 300)],             # logged values missing at the start
+    np.random.default_rng(0).uniform(1, 2, 57),
+])
+def test_running_mean_stays_within_the_values_and_is_right_at_both_ends(loss):
+    s = running_mean(loss)
+    finite = loss[np.isfinite(loss)]
+    assert np.nanmin(s) >= finite.min() - 1e-12 and np.nanmax(s) <= finite.max() + 1e-12
+    w = max(1, len(loss) // 50)
+    first = np.flatnonzero(np.isfinite(loss))[0]
+    assert s[first] == pytest.approx(np.nanmean(loss[first:first + w - w // 2]))
+    assert s[-1] == pytest.approx(np.mean(loss[len(loss) - 1 - w // 2:]))
+
+
+def test_the_plotted_loss_curves_hold_only_values_of_the_run(tmp_path, monkeypatch):
+    pytest.importorskip("matplotlib")
+    import rnnkit.diagnostics.curves as curves
+    figures = []
+    monkeypatch.setattr(curves, "save_figure", lambda fig, path, dpi: figures.append(fig) or Path(path))
+    run = tmp_path / "run"
+    run.mkdir()
+    (run / "config.json").write_text(json.dumps({"task": "charlm", "config": {"clip": 5.0}}))
+    loss = 4.31 - 2.49 * np.linspace(0, 1, 400) ** 0.5
+    (run / "steps.jsonl").write_text("".join(json.dumps({"step": s + 1, "time": s / 20, "loss": v, "grad_norm": 1.0,
+                                                         "clipped": False, "lr": 0.002}) + "\n"
+                                             for s, v in enumerate(loss)))
+    write_curves(run)
+    (fig,) = figures
+    panels = [a for a in fig.axes if a.get_title().startswith("training loss")]
+    assert len(panels) == 2
+    for panel in panels:
+        lines = [np.asarray(line.get_ydata(), dtype=float) for line in panel.get_lines()]
+        assert len(lines) == 2  # the raw loss and its running mean
+        for y in lines:
+            assert y.min() >= loss.min() - 1e-9 and y.max() <= loss.max() + 1e-9
+            assert abs(y[0] - 4.31) < 0.2 and abs(y[-1] - 1.82) < 0.05  # zero padding gave 2.25 and 1.0
+
+
+def test_running_mean_never_leaves_the_range_of_the_values():
+    from hypothesis import given, settings
+    from hypothesis import strategies as st
+
+    values = st.one_of(st.floats(-1e6, 1e6), st.just(float("nan")))
+
+    @settings(max_examples=200, deadline=None)
+    @given(y=st.lists(values, min_size=1, max_size=300), width=st.one_of(st.none(), st.integers(1, 50)))
+    def check(y, width):
+        y = np.array(y)
+        s = running_mean(y, width)
+        finite = y[np.isfinite(y)]
+        assert s.shape == y.shape
+        if finite.size:
+            tol = 1e-9 * max(1.0, np.abs(finite).max())
+            assert np.nanmin(s) >= finite.min() - tol and np.nanmax(s) <= finite.max() + tol
+
+    check()

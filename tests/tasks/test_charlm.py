@@ -88,6 +88,10 @@ def test_errors(tmp_path):
         model.score("Zebra")
     with pytest.raises(RnnkitError, match="--temperature"):
         list(model.sample(3, temperature=0))
+    for kwargs, flag in ((dict(length=-5), "--length"), (dict(length=3, seed=-1), "--seed"),
+                         (dict(length=3, top_k=0), "--top-k"), (dict(length=3, prime="Zz"), "--prime")):
+        with pytest.raises(RnnkitError, match=flag):
+            model.sample(**kwargs)  # refused when called, before the first token is asked for
 
 
 @pytest.mark.parametrize("level", ["char", "word"])
@@ -122,3 +126,22 @@ def test_large_corpus_trains_from_a_memory_map(tmp_path, monkeypatch):
     a, b = rk.load(summary["run"], "last"), rk.load(reference["run"], "last")
     for k, v in a.state_dict().items():
         np.testing.assert_array_equal(v, b.state_dict()[k])
+
+
+@pytest.mark.parametrize("prime", ["to be", "to be ", "to\nbe", ""])
+def test_word_level_sample_continues_the_prime_with_one_space_between_words(tmp_path, prime, capsys):
+    from rnnkit.cli.main import main
+    corpus = tmp_path / "words.txt"
+    corpus.write_text("to be or not to be that is the question\n" * 40)
+    run = str(tmp_path / "run")
+    assert main(["train", "charlm", str(corpus), "--level", "word", "--hidden", "8", "--layers", "1", "--embed", "4",
+                 "--batch-size", "2", "--bptt", "5", "--max-steps", "2", "--quiet", "--out", run]) == 0
+    capsys.readouterr()
+    assert main(["sample", run, "--prime", prime, "--length", "30", "--seed", "1"]) == 0
+    out = capsys.readouterr().out
+    assert out.startswith(prime) and "  " not in out
+    words = out[len(prime):].split()
+    vocab = {"to", "be", "or", "not", "that", "is", "the", "question", "<unk>"}
+    assert set(words) <= vocab, out  # no token glued to the prime or to each other ("beto", "worldworld")
+    if prime and not prime[-1].isspace():
+        assert out[len(prime)] in " \n"

@@ -214,3 +214,17 @@ def test_cli_train_predict_evaluate_info(tmp_path, binary_tsv, capsys):
     (tmp_path / "odd.tsv").write_text("great\tpos\nmeh\tneutral\n")
     assert main(["evaluate", out, str(tmp_path / "odd.tsv")]) == 2
     assert "'neutral' are not classes of the model ('neg', 'pos')" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("features", [1, 5])
+@pytest.mark.parametrize("verb", ["evaluate", "predict"])
+def test_inputs_are_checked_against_the_features_the_model_was_trained_on(tmp_path, features, verb, capsys):
+    from rnnkit.cli.main import main
+    rng = np.random.default_rng(0)
+    for d in (3, features):
+        np.savez(tmp_path / f"d{d}.npz", X=rng.normal(size=(20, 4, d)), y=np.arange(20) % 2)
+    classify.train(classify.Config(data=[str(tmp_path / "d3.npz")], hidden=4, max_steps=1, quiet=True,
+                                   out=str(tmp_path / "run")))
+    assert main([verb, str(tmp_path / "run"), str(tmp_path / f"d{features}.npz")]) == 2
+    err = capsys.readouterr().err
+    assert f"d{features}.npz: sequence 0 has shape (4, {features}): the model was trained on sequences of 3" in err

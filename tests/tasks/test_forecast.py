@@ -173,3 +173,23 @@ def test_verbs_check_the_run(tmp_path, capsys):
     assert "--steps: expected a positive integer" in capsys.readouterr().err
     with pytest.raises(RnnkitError, match="give one CSV file"):
         forecast.evaluate(rk.load(summary["run"]), ["a.csv", "b.csv"])
+
+
+@pytest.mark.parametrize("fmt", [[], ["--json"], ["--csv"]])
+def test_a_forecast_that_overflows_prints_every_finite_step_then_stops_with_a_message(tmp_path, capsys, fmt,
+                                                                                         monkeypatch):
+    summary = forecast.train(tiny(tmp_path, data=[write_csv(tmp_path / "y.csv")], epochs=None, max_steps=1))
+    original = Forecaster.forecast
+
+    def growing(self, values, origins, *args, **kwargs):  # each step 1e60 times the last: inf after a few
+        out = original(self, values, origins, *args, **kwargs)
+        return np.full_like(out, abs(values[-1, 0]) * 1e60 + 1)
+
+    monkeypatch.setattr(Forecaster, "forecast", growing)
+    capsys.readouterr()
+    assert main(["forecast", summary["run"], "--steps", "3000", *fmt]) == 2
+    captured = capsys.readouterr()
+    rows = [r for r in captured.out.splitlines() if r and not r.startswith("time,")]
+    assert 3 <= len(rows) < 3000
+    assert f"leaves the range of float64 numbers at step {len(rows) + 1}" in captured.err
+    assert f"the {len(rows)} steps before it are valid" in captured.err and "inf" not in captured.out

@@ -134,6 +134,7 @@ def test_bundled_default_data(tmp_path):
     ("val", "a O\n\nb I-X\n", None),                      # fine: a tag the training data lacks is allowed
     ("val", "a O\nb E-PER\n", r"valid.conll:2: tag 'E-PER' is not O"),
     ("train", "", r"train.conll: the file is empty"),
+    ("train", "a O\nb O\n\nc O\n", r"train.conll: every tag is 'O' \(outside any entity\): there is nothing"),
 ])
 def test_bad_input_writes_nothing(tmp_path, files, which, text, message):
     bad = tmp_path / ("train.conll" if which == "train" else "valid.conll")

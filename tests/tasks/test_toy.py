@@ -124,7 +124,7 @@ def test_ctrl_c_and_resume_is_exact(tmp_path, monkeypatch):
 
 @pytest.mark.parametrize("task,kwargs,message", [
     (toy.echo, dict(index=5), r"--index: expected a position in 0\.\.4 .* given 5"),
-    (toy.echo, dict(index=-1), "--index: expected a position in 0..4"),
+    (toy.echo, dict(index=-1), "--index: expected an integer >= 0, given -1"),
     (toy.echo, dict(length=3, index=3), r"--index: expected a position in 0\.\.2"),
     (toy.echo, dict(length=0), "--length: expected an integer >= 1"),
     (toy.echo, dict(features=1), "--features: expected an integer >= 2"),

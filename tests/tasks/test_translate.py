@@ -155,3 +155,10 @@ def test_bundled_pairs_and_attribution():
     notice = folder.joinpath("ATTRIBUTION.txt").read_text(encoding="utf-8")
     assert "CC BY 2.0 FR" in notice and "tatoeba.org" in notice and "manythings.org" in notice
     assert gzip.decompress(folder.joinpath(translate.BUNDLED).read_bytes()).count(b"\n") == 60000
+
+
+@pytest.mark.parametrize("penalty", [float("nan"), float("inf"), -1.0, "1"])
+def test_length_penalty_must_be_a_finite_number_at_least_0(trained, penalty):
+    model = rk.load(trained["run"])
+    with pytest.raises(RnnkitError, match="--length-penalty: expected a finite number >= 0"):
+        translate.translate(model, "a b", beam=2, length_penalty=penalty)

@@ -99,9 +99,22 @@ def test_an_unrecorded_model_file_is_refused_once_there_is_a_manifest(tmp_path):
     run.file("last.safetensors").write_bytes(tensors_bytes({"weight": np.zeros((2, 3), np.float32)}))
     with pytest.raises(RunError, match="last.safetensors: not recorded in manifest.json"):
         run.load_tensors("last.safetensors")
-    legacy = Run.create(tmp_path / "legacy")  # a run from before manifests: read unchecked
-    legacy.file("last.safetensors").write_bytes(tensors_bytes({"weight": np.zeros((2, 3), np.float32)}))
-    assert legacy.load_tensors("last.safetensors")["weight"].shape == (2, 3)
+
+
+
+@pytest.mark.parametrize("name", ["best.safetensors", "last.safetensors", "state.safetensors", "state.json"])
+def test_weights_without_a_manifest_are_a_damaged_run_until_reverified(tmp_path, name):
+    """Deleting manifest.json must not switch the checksums off (issue 13, class 7)."""
+    run = Run.create(tmp_path)
+    weights = tensors_bytes({"weight": np.zeros((2, 3), np.float32)})
+    run.commit({"best.safetensors": weights, "last.safetensors": weights, "state.safetensors": weights,
+                "state.json": b'{"train": {"step": 4}}'}, step=4)
+    run.file("manifest.json").unlink()
+    with pytest.raises(RunError, match=rf"the run is damaged: it has {name} but no manifest.json.*"
+                                       rf"rnnkit train --resume {tmp_path} --reverify"):
+        run.verified(name)
+    run.reverify()
+    assert run.verified(name) == run.file(name) and run.manifest()["step"] == 4
 
 
 def test_bad_manifest_and_jsonl_name_the_file(tmp_path):

@@ -36,12 +36,14 @@ def register(subparsers) -> None:
 def run(args) -> int:
     task = task_of(args.run, "forecast")
     model = load_model(args)
-    results = task.continue_series(model, args.steps, args.data)
+    results = task.iter_forecasts(model, args.steps, args.data)  # streamed: an overflow keeps the steps before it
     if args.csv:
         writer = csv.writer(sys.stdout, lineterminator="\n")
         writer.writerow(["time", model.spec["columns"][0]])
-        writer.writerows([r["time"], f"{r['value']:.6g}"] for r in results)
+        for r in results:
+            writer.writerow([r["time"], f"{r['value']:.6g}"])
+            sys.stdout.flush()
         return 0
     for r in results:
-        print(json.dumps(r) if args.json else task.format_prediction(r))
+        print(json.dumps(r) if args.json else task.format_prediction(r), flush=True)
     return 0

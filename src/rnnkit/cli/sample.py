@@ -29,10 +29,9 @@ def run(args) -> int:
     task_of(args.run, "sample")
     model = load_model(args)
     out = sys.stdout
-    out.write(args.prime)
-    sep = "" if model.level == "char" else " "
-    for token in model.sample(args.length, args.temperature, args.top_k, args.top_p, args.prime, args.seed):
-        out.write("\n" if token == "<eos>" else token + sep)
+    tokens = model.sample(args.length, args.temperature, args.top_k, args.top_p, args.prime, args.seed)  # checks
+    for piece in model.stream_text(tokens, args.prime):
+        out.write(piece)
         out.flush()
     out.write("\n")
     return 0

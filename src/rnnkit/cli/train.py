@@ -7,13 +7,20 @@ from dataclasses import fields
 from rnnkit.errors import RnnkitError
 from rnnkit.tasks import TASKS
 from rnnkit.tasks.base import open_run
+from rnnkit.tasks.session import RESUMABLE
 from rnnkit.train.config import CELLS, DTYPES, ON_NAN, OPTIMIZERS, SCHEDULES, flag
+from rnnkit.train.lock import RunLock
+from rnnkit.train.run import Run
 
 EXAMPLES = """examples:
   rnnkit train charlm                                  # tiny Shakespeare, bundled
   rnnkit train charlm my.txt --hidden 512 --time-limit 900
   rnnkit train classify reviews.tsv --cell gru --epochs 10
   rnnkit train --resume runs/charlm                    # continue an interrupted run
+  rnnkit train --resume runs/charlm --max-steps 5000   # ... with a larger budget (totals for the run)
+
+A resume may change the budget and stopping rules (--epochs, --max-steps, --time-limit, --patience,
+--eval-every, --checkpoint-every, --on-nan, --max-rollbacks, --quiet); any other option must match the run.
 """
 
 # flag -> (argparse keywords, help); the default shown is the task's own
@@ -45,9 +52,12 @@ COMMON = {
     "max_rollbacks": (dict(type=int), "stop after this many rollbacks"),
     "seed": (dict(type=int), "random seed (same seed, same machine: same run)"),
     "dtype": (dict(choices=DTYPES), "floating-point precision"),
-    "out": (dict(metavar="DIR"), "run directory (default: runs/TASK, never overwritten)"),
+    # type=str: the training Session checks the run directory (and suggests --resume for an existing run)
+    "out": (dict(metavar="DIR", type=str), "run directory (default: runs/TASK, never overwritten)"),
     "quiet": (dict(action="store_true"), "no progress bar or summary"),
 }
+REVERIFY = ("with --resume: a run that lost its manifest.json: record the checksums of its files as they are "
+            "now (only if you trust them)")
 
 
 def add_common_arguments(parser: argparse.ArgumentParser, config_cls) -> None:
@@ -58,14 +68,19 @@ def add_common_arguments(parser: argparse.ArgumentParser, config_cls) -> None:
         shown = "" if default in (None, False) or name in ("out", "eval_every") else f" (default {default})"
         group.add_argument(flag(name), dest=name, default=argparse.SUPPRESS, help=text + shown, **kwargs)
     group.add_argument("--resume", metavar="RUN", default=argparse.SUPPRESS,
-                       help="continue the interrupted run RUN with its own configuration")
+                       help="continue the run RUN with its own configuration (a new budget may be given)")
+    group.add_argument("--reverify", action="store_true", default=argparse.SUPPRESS, help=REVERIFY)
 
 
 def register(subparsers) -> None:
     parser = subparsers.add_parser("train", help="train a model, writing a run directory",
                                    description=__doc__, epilog=EXAMPLES,
                                    formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--resume", metavar="RUN", help="continue the interrupted run RUN")
+    parser.add_argument("--resume", metavar="RUN", help="continue the run RUN (with the options below, if given)")
+    parser.add_argument("--reverify", action="store_true", default=argparse.SUPPRESS, help=REVERIFY)
+    for name in RESUMABLE:  # `rnnkit train --resume R --time-limit 5`: no TASK needed
+        kwargs, text = COMMON[name]
+        parser.add_argument(flag(name), dest=name, default=argparse.SUPPRESS, help=text, **kwargs)
     tasks = parser.add_subparsers(dest="task", metavar="TASK", required=False)
     for name, task in TASKS.items():
         sub = tasks.add_parser(name, help=task.__doc__.splitlines()[0], description=task.__doc__,
@@ -81,7 +96,15 @@ def run(args) -> int:
         _, task_name, _ = open_run(resume)
         if args.task and args.task != task_name:
             raise RnnkitError(f"--resume: {resume!r} is a {task_name!r} run, not {args.task!r}")
-        summary = TASKS[task_name].train(None, resume=resume)
+        if getattr(args, "reverify", False):
+            with RunLock(resume):
+                Run(resume).reverify()
+        task = TASKS[task_name]
+        names = {f.name for f in fields(task.Config)}
+        changes = {k: v for k, v in vars(args).items() if k in names}
+        summary = task.train(None, resume=resume, changes=changes)
+    elif getattr(args, "reverify", False):
+        raise RnnkitError("--reverify: applies to a run being resumed: rnnkit train --resume RUN --reverify")
     elif not args.task:
         raise RnnkitError(f"give a TASK ({', '.join(TASKS)}) or --resume RUN")
     else:

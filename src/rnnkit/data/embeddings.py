@@ -73,6 +73,9 @@ def read_vectors(path, wanted: Iterable[str] | None = None) -> tuple[int, dict[s
             vector = np.array(parts[-dim:], dtype=np.float64)
         except ValueError:
             raise DataError(f"{path}, line {n}: expected {dim} numbers after the word {word!r}") from None
+        if not np.all(np.isfinite(vector)):
+            bad = parts[-dim:][int(np.flatnonzero(~np.isfinite(vector))[0])]
+            raise DataError(f"{path}, line {n}: the vector of {word!r} holds {bad!r}, not a finite number")
         (exact if target == word else folded)[target] = vector
     if dim is None:
         raise DataError(f"{path}: no vectors (only blank lines)")

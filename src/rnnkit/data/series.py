@@ -20,8 +20,6 @@ finite number: the DataError names the file, the line and the column.
 """
 from __future__ import annotations
 
-import csv
-import io
 import re
 from collections import Counter
 from datetime import date, datetime, timedelta
@@ -30,7 +28,7 @@ from typing import NamedTuple, Sequence
 
 import numpy as np
 
-from rnnkit.data.text import read_text
+from rnnkit.data.tables import csv_rows
 from rnnkit.errors import DataError
 
 _MONTH = re.compile(r"^(\d{4})-(\d{1,2})$")
@@ -159,16 +157,8 @@ def read_clock(stamps: list[str], lines: list[int], source: str, allow_gaps: boo
 
 
 def _csv_rows(path: Path) -> list[tuple[int, list[str]]]:
-    """(line number, cells) of every non-blank line of a CSV file."""
-    reader = csv.reader(io.StringIO(read_text(path), newline="\n"))
-    rows = []
-    try:
-        for row in reader:
-            if any(cell.strip() for cell in row):
-                rows.append((reader.line_num, [cell.strip() for cell in row]))
-    except csv.Error as exc:
-        raise DataError(f"{path}, line {reader.line_num}: not valid CSV ({exc})") from None
-    return rows
+    """(line number, cells stripped of spaces) of every non-blank line of a CSV file."""
+    return [(n, [cell.strip() for cell in row]) for n, row in csv_rows(path)]
 
 
 def _column(spec, names: list[str], option: str, path: Path) -> int:
@@ -184,6 +174,13 @@ def _column(spec, names: list[str], option: str, path: Path) -> int:
     if not -len(names) <= i < len(names):
         raise DataError(f"{path}: {option} {i}: the file has {len(names)} columns ({', '.join(map(repr, names))})")
     return i % len(names)
+
+
+def _is_finite_number(cell: str) -> bool:
+    try:
+        return bool(np.isfinite(float(cell)))
+    except ValueError:
+        return False
 
 
 def _number(cell: str, path: Path, line: int, column: str) -> float:
@@ -208,6 +205,9 @@ def read_series(path, columns: Sequence | None = None, time_col=None, allow_gaps
     if not rows:
         raise DataError(f"{path}: no rows (only blank lines)")
     names = rows[0][1]
+    if len(rows) > 1 and len(names) > 1 and all(_is_finite_number(c) for c in names[1:]):
+        raise DataError(f"{path}, line {rows[0][0]}: {','.join(names)[:60]!r} looks like data, not a header; "
+                        f"the first line must name the columns (e.g. time,value), or its row would be lost")
     if len(names) < 2:
         raise DataError(f"{path}: line {rows[0][0]}: expected a header naming a time column and at least one "
                         f"value column, found {len(names)} column(s)")

@@ -68,16 +68,31 @@ def label_order(labels) -> list[str]:
 # -- text tables ------------------------------------------------------------------------------------------
 
 
+def csv_rows(path: Path, text: str | None = None) -> list[tuple[int, list[str]]]:
+    """(line number, cells) of every non-blank row of a CSV file, one row per line.
+
+    A quoted field may hold commas but not a line break: a row that runs onto the next line is
+    almost always an unterminated quote, reported at the line where it starts."""
+    reader = csv.reader(io.StringIO(read_text(path) if text is None else text, newline="\n"))
+    rows, start = [], 1
+    try:
+        for row in reader:
+            if reader.line_num > start or any("\n" in cell for cell in row):
+                raise DataError(f"{path}, line {start}: a quoted field is not closed on its line (an "
+                                f"unterminated \" quote?); a row must end on its own line")
+            if any(cell.strip() for cell in row):
+                rows.append((start, row))
+            start = reader.line_num + 1
+    except csv.Error as exc:
+        raise DataError(f"{path}, line {reader.line_num}: not valid CSV ({exc})") from None
+    return rows
+
+
 def _rows(path: Path) -> list[tuple[int, list[str]]]:
     """(line number, fields) of every non-blank line: CSV for *.csv, tab-separated otherwise."""
     text = read_text(path)
     if path.suffix.lower() == ".csv":
-        reader = csv.reader(io.StringIO(text, newline="\n"))
-        try:
-            rows = [(reader.line_num, row) for row in reader]
-        except csv.Error as exc:
-            raise DataError(f"{path}, line {reader.line_num}: not valid CSV ({exc})") from None
-        return [(n, row) for n, row in rows if any(cell.strip() for cell in row)]
+        return csv_rows(path, text)
     rows = []
     for n, line in enumerate(text.split("\n"), start=1):
         if not line.strip():
@@ -174,18 +189,26 @@ _DAMAGED_ZIP = (OSError, EOFError, zipfile.BadZipFile, zlib.error, NotImplemente
 
 def npz_arrays(path: Path, wanted: str = "arrays X and y") -> dict[str, np.ndarray]:
     """Every array of an .npz archive, read without pickle; DataError for anything unreadable."""
+    data = read_bytes(path)
+    if not data.startswith((b"PK\x03\x04", b"PK\x05\x06", b"\x93NUMPY")):
+        raise DataError(f"{path}: not an npz/zip file (it starts with {data[:16]!r}); expected an .npz archive "
+                        f"with {wanted}, as numpy.savez writes it")
     try:
-        archive = np.load(io.BytesIO(read_bytes(path)), allow_pickle=False)
+        archive = np.load(io.BytesIO(data), allow_pickle=False)
     except (ValueError, *_DAMAGED_ZIP) as exc:
         raise DataError(f"{path}: not a readable .npz archive ({exc})") from None
     if not isinstance(archive, np.lib.npyio.NpzFile):
         raise DataError(f"{path}: a single .npy array; expected an .npz archive with {wanted}")
     try:
-        return {k: archive[k] for k in archive.files}
+        arrays = {k: archive[k] for k in archive.files}
     except ValueError as exc:  # e.g. object arrays, which would need pickle
         raise DataError(f"{path}: cannot read its arrays without pickle ({exc})") from None
     except _DAMAGED_ZIP as exc:  # a damaged member
         raise DataError(f"{path}: a damaged .npz archive ({type(exc).__name__}: {exc})") from None
+    for name, a in arrays.items():  # complex values would lose their imaginary part without a word
+        if np.iscomplexobj(a):
+            raise DataError(f"{path}: {name}: complex numbers (dtype {a.dtype}); expected real numbers")
+    return arrays
 
 
 def read_sequences(path, labelled: bool = True) -> tuple[list[np.ndarray], list[str] | None]:
@@ -201,8 +224,8 @@ def read_sequences(path, labelled: bool = True) -> tuple[list[np.ndarray], list[
     X = arrays["X"]
     if X.ndim == 2:
         X = X[:, :, None]
-    if X.ndim != 3 or X.shape[0] == 0 or X.shape[1] == 0 or not np.issubdtype(X.dtype, np.number):
-        raise DataError(f"{path}: X: expected a numeric array of shape (N, T, D) with N, T >= 1, "
+    if X.ndim != 3 or 0 in X.shape or not np.issubdtype(X.dtype, np.number):
+        raise DataError(f"{path}: X: expected a numeric array of shape (N, T, D) with N, T, D >= 1, "
                         f"given shape {X.shape} and dtype {X.dtype}")
     N, T, _ = X.shape
     labels = None

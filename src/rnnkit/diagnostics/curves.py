@@ -129,13 +129,22 @@ def write_csvs(curves: list[Curves], out: Path) -> list[Path]:
     return [train, val]
 
 
-def _smooth(y: np.ndarray) -> np.ndarray:
-    """A running mean over ~2% of the points (at least 1), for the noisy per-step loss."""
-    w = max(1, len(y) // 50)
+def running_mean(y: np.ndarray, width: int | None = None) -> np.ndarray:
+    """A centred running mean over ``width`` points (default ~2% of them) of the values that exist.
+
+    Near the ends the window holds fewer points instead of zeros, and NaNs are left out, so each
+    point is a mean of the run's own values and lies between their minimum and maximum."""
+    y = np.asarray(y, dtype=np.float64)
+    w = width or max(1, len(y) // 50)
     if w == 1:
         return y
-    kernel = np.ones(w) / w
-    return np.convolve(np.nan_to_num(y), kernel, mode="same")
+    ok = np.isfinite(y)
+    total = np.concatenate([[0.0], np.cumsum(np.where(ok, y, 0.0))])
+    count = np.concatenate([[0], np.cumsum(ok)])
+    i = np.arange(len(y))
+    lo, hi = np.clip(i - w // 2, 0, len(y)), np.clip(i - w // 2 + w, 0, len(y))
+    n = count[hi] - count[lo]
+    return np.where(n > 0, (total[hi] - total[lo]) / np.maximum(n, 1), np.nan)
 
 
 def plot_curves(curves: list[Curves], path) -> Path | None:
@@ -152,7 +161,7 @@ def plot_curves(curves: list[Curves], path) -> Path | None:
         for a, x in ((ax[0, 0], step), (ax[1, 0], time_)):
             if per_step and len(loss) > 50:
                 a.plot(x, loss, color=color, alpha=0.25, lw=0.7)
-                a.plot(x, _smooth(loss), color=color, lw=1.5, label=c.name)
+                a.plot(x, running_mean(loss), color=color, lw=1.5, label=c.name)
             else:
                 a.plot(x, loss, color=color, lw=1.5, marker="." if len(loss) < 50 else None, label=c.name)
         if c.metric:

@@ -84,10 +84,13 @@ class Module:
     def load_state_dict(self, state_dict: Mapping[str, np.ndarray]) -> None:
         """Copy arrays of any float dtype into the parameters (cast to ``dtype``).
 
-        Raises ``ValueError`` listing every missing, unexpected or wrongly
-        shaped tensor at once, each by name with its expected and given
-        shape; nothing is changed unless all of them match.
+        Raises ``ValueError`` listing every missing, unexpected, wrongly
+        shaped or non-finite tensor at once, each by name with its expected and
+        given shape; nothing is changed unless all of them match. ``TypeError``
+        if ``state_dict`` is not a mapping.
         """
+        if not isinstance(state_dict, Mapping):
+            raise TypeError(f"state_dict: expected a mapping of names to arrays, given {type(state_dict).__name__}")
         own = self.parameters()
         problems = [f"missing: {k} {own[k].shape}" for k in own if k not in state_dict]
         problems += [f"unexpected: {k} {np.shape(state_dict[k])}" for k in state_dict if k not in own]
@@ -98,6 +101,8 @@ class Module:
                 problems.append(f"wrong shape: {k} expected {own[k].shape}, given {a.shape}")
             elif not np.issubdtype(a.dtype, np.floating):
                 problems.append(f"wrong dtype: {k} expected a float array, given {a.dtype}")
+            elif not np.all(np.isfinite(a)):
+                problems.append(f"not finite: {k} holds NaN or infinity")
             else:
                 arrays[k] = a
         if problems:

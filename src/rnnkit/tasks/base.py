@@ -1,10 +1,11 @@
-"""What every task shares: building the recurrent stack, creating and opening runs.
+"""What every task shares: building the recurrent stack, opening runs, splitting data.
 
 A task module (``charlm``, ``classify``, ...) provides ``NAME``, a ``Config``
 dataclass (a :class:`~rnnkit.train.config.TrainConfig` with task fields), a
-``train(config, resume=None) -> summary`` function (the one Python call that
+``train(config, resume=None, changes=None) -> summary`` function (the one Python call that
 the ``rnnkit train TASK`` command makes), a ``load(run) -> model`` function
-and ``add_arguments(parser)`` for its command-line options.
+and ``add_arguments(parser)`` for its command-line options. A run is created
+(or resumed) by :class:`rnnkit.tasks.session.Session`.
 """
 from __future__ import annotations
 
@@ -12,11 +13,11 @@ from pathlib import Path
 
 import numpy as np
 
-import rnnkit
 from rnnkit.errors import DataError, RunError
 from rnnkit.nn.recurrent import GRU, LSTM, RNN, Recurrent
+from rnnkit.train.checkpoint import tensor_shapes
 from rnnkit.train.config import TrainConfig
-from rnnkit.train.run import Run, fresh_run_dir
+from rnnkit.train.run import Run
 
 
 def make_recurrent(config: TrainConfig, input_size: int, seed: int, bidirectional: bool | None = None) -> Recurrent:
@@ -31,18 +32,6 @@ def make_recurrent(config: TrainConfig, input_size: int, seed: int, bidirectiona
     return RNN(input_size, config.hidden, nonlinearity="relu" if config.cell == "rnn_relu" else "tanh", **kwargs)
 
 
-def new_run(task: str, config: TrainConfig) -> Run:
-    """Create the run directory (``--out`` or ``runs/TASK``, never overwriting) and its config.json."""
-    path = Path(config.out) if config.out else fresh_run_dir(Path("runs") / task)
-    if path.exists() and any(path.iterdir()):
-        raise RunError(f"--out: {str(path)!r} already exists and is not empty; choose another directory "
-                       f"or continue it with --resume {path}")
-    run = Run.create(path)
-    config.out = str(path)
-    run.write_json("config.json", {"task": task, "rnnkit_version": rnnkit.__version__, "config": config.to_dict()})
-    return run
-
-
 def open_run(path, task: str | None = None) -> tuple[Run, str, dict]:
     """An existing run (a path or a Run), its task name and its stored config dict (RunError if not a run)."""
     run = path if isinstance(path, Run) else Run.open(path)
@@ -55,9 +44,31 @@ def open_run(path, task: str | None = None) -> tuple[Run, str, dict]:
 
 
 def open_task_run(path, task: str, config_cls: type[TrainConfig]) -> tuple[Run, TrainConfig]:
-    """An existing run of ``task`` and its stored configuration, checked as ``config_cls``."""
+    """An existing run of ``task`` and its stored configuration, checked as ``config_cls`` and
+    against the headers of its weight files (before anything is built from it)."""
     run, _, stored = open_run(path, task)
-    return run, config_cls.from_dict(stored, str(run.file("config.json")))
+    config = config_cls.from_dict(stored, str(run.file("config.json")))
+    check_config_fits_weights(run, config)
+    return run, config
+
+
+GATES = {"lstm": 4, "gru": 3}
+
+
+def check_config_fits_weights(run: Run, config: TrainConfig) -> None:
+    """RunError if config.json asks for a recurrent stack larger than the stored weights hold.
+
+    The stack alone has layers × directions × G·H × H recurrent weights (G gates); a config whose
+    count exceeds every tensor of ``best``/``last.safetensors`` (read from their headers) disagrees
+    with them, and building its model could exhaust memory (``hidden`` 65536: 128 GiB)."""
+    least = config.layers * (2 if config.bidirectional else 1) * GATES.get(config.cell, 1) * config.hidden ** 2
+    for name in ("best.safetensors", "last.safetensors"):
+        if run.exists(name):
+            held = sum(int(np.prod(shape)) for shape in tensor_shapes(run.file(name)).values())
+            if least > held:
+                raise RunError(f"{run.file('config.json')}: --hidden {config.hidden}, --layers {config.layers} "
+                               f"need at least {least:,} recurrent weights but {name} holds {held:,} numbers in "
+                               f"all: the configuration and the weights disagree (the run is damaged)")
 
 
 def validation_size(n: int, val_fraction: float, what: str = "examples",

@@ -38,8 +38,9 @@ from rnnkit.data.text import iter_text, line_chunks
 from rnnkit.data.vocab import EOS, UNK, Vocab, count_chars, count_words, encode_chars, encode_words
 from rnnkit.errors import DataError, RnnkitError
 from rnnkit.functional.losses import softmax_cross_entropy
-from rnnkit.tasks.base import make_recurrent, new_run, open_task_run
+from rnnkit.tasks.base import make_recurrent, open_task_run
 from rnnkit.tasks.language_model import LanguageModel
+from rnnkit.tasks.session import Session
 from rnnkit.train.config import TrainConfig, flag
 from rnnkit.train.run import Run
 from rnnkit.train.trainer import Trainer
@@ -187,25 +188,23 @@ def split_ids(ids: np.ndarray, val_fraction: float, minimum: int) -> tuple[np.nd
     return ids[:-n_val], ids[-n_val:]
 
 
-def train(config: Config, resume: str | None = None) -> dict:
-    """Train a language model; returns the summary (``summary["run"]`` is the run directory)."""
-    if resume:
-        run, config = open_task_run(resume, NAME, Config)
-        vocab = Vocab.from_json(run.read_json("vocab.json"), str(run.file("vocab.json")))
-    else:
-        config.check()
-        vocab = build_vocab(config.data, config)
-    model = build_model(vocab, config)
-    ids = encode_corpus(config.data, vocab, config.level)
-    train_ids, val_ids = split_ids(ids, config.val_fraction, minimum=2)
-    objective = LMObjective(model, train_ids, val_ids, config)
-    if not resume:
-        run = new_run(NAME, config)
-        run.write_json("vocab.json", vocab.to_json())
-    trainer = Trainer(objective, config, run, default_epochs=1)
-    if resume:
-        trainer.resume()
-    return trainer.fit()
+def train(config: Config | None, resume: str | None = None, changes: dict | None = None) -> dict:
+    """Train a language model; returns the summary (``summary["run"]`` is the run directory).
+
+    ``resume``: continue that run instead, with the budget ``changes`` (see :mod:`rnnkit.tasks.session`).
+    """
+    with Session(NAME, Config, config, resume, changes) as session:
+        config, run = session.config, session.run
+        if run:
+            vocab = Vocab.from_json(run.read_json("vocab.json"), str(run.file("vocab.json")))
+        else:
+            vocab = build_vocab(config.data, config)
+        model = build_model(vocab, config)
+        ids = encode_corpus(config.data, vocab, config.level)
+        train_ids, val_ids = split_ids(ids, config.val_fraction, minimum=2)
+        objective = LMObjective(model, train_ids, val_ids, config)
+        run = session.create({"vocab.json": vocab.to_json()})
+        return session.fit(Trainer(objective, config, run, default_epochs=1))
 
 
 def load(run: Run | str, which: str = "best") -> LanguageModel:

@@ -55,7 +55,8 @@ from rnnkit.data.embeddings import embedding_matrix, read_vectors
 from rnnkit.data.tables import Labelled, label_order, read_labelled, read_sequences
 from rnnkit.data.vocab import PAD, UNK, Vocab, words
 from rnnkit.errors import DataError, RnnkitError, RunError
-from rnnkit.tasks.base import fit_scaler, make_recurrent, new_run, open_task_run, split_indices
+from rnnkit.tasks.base import fit_scaler, make_recurrent, open_task_run, split_indices
+from rnnkit.tasks.session import Session
 from rnnkit.tasks.classifier import Classifier
 from rnnkit.train.config import TrainConfig, add_options, flag
 from rnnkit.train.metrics import classification_scores, format_confusion
@@ -152,13 +153,25 @@ def build_vocab(token_lists: list[list[str]], config: Config, keep=()) -> Vocab:
     return Vocab([PAD, UNK] + kept[:config.vocab_size - 2], unk=UNK)
 
 
-def encode(model: Classifier, inputs: list) -> list[np.ndarray]:
-    """Id sequences (T_i,) of texts, or standardised (T_i, D) sequences in the model's dtype."""
+def encode(model: Classifier, inputs: list, source: str = "INPUT") -> list[np.ndarray]:
+    """Id sequences (T_i,) of texts, or standardised (T_i, D) sequences in the model's dtype.
+
+    Sequences must have the D features the model was trained on (DataError naming ``source``)."""
     cut = model.config.max_length
     if model.vocab is None:
         mean, std = np.array(model.scaler["mean"]), np.array(model.scaler["std"])
+        check_features(model, inputs, source)
         return [((np.asarray(s)[:cut] - mean) / std).astype(model.dtype) for s in inputs]
     return [model.vocab.encode(tokenize(t, model.config) or [UNK]) for t in inputs]
+
+
+def check_features(model: Classifier, seqs: list, source: str) -> None:
+    """Every (T, D) sequence has the D features the model was trained on; DataError naming ``source``."""
+    want = len(model.scaler["mean"])
+    bad = next((k for k, s in enumerate(seqs) if np.ndim(s) != 2 or np.shape(s)[1] != want), None)
+    if bad is not None:
+        raise DataError(f"{source}: sequence {bad} has shape {np.shape(seqs[bad])}: the model was trained on "
+                        f"sequences of {want} features")
 
 
 def class_ids(labels: list[str], classes: list[str], source: str) -> np.ndarray:
@@ -266,45 +279,36 @@ def _model_of_run(run: Run, config: Config) -> Classifier:
     return build_model(config, labels, None, run.read_json("scaler.json"))
 
 
-def train(config: Config, resume: str | None = None) -> dict:
+def train(config: Config | None, resume: str | None = None, changes: dict | None = None) -> dict:
     """Train a classifier; returns the summary (``summary["run"]`` is the run directory).
 
     Everything is read and checked before the run directory is created.
+    ``resume``: continue that run instead, with the budget ``changes`` (see :mod:`rnnkit.tasks.session`).
     """
-    if resume:
-        run, config = open_task_run(resume, NAME, Config)
-        model, notes = _model_of_run(run, config), {}
-    else:
-        config.check()
-    data = read_data(config.data, config)
-    train_idx, val_idx = split_indices(len(data.labels), config.val_fraction, SPLIT_SEED)
-    if not resume:
-        model, notes = _fresh_model(config, data, train_idx)
-    y = class_ids(data.labels, model.labels, ", ".join(config.data) or "the bundled data")
-    seqs = encode(model, data.inputs)
-    objective = ClassifyObjective(model, ([seqs[i] for i in train_idx], y[train_idx]),
-                                  ([seqs[i] for i in val_idx], y[val_idx]), config)
-    if not resume:
-        run = new_run(NAME, config)
-        run.write_json("labels.json", {"labels": model.labels})
-        if model.vocab is not None:
-            run.write_json("vocab.json", model.vocab.to_json())
-        else:
-            run.write_json("scaler.json", model.scaler)
-    majority = np.bincount(y[train_idx], minlength=len(model.labels)).argmax()
-    objective.extras = {"classes": len(model.labels), "train_examples": len(train_idx),
-                        "val_examples": len(val_idx),
-                        "majority_val_accuracy": float(np.mean(y[val_idx] == majority)), **notes}
-    trainer = Trainer(objective, config, run, default_epochs=DEFAULT_EPOCHS)
-    if resume:
-        trainer.resume()
-    summary = trainer.fit()
+    with Session(NAME, Config, config, resume, changes) as session:
+        config, run = session.config, session.run
+        model, notes = (_model_of_run(run, config), {}) if run else (None, {})
+        data = read_data(config.data, config)
+        train_idx, val_idx = split_indices(len(data.labels), config.val_fraction, SPLIT_SEED)
+        if model is None:
+            model, notes = _fresh_model(config, data, train_idx)
+        y = class_ids(data.labels, model.labels, ", ".join(config.data) or "the bundled data")
+        seqs = encode(model, data.inputs)
+        objective = ClassifyObjective(model, ([seqs[i] for i in train_idx], y[train_idx]),
+                                      ([seqs[i] for i in val_idx], y[val_idx]), config)
+        files = {"labels.json": {"labels": model.labels}}
+        files |= {"vocab.json": model.vocab.to_json()} if model.vocab is not None else {"scaler.json": model.scaler}
+        run = session.create(files)
+        majority = np.bincount(y[train_idx], minlength=len(model.labels)).argmax()
+        objective.extras = {"classes": len(model.labels), "train_examples": len(train_idx),
+                            "val_examples": len(val_idx),
+                            "majority_val_accuracy": float(np.mean(y[val_idx] == majority)), **notes}
+        summary = session.fit(Trainer(objective, config, run, default_epochs=DEFAULT_EPOCHS))
     if not config.quiet:
         print(f"baseline: always predicting {model.labels[majority]!r} scores val_accuracy "
               f"{summary['majority_val_accuracy']:.4f} (this run's best: {summary['best_val_accuracy']:.4f})",
               flush=True)
     return summary
-
 
 # -- using a trained model ------------------------------------------------------------------------------------
 
@@ -328,6 +332,7 @@ def _named_inputs(model: Classifier, inputs: list) -> tuple[list, list]:
     for k, x in enumerate(inputs):
         if isinstance(x, (str, Path)):
             xs, _ = read_sequences(x, labelled=False)
+            check_features(model, xs, str(x))
             seqs += xs
             names += [f"{x}[{i}]" for i in range(len(xs))]
             continue
@@ -359,7 +364,7 @@ def evaluate(model: Classifier, paths: list[str]) -> dict:
     if data.numeric != (model.vocab is None):
         raise DataError(f"{', '.join(paths)}: the model was trained on {kind}")
     y = class_ids(data.labels, model.labels, ", ".join(paths))
-    s = scores(model, encode(model, data.inputs), y)
+    s = scores(model, encode(model, data.inputs, ", ".join(paths)), y)
     return {"examples": len(y), "loss": s["loss"], "accuracy": s["accuracy"], "macro_f1": s["macro_f1"],
             "labels": model.labels, "confusion": s["confusion"]}
 

@@ -49,13 +49,15 @@ from argparse import SUPPRESS
 from dataclasses import dataclass, field
 from importlib import resources
 from pathlib import Path
+from typing import Iterator
 
 import numpy as np
 
 from rnnkit.data.series import Clock, Series, read_series
 from rnnkit.errors import DataError, RnnkitError, RunError
 from rnnkit.functional.losses import mse
-from rnnkit.tasks.base import fit_scaler, make_recurrent, new_run, open_task_run
+from rnnkit.tasks.base import fit_scaler, make_recurrent, open_task_run
+from rnnkit.tasks.session import Session
 from rnnkit.tasks.forecaster import Forecaster, changes
 from rnnkit.train.config import TrainConfig, add_options, flag
 from rnnkit.train.run import Run
@@ -291,40 +293,32 @@ def _tail(series: Series, model: Forecaster) -> dict:
             "clock": series.clock.to_json()}
 
 
-def train(config: Config, resume: str | None = None) -> dict:
-    """Train a forecaster; returns the summary with the test window's scores beside the baselines."""
-    if resume:
-        run, config = open_task_run(resume, NAME, Config)
-    else:
-        config.check()
-    series = read_data(config.data[0] if config.data else None, config)
-    first = config.window - 1 + int(config.difference)
-    train_end, test_start = split_points(len(series.times), config, first, series.source)
-    spec = run.read_json("spec.json") if resume else fit_spec(config, series, train_end)
-    model = build_model(config, spec)
-    objective = ForecastObjective(model, series, train_end, test_start, config)
-    if not resume:
-        run = new_run(NAME, config)
-        run.write_json("spec.json", spec)
-        run.write_json("tail.json", _tail(series, model))
-    trainer = Trainer(objective, config, run, default_epochs=DEFAULT_EPOCHS)
-    if resume:
-        trainer.resume()
-    summary = trainer.fit()
-    if summary["stopped"] == "interrupted":
-        return summary  # scored when --resume finishes it
-    run.load_model("best.safetensors", model)
-    model.eval()
-    test = score(rolling(model, series.values, test_start, len(series.times), spec["season"], series.source), "test_")
-    summary |= {"train_rows": train_end, "val_rows": test_start - train_end,
-                "test_rows": len(series.times) - test_start,
-                "test_from": series.times[test_start], "log": spec["log"], "season": spec["season"], **test}
-    run.write_json("summary.json", summary)
+def train(config: Config | None, resume: str | None = None, changes: dict | None = None) -> dict:
+    """Train (or ``resume`` with the budget ``changes``) a forecaster; the summary has test scores and baselines."""
+    with Session(NAME, Config, config, resume, changes) as session:
+        config, run = session.config, session.run
+        series = read_data(config.data[0] if config.data else None, config)
+        first = config.window - 1 + int(config.difference)
+        train_end, test_start = split_points(len(series.times), config, first, series.source)
+        spec = run.read_json("spec.json") if run else fit_spec(config, series, train_end)
+        model = build_model(config, spec)
+        objective = ForecastObjective(model, series, train_end, test_start, config)
+        run = session.create({"spec.json": spec, "tail.json": _tail(series, model)})
+        summary = session.fit(Trainer(objective, config, run, default_epochs=DEFAULT_EPOCHS))
+        if summary["stopped"] == "interrupted":
+            return summary  # scored when --resume finishes it
+        run.load_model("best.safetensors", model)
+        model.eval()
+        test = score(rolling(model, series.values, test_start, len(series.times), spec["season"], series.source),
+                     "test_")
+        summary |= {"train_rows": train_end, "val_rows": test_start - train_end,
+                    "test_rows": len(series.times) - test_start,
+                    "test_from": series.times[test_start], "log": spec["log"], "season": spec["season"], **test}
+        run.write_json("summary.json", summary)
     if not config.quiet:
         print(format_comparison(test, "test_", f"test window {series.times[test_start]} .. {series.times[-1]}"),
               flush=True)
     return summary
-
 
 # -- using a trained model -------------------------------------------------------------------------------
 
@@ -352,6 +346,11 @@ def _file_series(model: Forecaster, path: str) -> Series:
 
 def continue_series(model: Forecaster, steps: int, data: str | None = None) -> list[dict]:
     """The next ``steps`` values (time stamp and value) after the training series, or after the file ``data``."""
+    return list(iter_forecasts(model, steps, data))
+
+
+def iter_forecasts(model: Forecaster, steps: int, data: str | None = None) -> Iterator[dict]:
+    """:func:`continue_series` step by step, checked first; an overflow is a DataError after the finite steps."""
     if not isinstance(steps, int) or steps < 1:
         raise RnnkitError(f"--steps: expected a positive integer, given {steps!r}")
     if data is None:
@@ -360,8 +359,8 @@ def continue_series(model: Forecaster, steps: int, data: str | None = None) -> l
     else:
         series = _file_series(model, data)
         values, clock = series.values, series.clock
-    forecasts = model.extend(values, steps)
-    return [{"time": t, "value": float(v)} for t, v in zip(clock.following(steps), forecasts)]
+    forecasts = model.iter_extend(values, steps)
+    return ({"time": t, "value": v} for t, v in zip(clock.following(steps), forecasts))
 
 
 def predict(model: Forecaster, inputs: list[str]) -> list[dict]:

@@ -23,6 +23,8 @@ as inputs (only without features, whose future is unknown).
 """
 from __future__ import annotations
 
+from typing import Iterator
+
 import numpy as np
 
 from rnnkit.errors import DataError
@@ -105,6 +107,13 @@ class Forecaster(ManyToOne):
 
     def extend(self, values: np.ndarray, steps: int) -> np.ndarray:
         """The ``steps`` values after the end of ``values`` (N, D): h at a time, fed back as inputs."""
+        return np.array(list(self.iter_extend(values, steps)))
+
+    def iter_extend(self, values: np.ndarray, steps: int) -> Iterator[float]:
+        """:meth:`extend` one value at a time (checked first, so a bad call fails before the first value).
+
+        A forecast that leaves float64's range (a long extension of a fast-growing series) stops the
+        iteration with a DataError naming the step, after the finite values before it."""
         values = np.asarray(values, dtype=np.float64)
         if len(values) <= self.first_origin:
             raise DataError(f"the series has {len(values)} rows; the model reads windows of {self.window} "
@@ -112,9 +121,23 @@ class Forecaster(ManyToOne):
         if values.shape[1] > 1 and steps > self.horizon:
             raise DataError(f"--steps {steps}: the model also reads feature columns, whose future is unknown, "
                             f"so it forecasts at most its horizon ({self.horizon}) steps")
-        out = []
-        while len(out) < steps:
-            more = self.forecast(values, [len(values) - 1])[0]                       # (h,)
-            out += more.tolist()
+        return self._extended(values, steps)
+
+    def _extended(self, values: np.ndarray, steps: int) -> Iterator[float]:
+        done = 0
+        while done < steps:
+            with np.errstate(over="ignore", invalid="ignore"):
+                try:
+                    more = self.forecast(values, [len(values) - 1])[0]                  # (h,)
+                except ValueError as exc:  # a layer's finiteness check: the inputs overflowed
+                    more = np.full(self.horizon, np.inf) if "finite" in str(exc) else None
+                    if more is None:
+                        raise
+            for v in more[:steps - done]:
+                if not np.isfinite(v):
+                    raise DataError(f"--steps {steps}: the forecast leaves the range of float64 numbers at step "
+                                    f"{done + 1} (the series grows too fast to extend this far); "
+                                    f"the {done} steps before it are valid")
+                done += 1
+                yield float(v)
             values = np.vstack([values, np.column_stack([more, np.zeros((len(more), values.shape[1] - 1))])])
-        return np.array(out[:steps])

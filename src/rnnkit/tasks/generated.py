@@ -24,7 +24,8 @@ import numpy as np
 
 from rnnkit.errors import RnnkitError
 from rnnkit.nn.module import Module
-from rnnkit.tasks.base import new_run, open_task_run
+from rnnkit.tasks.base import open_task_run
+from rnnkit.tasks.session import Session
 from rnnkit.train.config import TrainConfig, flag
 from rnnkit.train.run import Run
 from rnnkit.train.trainer import Trainer
@@ -160,25 +161,20 @@ class GeneratedTask:
             parser.add_argument(flag(name), dest=name, default=SUPPRESS,
                                 help=f"{text} (default {getattr(defaults, name)})", **kwargs)
 
-    def train(self, config, resume: str | None = None) -> dict:
+    def train(self, config, resume: str | None = None, changes: dict | None = None) -> dict:
         """Train on generated data; returns the summary (``summary["run"]`` is the run directory).
 
         The summary also holds the no-skill baseline (e.g. ``baseline_val_mse``), printed after
-        the summary table unless ``--quiet``.
+        the summary table unless ``--quiet``. ``resume``: continue that run instead, with the
+        budget ``changes`` (see :mod:`rnnkit.tasks.session`).
         """
-        if resume:
-            run, config = open_task_run(resume, self.NAME, self.Config)
-        else:
-            config.check()
-        model = self.build_model(config)
-        objective = GeneratedObjective(self, model, config)
-        if not resume:
-            run = new_run(self.NAME, config)
-        trainer = Trainer(objective, config, run, default_epochs=self.default_epochs)
-        if resume:
-            trainer.resume()
-        summary = trainer.fit()  # the baseline is in it already: GeneratedObjective.summary_extras
-        if not config.quiet:
+        with Session(self.NAME, self.Config, config, resume, changes) as session:
+            config = session.config
+            model = self.build_model(config)
+            objective = GeneratedObjective(self, model, config)
+            run = session.create()
+            summary = session.fit(Trainer(objective, config, run, default_epochs=self.default_epochs))
+        if not config.quiet:  # the baseline is in the summary already: GeneratedObjective.summary_extras
             _, value, how = self.baseline(config, objective.val)
             best = summary[f"best_{self.metric}"]
             print(f"baseline: {how} scores {self.metric} {value:.4f} (this run's best: {best:.4f})", flush=True)

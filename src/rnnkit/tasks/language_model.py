@@ -18,6 +18,7 @@ from typing import Iterator
 import numpy as np
 
 from rnnkit.data.vocab import EOS, Vocab, words
+from rnnkit.errors import RnnkitError
 from rnnkit.functional.losses import log_softmax
 from rnnkit.nn.layers import Dropout, Embedding, Linear
 from rnnkit.nn.module import Module
@@ -71,14 +72,33 @@ class LanguageModel(Module):
     # -- generation and scoring --------------------------------------------------
     def sample(self, length: int, temperature: float = 1.0, top_k: int | None = None,
                top_p: float | None = None, prime: str = "", seed: int | None = None) -> Iterator[str]:
-        """Yield ``length`` generated tokens one by one (after the ``prime`` text, which is not yielded)."""
+        """Yield ``length`` generated tokens one by one (after the ``prime`` text, which is not yielded).
+
+        Every argument is checked here, before the first token: RnnkitError naming the option."""
         check_sampling(temperature, top_k, top_p)
-        rng = np.random.default_rng(seed)
+        if not isinstance(length, int) or isinstance(length, bool) or length < 0:
+            raise RnnkitError(f"--length: expected an integer >= 0, given {length!r}")
+        if seed is not None and (not isinstance(seed, int) or seed < 0):
+            raise RnnkitError(f"--seed: expected an integer >= 0, given {seed!r}")
         context = list(self.vocab.encode(self.tokens(prime), "--prime")) if prime else []
         if self.level == "word" and context and context[-1] == self.vocab.stoi.get(EOS) and not prime.endswith("\n"):
             context.pop()  # a prime is a beginning, not a finished line
         start = self.start_token()
-        context = ([start] if start is not None else []) + context
+        return self._generate(([start] if start is not None else []) + context, length, temperature, top_k, top_p,
+                              np.random.default_rng(seed))
+
+    def stream_text(self, tokens: Iterator[str], prime: str = "") -> Iterator[str]:
+        """The text of ``prime`` followed by ``tokens``, piece by piece (words separated by one space)."""
+        yield prime
+        after_space = self.level == "char" or not prime or prime[-1].isspace()
+        for token in tokens:
+            if token == EOS:
+                yield "\n"
+            else:
+                yield token if after_space else " " + token
+            after_space = self.level == "char" or token == EOS
+
+    def _generate(self, context: list[int], length: int, temperature, top_k, top_p, rng) -> Iterator[str]:
         if not context:
             context = [int(rng.integers(len(self.vocab)))]
         state = None
@@ -100,7 +120,8 @@ class LanguageModel(Module):
         inputs = ([start] if start is not None else []) + list(ids[:-1])
         targets = ids if start is not None else ids[1:]
         if len(targets) == 0:
-            raise ValueError("TEXT: too short to score: give at least two tokens")
+            raise RnnkitError(f"TEXT: {text!r} is too short to score: give at least "
+                              f"{'one token' if start is not None else 'two tokens'}")
         logits, _ = self.forward(np.array([inputs]))
         logp = log_softmax(logits[0].astype(np.float64))[np.arange(len(targets)), targets]
         total = float(logp.sum())

@@ -53,7 +53,8 @@ from rnnkit.data.batching import bucket_batches, pad_sequences
 from rnnkit.data.conll import SCHEMES, Tagged, read_conll
 from rnnkit.data.vocab import PAD, UNK, Vocab
 from rnnkit.errors import DataError, RnnkitError, RunError
-from rnnkit.tasks.base import make_recurrent, new_run, open_task_run, split_indices
+from rnnkit.tasks.base import make_recurrent, open_task_run, split_indices
+from rnnkit.tasks.session import Session
 from rnnkit.tasks.tagger import CASINGS, Tagger, word_key
 from rnnkit.train.config import TrainConfig, add_options, flag
 from rnnkit.train.entities import chunks, entity_scores, format_entity_scores
@@ -134,6 +135,9 @@ def read_data(config: Config) -> tuple[Tagged, Tagged]:
     """(train, validation) sentences: DATA (or the bundled file) and ``--val`` (or a split); all checked."""
     bundled_train, bundled_val = bundled_paths()
     train = read_conll(config.data or bundled_train, config.scheme)
+    if all(t == "O" for s in train.tags for t in s):
+        raise DataError(f"{', '.join(config.data)}: every tag is 'O' (outside any entity): there is nothing to "
+                        f"learn; check that the last column holds the entity tags")
     if config.val or not config.data:
         return train, read_conll(config.val or bundled_val, config.scheme)
     return split(train, config.val_fraction)
@@ -268,36 +272,29 @@ def _rare_words(model: Tagger, train: Tagged) -> np.ndarray:
     return rare
 
 
-def train(config: Config, resume: str | None = None) -> dict:
+def train(config: Config | None, resume: str | None = None, changes: dict | None = None) -> dict:
     """Train a tagger; returns the summary (``summary["run"]`` is the run directory).
 
     Everything is read and checked before the run directory is created.
+    ``resume``: continue that run instead, with the budget ``changes`` (see :mod:`rnnkit.tasks.session`).
     """
-    if resume:
-        run, config = open_task_run(resume, NAME, Config)
-        model = _model_of_run(run, config)
-    else:
-        config.check()
-    train_data, val_data = read_data(config)
-    if not resume:
-        model = build_model(config, *build_vocabs(train_data, val_data, config))
-    objective = TagObjective(model, ([model.encode(s) for s in train_data.tokens], tag_ids(model, train_data)),
-                             ([model.encode(s) for s in val_data.tokens], tag_ids(model, val_data), val_data.tags),
-                             config, _rare_words(model, train_data))
-    if not resume:
-        run = new_run(NAME, config)
-        run.write_json("tags.json", {"tags": model.tags, "scheme": train_data.scheme})
-        run.write_json("vocab.json", model.vocab.to_json())
+    with Session(NAME, Config, config, resume, changes) as session:
+        config, run = session.config, session.run
+        model = _model_of_run(run, config) if run else None
+        train_data, val_data = read_data(config)
+        if model is None:
+            model = build_model(config, *build_vocabs(train_data, val_data, config))
+        objective = TagObjective(model, ([model.encode(s) for s in train_data.tokens], tag_ids(model, train_data)),
+                                 ([model.encode(s) for s in val_data.tokens], tag_ids(model, val_data),
+                                  val_data.tags), config, _rare_words(model, train_data))
+        files = {"tags.json": {"tags": model.tags, "scheme": train_data.scheme}, "vocab.json": model.vocab.to_json()}
         if model.chars is not None:
-            run.write_json("chars.json", model.chars.to_json())
-    trainer = Trainer(objective, config, run, default_epochs=DEFAULT_EPOCHS)
-    if resume:
-        trainer.resume()
-    objective.extras = {"train_sentences": len(train_data), "val_sentences": len(val_data),
-                        "train_words": int(objective.lengths.sum()), "vocab_size": len(model.vocab),
-                        "tags": len(model.tags), "scheme": train_data.scheme}
-    return trainer.fit()
-
+            files["chars.json"] = model.chars.to_json()
+        run = session.create(files)
+        objective.extras = {"train_sentences": len(train_data), "val_sentences": len(val_data),
+                            "train_words": int(objective.lengths.sum()), "vocab_size": len(model.vocab),
+                            "tags": len(model.tags), "scheme": train_data.scheme}
+        return session.fit(Trainer(objective, config, run, default_epochs=DEFAULT_EPOCHS))
 
 # -- using a trained model ------------------------------------------------------------------------------------
 

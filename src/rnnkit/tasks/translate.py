@@ -33,6 +33,8 @@ Python::
 """
 from __future__ import annotations
 
+import math
+
 import gzip
 from collections import Counter
 from dataclasses import dataclass, field
@@ -45,7 +47,8 @@ from rnnkit.data.pairs import Pairs, detokenize, parse_pairs, read_pairs, tokeni
 from rnnkit.data.vocab import PAD, UNK, Vocab
 from rnnkit.errors import DataError, RnnkitError, RunError
 from rnnkit.functional.losses import softmax_cross_entropy
-from rnnkit.tasks.base import make_recurrent, new_run, open_task_run, validation_size
+from rnnkit.tasks.base import make_recurrent, open_task_run, validation_size
+from rnnkit.tasks.session import Session
 from rnnkit.tasks.seq2seq import ATTENTION_KINDS, BOS_ID, EOS_ID, PAD_ID, Seq2Seq
 from rnnkit.train.bleu import corpus_bleu, exact_match
 from rnnkit.train.checkpoint import atomic_write_bytes
@@ -204,6 +207,8 @@ def translate(model: Seq2Seq, text: str, beam: int | None = None, nbest: int = 1
     for name, value in (("--beam", beam), ("--nbest", nbest), ("--max-length", max_length)):
         if value is not None and (isinstance(value, bool) or not isinstance(value, int) or value < 1):
             raise RnnkitError(f"{name}: expected a positive integer, given {value!r}")
+    if length_penalty is not None and not (isinstance(length_penalty, (int, float)) and 0 <= length_penalty < math.inf):
+        raise RnnkitError(f"--length-penalty: expected a finite number >= 0, given {length_penalty!r}")
     hyps = translate_ids(model, _source_ids(model, [text]), beam, nbest, length_penalty, max_length)[0]
     listed = [{"translation": _text(model, ids), "score": score} for ids, score in hyps]
     return {"input": text, "translation": listed[0]["translation"], "score": listed[0]["score"], "nbest": listed}
@@ -309,40 +314,33 @@ def _write_heldout(run: Run, val: tuple[list, list]) -> None:
     atomic_write_bytes(run.file("heldout.tsv"), text.encode("utf-8"))
 
 
-def train(config: Config, resume: str | None = None) -> dict:
+def train(config: Config | None, resume: str | None = None, changes: dict | None = None) -> dict:
     """Train a translation model; returns the summary (``summary["run"]`` is the run directory).
 
     Everything is read and checked before the run directory is created.
+    ``resume``: continue that run instead, with the budget ``changes`` (see :mod:`rnnkit.tasks.session`).
     """
-    if resume:
-        run, config = open_task_run(resume, NAME, Config)
-        model = _model_of_run(run, config)
-    else:
-        config.check()
-        model = None
-    pairs = load_pairs(config.data)
-    model, train_set, val, skipped = _prepare(config, pairs, model)
-    objective = TranslateObjective(model, train_set, val, config)
-    if not resume:
-        run = new_run(NAME, config)
-        run.write_json("source_vocab.json", model.source_vocab.to_json())
-        run.write_json("target_vocab.json", model.target_vocab.to_json())
-        _write_heldout(run, val)
-    trainer = Trainer(objective, config, run, default_epochs=DEFAULT_EPOCHS)
-    if resume:
-        trainer.resume()
-    summary = trainer.fit()
-    if summary["stopped"] == "interrupted":
-        return summary
-    summary |= _final_scores(run, config, val) | {
-        "train_pairs": len(train_set[0]), "heldout_pairs": len(val[0]), "skipped_too_long": skipped,
-        "source_vocab": len(model.source_vocab), "target_vocab": len(model.target_vocab)}
-    run.write_json("summary.json", summary)
+    with Session(NAME, Config, config, resume, changes) as session:
+        config, run = session.config, session.run
+        model = _model_of_run(run, config) if run else None
+        pairs = load_pairs(config.data)
+        model, train_set, val, skipped = _prepare(config, pairs, model)
+        objective = TranslateObjective(model, train_set, val, config)
+        if run is None:
+            run = session.create({"source_vocab.json": model.source_vocab.to_json(),
+                                  "target_vocab.json": model.target_vocab.to_json()})
+            _write_heldout(run, val)
+        summary = session.fit(Trainer(objective, config, run, default_epochs=DEFAULT_EPOCHS))
+        if summary["stopped"] == "interrupted":
+            return summary
+        summary |= _final_scores(run, config, val) | {
+            "train_pairs": len(train_set[0]), "heldout_pairs": len(val[0]), "skipped_too_long": skipped,
+            "source_vocab": len(model.source_vocab), "target_vocab": len(model.target_vocab)}
+        run.write_json("summary.json", summary)
     if not config.quiet:
         print(f"held-out BLEU {summary['heldout_bleu_greedy']:.2f} (greedy), {summary['heldout_bleu_beam']:.2f} "
               f"(beam {config.beam}); exact match {summary['heldout_exact_match_beam']:.3f}", flush=True)
     return summary
-
 
 def _final_scores(run: Run, config: Config, val: tuple[list, list]) -> dict:
     """Greedy and beam BLEU of the best weights on the held-out pairs."""

@@ -250,6 +250,16 @@ def load_tensors(path, max_header: int = MAX_HEADER_BYTES) -> dict[str, np.ndarr
 
 def tensor_metadata(path) -> dict[str, str]:
     """The ``__metadata__`` strings of a safetensors file (checked like :func:`load_tensors`)."""
+    return _header(path)[0]
+
+
+def tensor_shapes(path) -> dict[str, tuple[int, ...]]:
+    """The shape of every tensor of a safetensors file, from its header alone (nothing else is read)."""
+    return {name: shape for name, (_, shape, _, _) in _header(path)[1].items()}
+
+
+def _header(path) -> tuple[dict[str, str], dict[str, tuple]]:
+    """A safetensors file's ``__metadata__`` and checked header entries, reading only the header."""
     path = Path(path)
     try:
         with open(path, "rb") as f:
@@ -260,5 +270,5 @@ def tensor_metadata(path) -> dict[str, str]:
             head = f.read(n)
     except FileNotFoundError:
         raise RunError(f"{path}: file not found") from None
-    check_safetensors_header(head, size, f"{path}: not a valid safetensors file")
-    return dict(parse_json(head, str(path)).get("__metadata__", {}))
+    entries = check_safetensors_header(head, size, f"{path}: not a valid safetensors file")
+    return dict(parse_json(head, str(path)).get("__metadata__", {})), entries

@@ -7,6 +7,7 @@ as ``config.json``, so ``--resume`` continues with exactly the same settings.
 from __future__ import annotations
 
 import dataclasses
+import math
 import types
 import typing
 from argparse import SUPPRESS
@@ -21,7 +22,8 @@ DTYPES = ("float32", "float64")
 ON_NAN = ("rollback", "stop")
 # upper bounds on sizes: a stored config asking for more is refused before anything is allocated
 MAX_SIZES = {"hidden": 2**16, "layers": 64, "embed": 2**16, "batch_size": 2**20, "bptt": 2**20,
-             "vocab_size": 2**24, "max_rollbacks": 1000}
+             "vocab_size": 2**24, "max_rollbacks": 1000, "length": 2**16, "lag": 2**16, "features": 2**16,
+             "symbols": 2**16}
 
 
 def flag(name: str) -> str:
@@ -77,6 +79,7 @@ class TrainConfig:
 
     def check(self) -> "TrainConfig":
         """Raise RnnkitError naming the flag of the first bad value; return self."""
+        _check_numbers(self)
         choices = {"cell": CELLS, "optimizer": OPTIMIZERS, "schedule": SCHEDULES, "dtype": DTYPES,
                    "init": ("torch", "keras"), "on_nan": ON_NAN}
         for name, allowed in choices.items():
@@ -132,6 +135,19 @@ class TrainConfig:
             return cls(**d).check()
         except RnnkitError as exc:
             raise RunError(f"{source}: {exc}") from None
+
+
+def _check_numbers(config: TrainConfig) -> None:
+    """Every float field of any task's config is finite and every integer field >= 0 (the command
+    line refuses the others when it parses them; this is the same rule for Python callers)."""
+    hints = typing.get_type_hints(type(config))
+    for f in fields(config):
+        value, hint = getattr(config, f.name), hints[f.name]
+        if isinstance(value, float) and not math.isfinite(value):
+            raise RnnkitError(f"{flag(f.name)}: expected a finite number, given {value!r}")
+        integer_field = _matches_type(0, hint) and not _matches_type(0.5, hint)
+        if integer_field and isinstance(value, int) and not isinstance(value, bool) and value < 0:
+            raise RnnkitError(f"{flag(f.name)}: expected an integer >= 0, given {value!r}")
 
 
 def _matches_type(value, hint) -> bool:

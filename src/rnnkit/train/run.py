@@ -54,6 +54,7 @@ from rnnkit.train.checkpoint import (
 MANIFEST = "manifest.json"
 PENDING = ".next"
 MODEL_FILES = ("best.safetensors", "last.safetensors", "state.safetensors")
+CHECKED_FILES = (*MODEL_FILES, "state.json")  # never read unless the manifest records them
 
 
 def fresh_run_dir(base: str | Path) -> Path:
@@ -205,7 +206,11 @@ class Run:
         path = self.file(name)
         entry = self.manifest()["files"].get(name)
         if entry is None:
-            if name in MODEL_FILES and self.exists(MANIFEST) and path.exists():
+            if name in CHECKED_FILES and path.exists() and not self.exists(MANIFEST):
+                raise RunError(f"{self.path}: the run is damaged: it has {name} but no {MANIFEST}, so its files "
+                               f"cannot be verified. If you trust them: rnnkit train --resume {self.path} "
+                               f"--reverify (records their checksums anew)")
+            if name in CHECKED_FILES and path.exists():
                 raise RunError(f"{path}: not recorded in {MANIFEST} (written by an interrupted run?); "
                                f"refusing an unverified model file")
             return path
@@ -217,6 +222,18 @@ class Run:
             raise RunError(f"{path}: file not found (listed in {MANIFEST})")
         raise RunError(f"{path}: checksum mismatch: the file is not the one {MANIFEST} records "
                        f"(corrupted or modified)")
+
+    def reverify(self) -> None:
+        """Record the checksums of the run's checkpoint files as they are now (a run that lost its manifest).
+
+        The files must still agree with each other (``state.json``'s step is the manifest's)."""
+        files = {name: self.file(name).read_bytes() for name in CHECKED_FILES if self.exists(name)}
+        state = parse_json(files["state.json"], str(self.file("state.json"))) if "state.json" in files else {}
+        step = state.get("train", {}).get("step") if isinstance(state, dict) else None
+        if not isinstance(step, int):
+            raise RunError(f"{self.file('state.json')}: missing or without train.step: nothing to re-verify")
+        manifest = {"files": {n: {"sha256": sha256_bytes(d), "bytes": len(d)} for n, d in files.items()}, "step": step}
+        atomic_write_bytes(self.file(MANIFEST), json_bytes(manifest))
 
     # -- tensors ------------------------------------------------------------------
     def save_model(self, name: str, model: Module, **metadata) -> None:
