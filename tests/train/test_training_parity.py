@@ -55,7 +55,7 @@ def replay(case: str, arrays: dict, tmp_path) -> tuple[list[dict], object]:
 @pytest.mark.parametrize("case", CASES)
 def test_losses_follow_pytorch_for_200_steps(case, recorded, tmp_path):
     arrays = case_arrays(recorded, case)
-    steps, obj = replay(case, arrays, tmp_path)
+    steps, _ = replay(case, arrays, tmp_path)
     loss = np.array([s["loss"] for s in steps])
     norm = np.array([s["grad_norm"] for s in steps])
     assert len(loss) == tc.STEPS
