@@ -156,3 +156,11 @@ def test_val_file_and_the_evaluation_convention(tmp_path):
     assert "Q" in rk.load(charlm.train(tiny(tmp_path, "q", val=str(tmp_path / "held2.txt"), max_steps=2))["run"]).vocab
     with pytest.raises(DataError, match="missing.txt: file not found"):
         charlm.train(tiny(tmp_path, "m", val=str(tmp_path / "missing.txt")))
+
+
+def test_without_a_budget_it_trains_for_the_default_time(tmp_path, monkeypatch):
+    monkeypatch.setattr(charlm, "DEFAULT_TIME_LIMIT", 0.5)
+    summary = charlm.train(tiny(tmp_path, max_steps=None))
+    assert summary["stopped"] == "budget" and summary["time_s"] >= 0.5
+    assert Run.open(summary["run"]).config["config"]["time_limit"] == 0.5   # kept for --resume
+    assert charlm.train(tiny(tmp_path, "steps", max_steps=3))["steps"] == 3   # a budget given wins

@@ -15,6 +15,10 @@ how many: ``val_streams``. (Before 0.2, validation cut the text into as many str
 batches, 64; measured on tiny Shakespeare's validation text after two minutes of training: 1.9672
 nats/char in 64 streams, 1.9660 in 10, 1.9658 in one.)
 
+Budget: without ``--epochs``, ``--max-steps`` or ``--time-limit``, a run trains for
+``DEFAULT_TIME_LIMIT`` (two minutes), enough on two cores for the bundled text to sample as
+recognisable verse (README, "A first run").
+
 Large corpora: the text files are streamed twice in chunks of a few MiB
 (once to count the symbols for the vocabulary, once to encode them) and
 never held as one string; the ids are a uint8/uint16 array, in memory up to
@@ -55,6 +59,7 @@ from rnnkit.train.trainer import Trainer
 NAME = "charlm"
 VERBS = ("sample", "score", "evaluate", "info")
 DEFAULT_CORPUS = "tinyshakespeare.txt"
+DEFAULT_TIME_LIMIT = 120.0  # seconds: the budget when none of --epochs, --max-steps, --time-limit is given
 EVAL_STREAMS = 10  # validation: streams the text is cut into (AWD-LSTM's and PyTorch's eval batch size)
 TEST_STREAMS = 1   # rnnkit evaluate: one stream through the whole held-out text (their test batch size)
 
@@ -220,6 +225,8 @@ def train(config: Config, resume: str | None = None) -> dict:
         vocab = Vocab.from_json(run.read_json("vocab.json"), str(run.file("vocab.json")))
     else:
         config.check()
+        if config.epochs is None and config.max_steps is None and config.time_limit is None:
+            config.time_limit = DEFAULT_TIME_LIMIT   # stored in config.json, so --resume keeps it
         vocab = build_vocab(config.data, config)
     model = build_model(vocab, config)
     ids = encode_corpus(config.data, vocab, config.level)
