@@ -155,3 +155,13 @@ def test_bundled_pairs_and_attribution():
     notice = folder.joinpath("ATTRIBUTION.txt").read_text(encoding="utf-8")
     assert "CC BY 2.0 FR" in notice and "tatoeba.org" in notice and "manythings.org" in notice
     assert gzip.decompress(folder.joinpath(translate.BUNDLED).read_bytes()).count(b"\n") == 60000
+
+
+def test_val_file_is_the_heldout_set(tmp_path, tsv):
+    held = tmp_path / "held.tsv"
+    held.write_text("".join(f"{s}\t{t}\n" for s, t in pairs(7, seed=5)), encoding="utf-8")
+    summary = translate.train(tiny(tmp_path, [tsv], val=str(held), epochs=None, max_steps=2))
+    assert summary["heldout_pairs"] == 7 and summary["train_pairs"] == 600
+    assert Run(summary["run"]).file("heldout.tsv").read_text(encoding="utf-8") == held.read_text(encoding="utf-8")
+    with pytest.raises(DataError, match="missing.tsv: file not found"):
+        translate.train(tiny(tmp_path, [tsv], "m", val=str(tmp_path / "missing.tsv")))

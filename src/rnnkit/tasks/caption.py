@@ -71,6 +71,7 @@ class Config(TrainConfig):
     """caption's options: the training options plus the caption level and sizes set from the data."""
 
     data: list[str] = field(default_factory=list)
+    val: str | None = None
     level: str = "char"
     features: int | None = None     # D of the vectors: set from the data, not a flag
     max_tokens: int | None = None   # generation stops here: set from the data (longest caption + 5)
@@ -284,6 +285,12 @@ def train(config: Config, resume: str | None = None) -> dict:
         config.check()
     vectors, captions = read_captioned(config.data)
     train_idx, val_idx = split_indices(len(captions), config.val_fraction, SPLIT_SEED, "vectors")
+    if config.val:   # all of DATA trains; --val validates
+        held, held_captions = read_captioned([config.val])
+        if held.shape[1] != vectors.shape[1]:
+            raise DataError(f"--val {config.val}: vectors of {held.shape[1]} features; DATA's have {vectors.shape[1]}")
+        train_idx, val_idx = np.arange(len(captions)), np.arange(len(captions), len(captions) + len(held_captions))
+        vectors, captions = np.concatenate([vectors, held]), captions + held_captions
     if resume:
         model = _model_of_run(run, config)
     else:
@@ -354,5 +361,8 @@ def add_arguments(parser) -> None:
     parser.add_argument("data", nargs="*", default=[],
                         help="an .npz with arrays vectors (N, D) and captions (N,), or an .npz with vectors and a "
                              "text file with one caption per line; default: the bundled digits")
+    parser.add_argument("--val", metavar="FILE", default=SUPPRESS,
+                        help="validation vectors and captions, an .npz like DATA (default: the last --val-fraction "
+                             "after a fixed shuffle)")
     parser.add_argument("--level", choices=("char", "word"), default=SUPPRESS,
                         help=f"generate characters or words (default {d.level})")
