@@ -11,7 +11,7 @@ Evaluation follows the convention of the AWD-LSTM and PyTorch word-language-mode
 the validation text is cut into 10 long streams (``EVAL_STREAMS``) and a held-out text given to
 ``rnnkit evaluate`` into one (``TEST_STREAMS``), the state carried from chunk to chunk through each
 stream, so only the first tokens of a stream are predicted from a zero state. The summary says
-how many: ``val_streams``. (Before 0.2, validation cut the text into as many streams as training
+how many: ``val_streams``. (Validation used to cut the text into as many streams as training
 batches, 64; measured on tiny Shakespeare's validation text after two minutes of training: 1.9672
 nats/char in 64 streams, 1.9660 in 10, 1.9658 in one.)
 
