@@ -15,9 +15,12 @@ how many: ``val_streams``. (Validation used to cut the text into as many streams
 batches, 64; measured on tiny Shakespeare's validation text after two minutes of training: 1.9672
 nats/char in 64 streams, 1.9660 in 10, 1.9658 in one.)
 
-Budget: without ``--epochs``, ``--max-steps`` or ``--time-limit``, a run trains for
-``DEFAULT_TIME_LIMIT`` (two minutes), enough on two cores for the bundled text to sample as
-recognisable verse (README, "A first run").
+Budget and size: without ``--epochs``, ``--max-steps`` or ``--time-limit``, a run trains for
+``DEFAULT_TIME_LIMIT`` (two minutes), and the defaults (2-layer LSTM 128, batch 32, bptt 64, Adam
+3e-3) are the ones that learn most in those two minutes: on tiny Shakespeare, validation 1.607
+nats/char (median of 3 seeds, one core) against 1.728 for LSTM 256 at batch 32 / bptt 64 and 1.873
+for LSTM 256 at batch 64 / bptt 100, the defaults before (docs/defaults.md). Its samples are
+recognisable verse. For a longer budget a larger model pays: ``--hidden 256 --time-limit 900``.
 
 Large corpora: the text files are streamed twice in chunks of a few MiB
 (once to count the symbols for the vocabulary, once to encode them) and
@@ -71,11 +74,12 @@ class Config(TrainConfig):
     data: list[str] = field(default_factory=list)
     val: str | None = None
     level: str = "char"
-    bptt: int = 100
+    bptt: int = 64
     vocab_size: int = 10000
-    hidden: int = 256
+    hidden: int = 128
     layers: int = 2
-    batch_size: int = 64
+    batch_size: int = 32
+    lr: float = 3e-3
 
     def check(self) -> "Config":
         super().check()
