@@ -208,3 +208,17 @@ def test_random_caption_files_give_data_or_a_data_error(tmp_path_factory, text):
     buf = io.BytesIO()
     np.savez(buf, vectors=np.ones((3, 2)))
     _read_or_data_error(tmp_path_factory, buf.getvalue(), text)
+
+
+def test_val_file_validates(tmp_path):
+    vpath, cpath, _ = write_pairs(tmp_path)
+    held = tmp_path / "held"
+    held.mkdir()
+    write_pairs(held, n=10, seed=3)
+    config = caption.Config(data=[vpath, cpath], val=str(held / "both.npz"), hidden=8, embed=4, max_steps=2,
+                            out=str(tmp_path / "run"), quiet=True)
+    summary = caption.train(config)
+    assert summary["val_examples"] == 10
+    np.savez(held / "wide.npz", vectors=np.zeros((4, 5)), captions=np.array([b"up"] * 4))
+    with pytest.raises(DataError, match="--val .*wide.npz: vectors of 5 features; DATA's have 3"):
+        caption.train(caption.Config(data=[vpath, cpath], val=str(held / "wide.npz"), out=str(tmp_path / "w")))

@@ -10,6 +10,7 @@ import rnnkit as rk
 from rnnkit.data import text as text_module
 from rnnkit.data import vocab as rk_vocab
 from rnnkit.errors import DataError, RnnkitError, RunError
+from rnnkit.functional import losses as rk_loss
 from rnnkit.tasks import charlm
 from rnnkit.train.run import Run
 from tests.conftest import assert_interrupt_and_resume_exact
@@ -145,3 +146,44 @@ def test_word_level_sample_continues_the_prime_with_one_space_between_words(tmp_
     assert set(words) <= vocab, out  # no token glued to the prime or to each other ("beto", "worldworld")
     if prime and not prime[-1].isspace():
         assert out[len(prime)] in " \n"
+
+
+def test_evaluation_carries_the_state_through_each_stream(tmp_path):
+    """One stream chunk by chunk scores the text as one forward pass over all of it would."""
+    config = tiny(tmp_path, dtype="float64")
+    model = charlm.build_model(charlm.build_vocab(config.data, config), config).eval()
+    ids = charlm.encode_corpus(config.data, model.vocab, "char")[:503].astype(np.int64)
+    logits, _ = model.forward(ids[None, :-1])
+    whole, _ = rk_loss.softmax_cross_entropy(logits[0], ids[1:])
+    assert charlm.evaluate_ids(model, ids, 1, bptt=20) == pytest.approx(float(whole), rel=1e-12)
+    assert charlm.stream_count(len(ids), charlm.EVAL_STREAMS, 20) == 10
+    assert charlm.stream_count(len(ids), charlm.EVAL_STREAMS, 100) == 5   # each stream at least one chunk
+    ten = charlm.evaluate_ids(model, ids, 10, bptt=20)
+    assert ten != pytest.approx(float(whole), rel=1e-12)   # ten streams lose the tail and restart the state
+
+
+def test_val_file_and_the_evaluation_convention(tmp_path):
+    (tmp_path / "held.txt").write_text("the lazy dog jumps over the quick brown fox.\n" * 12)
+    summary = charlm.train(tiny(tmp_path, val=str(tmp_path / "held.txt"), max_steps=20))
+    assert summary["val_tokens"] == len("the lazy dog jumps over the quick brown fox.\n") * 12 - 1
+    assert summary["val_streams"] == charlm.EVAL_STREAMS
+    assert summary["train_tokens"] == len(TEXT)                     # no split: all of DATA trains
+    model = rk.load(summary["run"])
+    result = charlm.evaluate(model, [str(tmp_path / "held.txt")])
+    assert result["streams"] == charlm.TEST_STREAMS == 1
+    (tmp_path / "held2.txt").write_text("Q")
+    with pytest.raises(DataError, match="--val .*held2.txt: too short"):
+        charlm.train(tiny(tmp_path, "q", val=str(tmp_path / "held2.txt")))
+    assert not (tmp_path / "q").exists()
+    (tmp_path / "held2.txt").write_text("Quo vadis?")   # characters only --val has are in the vocabulary
+    assert "Q" in rk.load(charlm.train(tiny(tmp_path, "q", val=str(tmp_path / "held2.txt"), max_steps=2))["run"]).vocab
+    with pytest.raises(DataError, match="missing.txt: file not found"):
+        charlm.train(tiny(tmp_path, "m", val=str(tmp_path / "missing.txt")))
+
+
+def test_without_a_budget_it_trains_for_the_default_time(tmp_path, monkeypatch):
+    monkeypatch.setattr(charlm, "DEFAULT_TIME_LIMIT", 0.5)
+    summary = charlm.train(tiny(tmp_path, max_steps=None))
+    assert summary["stopped"] == "budget" and summary["time_s"] >= 0.5
+    assert Run.open(summary["run"]).config["config"]["time_limit"] == 0.5   # kept for --resume
+    assert charlm.train(tiny(tmp_path, "steps", max_steps=3))["steps"] == 3   # a budget given wins

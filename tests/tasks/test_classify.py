@@ -228,3 +228,34 @@ def test_inputs_are_checked_against_the_features_the_model_was_trained_on(tmp_pa
     assert main([verb, str(tmp_path / "run"), str(tmp_path / f"d{features}.npz")]) == 2
     err = capsys.readouterr().err
     assert f"d{features}.npz: sequence 0 has shape (4, {features}): the model was trained on sequences of 3" in err
+
+
+def test_val_file_and_a_leaking_split_warns(tmp_path, capsys):
+    """Phrases of the same sentences on both sides of a split are measured and warned about; a val file is used."""
+    words = "good bad fine awful great poor nice dull".split()
+    sentences = [" ".join(words[(i * 3 + k) % 8] for k in range(6)) + f" {i}" for i in range(60)]
+    rows = [f"{s}\t{i % 2}" for i, s in enumerate(sentences)]
+    rows += [f"{' '.join(s.split()[1:4])}\t{i % 2}" for i, s in enumerate(sentences)]   # their sub-phrases
+    (tmp_path / "phrases.tsv").write_text("\n".join(rows) + "\n")
+    summary = classify.train(classify.Config(data=[str(tmp_path / "phrases.tsv")], hidden=8, embed=8, max_steps=2,
+                                             out=str(tmp_path / "a"), quiet=True))
+    assert summary["val_contained_rate"] > 0.3 and summary["val_checked"] == 24
+    assert "also occur in the training texts" in capsys.readouterr().err
+    (tmp_path / "held.tsv").write_text("something else entirely\t1\nnothing like it\t0\n")
+    summary = classify.train(classify.Config(data=[str(tmp_path / "phrases.tsv")], val=str(tmp_path / "held.tsv"),
+                                             hidden=8, embed=8, max_steps=2, out=str(tmp_path / "b"), quiet=True))
+    assert summary["val_examples"] == 2 and summary["train_examples"] == 120
+    assert summary["val_contained_rate"] == 0 and capsys.readouterr().err == ""
+    with pytest.raises(DataError, match="missing.tsv: file not found"):
+        classify.train(classify.Config(val=str(tmp_path / "missing.tsv"), out=str(tmp_path / "c"), quiet=True))
+    assert not (tmp_path / "c").exists()
+
+
+def test_overlap_rates():
+    from rnnkit.data.overlap import leak_warning, overlap
+    train = ["A fine film.", "The plot, however, is dull."]
+    rates = overlap(train, ["a FINE film .", "plot , however", "however is", "the plot was dull", "film. the"])
+    assert rates == {"checked": 5, "duplicate_rate": 0.2, "contained_rate": 0.4}   # whole words, within one text
+    assert leak_warning(rates, "the split").startswith("warning: 40% of the validation texts (the split; 20% exact")
+    assert leak_warning({"checked": 100, "duplicate_rate": 0.0, "contained_rate": 0.05}, "x") is None
+    assert overlap(train, ["x"] * 2000, sample=50)["checked"] == 50

@@ -162,3 +162,13 @@ def test_length_penalty_must_be_a_finite_number_at_least_0(trained, penalty):
     model = rk.load(trained["run"])
     with pytest.raises(RnnkitError, match="--length-penalty: expected a finite number >= 0"):
         translate.translate(model, "a b", beam=2, length_penalty=penalty)
+
+
+def test_val_file_is_the_heldout_set(tmp_path, tsv):
+    held = tmp_path / "held.tsv"
+    held.write_text("".join(f"{s}\t{t}\n" for s, t in pairs(7, seed=5)), encoding="utf-8")
+    summary = translate.train(tiny(tmp_path, [tsv], val=str(held), epochs=None, max_steps=2))
+    assert summary["heldout_pairs"] == 7 and summary["train_pairs"] == 600
+    assert Run(summary["run"]).file("heldout.tsv").read_text(encoding="utf-8") == held.read_text(encoding="utf-8")
+    with pytest.raises(DataError, match="missing.tsv: file not found"):
+        translate.train(tiny(tmp_path, [tsv], "m", val=str(tmp_path / "missing.tsv")))

@@ -45,7 +45,7 @@ COMMON = {
     "time_limit": (dict(type=float), "stop after this many seconds"),
     "val_fraction": (dict(type=float), "fraction of the data held out for validation"),
     "eval_every": (dict(type=int), "evaluate every N steps (default: every epoch)"),
-    "patience": (dict(type=int), "early stopping: evaluations without improvement"),
+    "patience": (dict(type=int), "early stopping: evaluations without improvement (0: off)"),
     "checkpoint_every": (dict(type=int), "write last.safetensors and the training state every N steps"),
     "on_nan": (dict(choices=ON_NAN), "on a non-finite loss or gradient: roll back to the last checkpoint "
                                      "with the learning rate halved, or stop"),

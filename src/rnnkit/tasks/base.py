@@ -9,8 +9,6 @@ and ``add_arguments(parser)`` for its command-line options. A run is created
 """
 from __future__ import annotations
 
-from pathlib import Path
-
 import numpy as np
 
 from rnnkit.errors import DataError, RunError

@@ -72,6 +72,7 @@ class Config(TrainConfig):
     """caption's options: the training options plus the caption level and sizes set from the data."""
 
     data: list[str] = field(default_factory=list)
+    val: str | None = None
     level: str = "char"
     features: int | None = None     # D of the vectors: set from the data, not a flag
     max_tokens: int | None = None   # generation stops here: set from the data (longest caption + 5)
@@ -269,6 +270,20 @@ class CaptionObjective:
         pass
 
 
+def read_split(config: Config) -> tuple[np.ndarray, list[str], np.ndarray, np.ndarray]:
+    """(vectors, captions, training indices, validation indices): a split of DATA, or all of DATA and
+    then the ``--val`` file's pairs."""
+    vectors, captions = read_captioned(config.data)
+    if not config.val:
+        return vectors, captions, *split_indices(len(captions), config.val_fraction, SPLIT_SEED, "vectors")
+    held, held_captions = read_captioned([config.val])
+    if held.shape[1] != vectors.shape[1]:
+        raise DataError(f"--val {config.val}: vectors of {held.shape[1]} features; DATA's have {vectors.shape[1]}")
+    n = len(captions)
+    return (np.concatenate([vectors, held]), captions + held_captions, np.arange(n),
+            np.arange(n, n + len(held_captions)))
+
+
 def _model_of_run(run: Run, config: Config) -> Captioner:
     vocab = Vocab.from_json(run.read_json("vocab.json"), str(run.file("vocab.json")))
     if any(s not in vocab for s in SPECIALS) or config.features is None or config.max_tokens is None:
@@ -284,8 +299,7 @@ def train(config: Config | None, resume: str | None = None, changes: dict | None
     """
     with Session(NAME, Config, config, resume, changes) as session:
         config, run = session.config, session.run
-        vectors, captions = read_captioned(config.data)
-        train_idx, val_idx = split_indices(len(captions), config.val_fraction, SPLIT_SEED, "vectors")
+        vectors, captions, train_idx, val_idx = read_split(config)
         if run:
             model = _model_of_run(run, config)
         else:
@@ -346,5 +360,8 @@ def add_arguments(parser) -> None:
     parser.add_argument("data", nargs="*", default=[],
                         help="an .npz with arrays vectors (N, D) and captions (N,), or an .npz with vectors and a "
                              "text file with one caption per line; default: the bundled digits")
+    parser.add_argument("--val", metavar="FILE", default=SUPPRESS,
+                        help="validation vectors and captions, an .npz like DATA (default: the last --val-fraction "
+                             "after a fixed shuffle)")
     parser.add_argument("--level", choices=("char", "word"), default=SUPPRESS,
                         help=f"generate characters or words (default {d.level})")

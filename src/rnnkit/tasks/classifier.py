@@ -14,10 +14,13 @@ model with half the head, and the loss PyTorch's ``BCEWithLogitsLoss`` computes.
 from __future__ import annotations
 
 from contextlib import contextmanager
+from pathlib import Path
 
 import numpy as np
 
+from rnnkit.data.tables import read_sequences
 from rnnkit.data.vocab import Vocab
+from rnnkit.errors import DataError, RnnkitError
 from rnnkit.functional.losses import binary_cross_entropy_with_logits, softmax, softmax_cross_entropy
 from rnnkit.tasks.models import ManyToOne
 
@@ -94,3 +97,36 @@ class Classifier(ManyToOne):
 
     def _backward_inputs(self, dx):
         return None if self.freeze_embedding else super()._backward_inputs(dx)
+
+
+def check_features(model: Classifier, seqs: list, source: str) -> None:
+    """Every (T, D) sequence has the D features the model was trained on; DataError naming ``source``."""
+    want = len(model.scaler["mean"])
+    bad = next((k for k, s in enumerate(seqs) if np.ndim(s) != 2 or np.shape(s)[1] != want), None)
+    if bad is not None:
+        raise DataError(f"{source}: sequence {bad} has shape {np.shape(seqs[bad])}: the model was trained on "
+                        f"sequences of {want} features")
+
+
+def named_inputs(model: Classifier, inputs: list) -> tuple[list, list]:
+    """(inputs as the model reads them, how to show each): texts, or (T, D) arrays / .npz paths."""
+    if model.vocab is not None:
+        bad = [x for x in inputs if not isinstance(x, str)]
+        if bad:
+            raise RnnkitError(f"INPUT: this model classifies texts; given {type(bad[0]).__name__}")
+        return list(inputs), list(inputs)
+    seqs, names = [], []
+    for k, x in enumerate(inputs):
+        if isinstance(x, (str, Path)):
+            xs, _ = read_sequences(x, labelled=False)
+            check_features(model, xs, str(x))
+            seqs += xs
+            names += [f"{x}[{i}]" for i in range(len(xs))]
+            continue
+        s = np.asarray(x, dtype=np.float64)
+        s = s[:, None] if s.ndim == 1 else s
+        if s.ndim != 2 or s.shape[1] != model.config.features or len(s) == 0:
+            raise RnnkitError(f"INPUT {k}: expected a (T, {model.config.features}) sequence, given shape {s.shape}")
+        seqs.append(s)
+        names.append(k)
+    return seqs, names

@@ -8,9 +8,12 @@ C logits and the softmax otherwise. Labels are strings; the classes are the dist
 Data (see :mod:`rnnkit.data.tables`): CSV/TSV files with a text and a label column, or .npz archives
 of numeric sequences (X (N, T, D), y (N,), optional lengths (N,)); several files are pooled. Without
 DATA the three bundled UCI "Sentiment Labelled Sentences" files (Amazon, IMDb, Yelp; 3,000
-sentences, 0 = negative, 1 = positive) are used. The validation set is the last ``--val-fraction``
-(default 0.2) after a fixed shuffle that does not depend on ``--seed``, so every run is scored on the
-same examples; the vocabulary (and the .npz standardisation) come from the training part only.
+sentences, 0 = negative, 1 = positive) are used. The validation set is ``--val FILE``, or else the
+last ``--val-fraction`` (default 0.2) after a fixed shuffle that does not depend on ``--seed``, so every
+run is scored on the same examples; the vocabulary (and the .npz standardisation) come from the
+training part only. When many validation texts also occur in the training texts, whole or inside a
+longer one (a split of a data set of phrases), training warns that the validation score is inflated
+(:mod:`rnnkit.data.overlap`).
 With ``--embeddings`` (GloVe/word2vec text) the embedding size is the file's and words of the
 training part found in the file keep their vector even below ``--min-count``.
 
@@ -42,22 +45,23 @@ Python::
 """
 from __future__ import annotations
 
+import sys
 from argparse import SUPPRESS
 from collections import Counter
 from dataclasses import dataclass, field
 from importlib import resources
-from pathlib import Path
 
 import numpy as np
 
 from rnnkit.data.batching import bucket_batches, pad_sequences
 from rnnkit.data.embeddings import embedding_matrix, read_vectors
-from rnnkit.data.tables import Labelled, label_order, read_labelled, read_sequences
+from rnnkit.data.overlap import leak_warning, overlap
+from rnnkit.data.tables import Labelled, label_order, read_labelled
 from rnnkit.data.vocab import PAD, UNK, Vocab, words
 from rnnkit.errors import DataError, RnnkitError, RunError
 from rnnkit.tasks.base import fit_scaler, make_recurrent, open_task_run, split_indices
+from rnnkit.tasks.classifier import Classifier, check_features, named_inputs
 from rnnkit.tasks.session import Session
-from rnnkit.tasks.classifier import Classifier
 from rnnkit.train.config import TrainConfig, add_options, flag
 from rnnkit.train.metrics import classification_scores, format_confusion
 from rnnkit.train.progress import summary_table
@@ -77,6 +81,7 @@ class Config(TrainConfig):
     """classify's options: the training options plus data columns, tokens and embeddings."""
 
     data: list[str] = field(default_factory=list)
+    val: str | None = None
     tokens: str = "word"
     text_col: str | None = None
     label_col: str | None = None
@@ -139,6 +144,26 @@ def read_data(paths: list[str], config: Config) -> Labelled:
                          False if config.no_header else None)
 
 
+def split_data(config: Config) -> tuple[Labelled, np.ndarray, np.ndarray, dict]:
+    """The examples (DATA, then ``--val`` if given), the training and validation indices into them, and
+    how much of the validation texts the training texts hold (:func:`~rnnkit.data.overlap.overlap`)."""
+    data = read_data(config.data, config)
+    if not config.val:
+        train_idx, val_idx = split_indices(len(data.labels), config.val_fraction, SPLIT_SEED)
+    else:
+        val = read_data([config.val], config)
+        if val.numeric != data.numeric:
+            raise DataError(f"--val {config.val}: holds {'.npz sequences' if val.numeric else 'texts'}, the training "
+                            f"data {'.npz sequences' if data.numeric else 'texts'}")
+        n = len(data.labels)
+        train_idx, val_idx = np.arange(n), np.arange(n, n + len(val.labels))
+        data = Labelled(data.inputs + val.inputs, data.labels + val.labels, data.numeric)
+    if data.numeric:
+        return data, train_idx, val_idx, {}
+    rates = overlap([data.inputs[i] for i in train_idx], [data.inputs[i] for i in val_idx])
+    return data, train_idx, val_idx, {f"val_{k}": round(v, 4) if k != "checked" else v for k, v in rates.items()}
+
+
 def tokenize(text: str, config: Config) -> list[str]:
     """Words (and punctuation) or characters, lower-cased unless --keep-case, cut at --max-length."""
     text = text if config.keep_case else text.lower()
@@ -163,15 +188,6 @@ def encode(model: Classifier, inputs: list, source: str = "INPUT") -> list[np.nd
         check_features(model, inputs, source)
         return [((np.asarray(s)[:cut] - mean) / std).astype(model.dtype) for s in inputs]
     return [model.vocab.encode(tokenize(t, model.config) or [UNK]) for t in inputs]
-
-
-def check_features(model: Classifier, seqs: list, source: str) -> None:
-    """Every (T, D) sequence has the D features the model was trained on; DataError naming ``source``."""
-    want = len(model.scaler["mean"])
-    bad = next((k for k, s in enumerate(seqs) if np.ndim(s) != 2 or np.shape(s)[1] != want), None)
-    if bad is not None:
-        raise DataError(f"{source}: sequence {bad} has shape {np.shape(seqs[bad])}: the model was trained on "
-                        f"sequences of {want} features")
 
 
 def class_ids(labels: list[str], classes: list[str], source: str) -> np.ndarray:
@@ -288,8 +304,7 @@ def train(config: Config | None, resume: str | None = None, changes: dict | None
     with Session(NAME, Config, config, resume, changes) as session:
         config, run = session.config, session.run
         model, notes = (_model_of_run(run, config), {}) if run else (None, {})
-        data = read_data(config.data, config)
-        train_idx, val_idx = split_indices(len(data.labels), config.val_fraction, SPLIT_SEED)
+        data, train_idx, val_idx, leak = split_data(config)
         if model is None:
             model, notes = _fresh_model(config, data, train_idx)
         y = class_ids(data.labels, model.labels, ", ".join(config.data) or "the bundled data")
@@ -302,7 +317,11 @@ def train(config: Config | None, resume: str | None = None, changes: dict | None
         majority = np.bincount(y[train_idx], minlength=len(model.labels)).argmax()
         objective.extras = {"classes": len(model.labels), "train_examples": len(train_idx),
                             "val_examples": len(val_idx),
-                            "majority_val_accuracy": float(np.mean(y[val_idx] == majority)), **notes}
+                            "majority_val_accuracy": float(np.mean(y[val_idx] == majority)), **leak, **notes}
+        warning = leak and leak_warning({k[4:]: v for k, v in leak.items()}, f"--val {config.val}" if config.val
+                                        else f"the last --val-fraction {config.val_fraction} of the shuffled examples")
+        if warning:
+            print(warning, file=sys.stderr, flush=True)
         summary = session.fit(Trainer(objective, config, run, default_epochs=DEFAULT_EPOCHS))
     if not config.quiet:
         print(f"baseline: always predicting {model.labels[majority]!r} scores val_accuracy "
@@ -321,33 +340,9 @@ def load(run: Run | str, which: str = "best") -> Classifier:
     return model.eval()
 
 
-def _named_inputs(model: Classifier, inputs: list) -> tuple[list, list]:
-    """(inputs as the model reads them, how to show each): texts, or (T, D) arrays / .npz paths."""
-    if model.vocab is not None:
-        bad = [x for x in inputs if not isinstance(x, str)]
-        if bad:
-            raise RnnkitError(f"INPUT: this model classifies texts; given {type(bad[0]).__name__}")
-        return list(inputs), list(inputs)
-    seqs, names = [], []
-    for k, x in enumerate(inputs):
-        if isinstance(x, (str, Path)):
-            xs, _ = read_sequences(x, labelled=False)
-            check_features(model, xs, str(x))
-            seqs += xs
-            names += [f"{x}[{i}]" for i in range(len(xs))]
-            continue
-        s = np.asarray(x, dtype=np.float64)
-        s = s[:, None] if s.ndim == 1 else s
-        if s.ndim != 2 or s.shape[1] != model.config.features or len(s) == 0:
-            raise RnnkitError(f"INPUT {k}: expected a (T, {model.config.features}) sequence, given shape {s.shape}")
-        seqs.append(s)
-        names.append(k)
-    return seqs, names
-
-
 def predict(model: Classifier, inputs: list) -> list[dict]:
     """Label and probability of each input: texts (unknown words -> <unk>), or (T, D) arrays or .npz paths."""
-    seqs, names = _named_inputs(model, inputs)
+    seqs, names = named_inputs(model, inputs)
     probs = model.probabilities(logits_of(model, encode(model, seqs)))
     return [{"input": name, "label": model.labels[int(p.argmax())], "probability": float(p.max()),
              "probabilities": dict(zip(model.labels, p.tolist()))} for name, p in zip(names, probs)]
@@ -381,6 +376,8 @@ def add_arguments(parser) -> None:
                         help="CSV/TSV file(s) with text and label columns, or .npz file(s) with X, y (and lengths); "
                              "several are pooled; default: the bundled UCI sentiment sentences")
     options = {
+        "val": (dict(metavar="FILE"), "validation examples, a file like DATA (default: the last --val-fraction of "
+                                      "the shuffled examples)"),
         "tokens": (dict(choices=("word", "char")), f"model words or characters (default {d.tokens})"),
         "text_col": (dict(metavar="COL"), "the text column: a header name or a 0-based index "
                                           "(default: a column named text, sentence, review... or 0)"),

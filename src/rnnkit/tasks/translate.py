@@ -8,8 +8,8 @@ scores normalised by length^``--length-penalty``), at most ``--max-length`` word
 
 Data: ``source<TAB>target`` lines (see :mod:`rnnkit.data.pairs`), several files pooled. Without
 DATA the bundled English–French Tatoeba pairs are used (60,000 pairs, the shortest of the
-manythings.org file; CC BY 2.0 FR, www.manythings.org/anki and tatoeba.org). The held-out set is a
-fixed random ``--val-fraction`` (default 5%) of the pairs, drawn with its own generator whatever
+manythings.org file; CC BY 2.0 FR, www.manythings.org/anki and tatoeba.org). The held-out set is
+``--val FILE``, or else a fixed random ``--val-fraction`` (default 5%) of the pairs, drawn with its own generator whatever
 ``--seed`` is (the file is sorted by length, so its tail would be all long sentences); the run
 writes it to ``heldout.tsv``. Sources are lower-cased; targets keep their case, so BLEU is
 sacreBLEU's default, case-sensitive corpus BLEU (13a tokens, exp smoothing) on the detokenized
@@ -70,6 +70,7 @@ class Config(TrainConfig):
     """translate's options: the training options plus attention, vocabulary and decoding."""
 
     data: list[str] = field(default_factory=list)
+    val: str | None = None
     attention: str = "luong"
     beam: int = 5
     length_penalty: float = 1.0
@@ -294,7 +295,12 @@ def make_batch(src: list[np.ndarray], tgt: list[np.ndarray]):
 
 def _prepare(config: Config, pairs: Pairs, model: Seq2Seq | None):
     """The model (new vocabularies from the training part unless given) and the encoded splits."""
-    train_idx, val_idx = split_indices(len(pairs.sources), config.val_fraction)
+    if config.val:   # all of DATA trains; --val holds out
+        held, n = load_pairs([config.val]), len(pairs.sources)
+        pairs = Pairs(pairs.sources + held.sources, pairs.targets + held.targets, pairs.where + held.where)
+        train_idx, val_idx = np.arange(n), np.arange(n, len(pairs.sources))
+    else:
+        train_idx, val_idx = split_indices(len(pairs.sources), config.val_fraction)
     if model is None:
         src_vocab = build_vocab((source_tokens(pairs.sources[i]) for i in train_idx), [PAD, UNK], config)
         tgt_vocab = build_vocab((target_tokens(pairs.targets[i]) for i in train_idx), [PAD, UNK, BOS, EOS], config)
@@ -364,6 +370,7 @@ def add_arguments(parser) -> None:
     parser.add_argument("data", nargs="*", default=[],
                         help="source<TAB>target file(s), pooled; default: the bundled English-French Tatoeba pairs")
     options = {
+        "val": (dict(metavar="FILE"), "held-out pairs, a file like DATA (default: a fixed random --val-fraction)"),
         "attention": (dict(choices=ATTENTION_KINDS), f"attention over the encoder outputs (default {d.attention})"),
         "beam": (dict(type=int), f"beam width for the final held-out score and for translating (default {d.beam})"),
         "length_penalty": (dict(type=float), f"beam scores are log P / length^this (default {d.length_penalty})"),

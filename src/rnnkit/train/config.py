@@ -86,11 +86,15 @@ class TrainConfig:
             if getattr(self, name) not in allowed:
                 raise RnnkitError(f"{flag(name)}: expected one of {', '.join(allowed)}; given {getattr(self, name)!r}")
         positive = ("hidden", "layers", "embed", "batch_size", "lr_step", "epochs", "max_steps",
-                    "eval_every", "patience", "checkpoint_every")
+                    "eval_every", "checkpoint_every")
         for name in positive:
             value = getattr(self, name)
             if value is not None and (not isinstance(value, int) or isinstance(value, bool) or value < 1):
                 raise RnnkitError(f"{flag(name)}: expected a positive integer, given {value!r}")
+        if self.patience is not None and (not isinstance(self.patience, int) or isinstance(self.patience, bool)
+                                          or self.patience < 0):
+            raise RnnkitError(f"--patience: expected an integer >= 0 (0 turns early stopping off), given "
+                              f"{self.patience!r}")
         if self.clip is not None and self.clip < 0:
             raise RnnkitError(f"--clip: expected a number >= 0 (0 turns clipping off), given {self.clip!r}")
         for name in ("lr", "time_limit", "lr_gamma"):

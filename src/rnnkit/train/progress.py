@@ -8,6 +8,7 @@ estimated from the pace so far). ``--quiet`` turns both off.
 from __future__ import annotations
 
 import sys
+import textwrap
 
 
 class Progress:
@@ -54,8 +55,10 @@ def _format(value) -> str:
 
 
 def summary_table(summary: dict) -> str:
-    """A two-column text table of the scalar entries of ``summary``."""
-    rows = [(k.replace("_", " "), _format(v)) for k, v in summary.items() if not isinstance(v, dict)]
+    """A two-column text table of the scalar entries of ``summary``; its ``stop_reason`` follows the table."""
+    rows = [(k.replace("_", " "), _format(v)) for k, v in summary.items()
+            if not isinstance(v, dict) and k != "stop_reason"]
     width = max(len(k) for k, _ in rows)
     line = "-" * (width + 3 + max(len(v) for _, v in rows))
-    return "\n".join([line] + [f"{k:<{width}}   {v}" for k, v in rows] + [line])
+    reason = [textwrap.fill(summary["stop_reason"], 100)] if summary.get("stop_reason") else []
+    return "\n".join([line] + [f"{k:<{width}}   {v}" for k, v in rows] + [line] + reason)

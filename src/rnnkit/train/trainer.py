@@ -50,6 +50,7 @@ from rnnkit.train.config import TrainConfig
 from rnnkit.train.progress import Progress, summary_table
 from rnnkit.train.run import Run, model_bytes
 from rnnkit.train.schedules import learning_rate
+from rnnkit.train.stopping import stop_notes
 
 CHECKPOINT = ("last.safetensors", "state.safetensors", "state.json")
 
@@ -429,8 +430,7 @@ class Trainer:
         if self.records:
             summary["last"] = self.records[-1]
         extras = getattr(obj, "summary_extras", None)
-        if callable(extras):
-            summary |= extras()
+        summary |= (extras() if callable(extras) else {}) | stop_notes(self, stopped)  # stop_reason if early
         if self.step_log:
             self.run.append_jsonl("steps.jsonl", self.step_log)
             self.step_log = []
