@@ -193,3 +193,14 @@ def test_bidirectional_directions_run_concurrently_with_the_same_results(backend
     assert calls == [2] * 4 and parallel.worth_it()  # two layers, forward and backward
     for g, w in zip(got, want, strict=True):
         np.testing.assert_allclose(g, w, rtol=1e-5, atol=1e-5)
+
+
+def test_a_forked_process_gets_its_own_worker_thread():
+    """The pool's thread does not survive fork(): a child running a bidirectional layer must not wait on it."""
+    import multiprocessing as mp
+    layer = rk.LSTM(3, H, bidirectional=True, seed=0)
+    x = np.random.default_rng(0).standard_normal((2, 4, 3)).astype(np.float32)
+    want = layer.forward(x)[0]                                # the parent's pool exists from here on
+    with mp.get_context("fork").Pool(1) as pool:
+        got = pool.apply_async(layer.forward, (x,)).get(timeout=60)[0]
+    np.testing.assert_allclose(got, want, rtol=1e-6)

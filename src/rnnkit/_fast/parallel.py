@@ -36,8 +36,8 @@ def worth_it() -> bool:
 
 def run_pair(first, second):
     """(first(), second()), concurrently, with one BLAS thread while they run (see :func:`worth_it`)."""
-    if "pool" not in _pool:
-        _pool["pool"] = ThreadPoolExecutor(max_workers=1, thread_name_prefix="rnnkit")
+    if _pool.get("pid") != os.getpid():  # none yet, or made before a fork: its thread is not in this process
+        _pool.update(pool=ThreadPoolExecutor(max_workers=1, thread_name_prefix="rnnkit"), pid=os.getpid())
     set_threads = blas.set_threads()
     previous = set_threads(1)
     try:
