@@ -162,6 +162,7 @@ def test_resume_refuses_any_other_changed_option_by_name(run, tmp_path, argv, na
     err = capsys.readouterr().err
     assert f"{named}: a resumed run keeps its" in err and "--max-steps" in err
     assert (run / "config.json").read_bytes() == before and steps_of(run) == [1, 2]
+    RunLock(run).acquire().release()  # a refused resume leaves the run unlocked
 
 
 def test_the_same_values_as_the_run_are_not_a_change(run, corpus):
@@ -206,6 +207,8 @@ def test_the_python_call_resumes_with_changes(run):
     assert summary["steps"] == 3
     with pytest.raises(RnnkitError, match="--hidden: a resumed run keeps its settings"):
         charlm.train(None, resume=str(run), changes={"max_steps": 4, "hidden": 9})
+    with pytest.raises(RnnkitError, match="changes: max_step: not options of this task"):
+        charlm.train(None, resume=str(run), changes={"max_step": 4})
 
 
 def test_an_existing_file_as_out_is_refused(corpus, tmp_path, capsys):
