@@ -250,3 +250,22 @@ def test_two_processes_on_one_run_the_second_is_refused_and_kill_9_frees_it(run,
     step = json.loads((run / "manifest.json").read_text())["step"]
     assert main(["train", "--resume", str(run), "--max-steps", str(step + 2), "--quiet"]) == 0
     assert steps_of(run) == list(range(1, step + 3))  # in order, one line per step
+
+
+def test_a_directory_filled_by_someone_else_meanwhile_is_refused_and_left_alone(corpus, tmp_path, monkeypatch):
+    import rnnkit.tasks.session as session
+    out, calls = tmp_path / "out", []
+    original = session._check_new_dir
+
+    def racing(path):
+        calls.append(path)
+        if len(calls) == 2:  # between the first check and the lock, another program writes a file
+            (path / "theirs.txt").write_text("keep me")
+        original(path)
+
+    monkeypatch.setattr(session, "_check_new_dir", racing)
+    with pytest.raises(RunError, match="already exists and is not empty"):
+        charlm.train(charlm.Config(data=[str(corpus)], hidden=4, layers=1, embed=4, batch_size=4, bptt=8,
+                                   max_steps=1, quiet=True, out=str(out)))
+    assert (out / "theirs.txt").read_text() == "keep me"
+    RunLock(out).acquire().release()

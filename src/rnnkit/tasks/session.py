@@ -100,8 +100,8 @@ class Session:
         _check_new_dir(path)
         path.mkdir(parents=True, exist_ok=True)
         self.lock = RunLock(path).acquire()
+        _check_new_dir(path)  # another process may have filled it meanwhile: then it is not ours to remove
         self.created = True
-        _check_new_dir(path)  # another process may have filled it meanwhile
         self.run = Run(path)
         config.out = str(path)
         self.run.write_json("config.json", {"task": self.task, "rnnkit_version": rnnkit.__version__,
