@@ -3,16 +3,26 @@
 Usage (from the repository root)::
 
     python benchmarks/compare.py                  # the full grid, 1 and 2 layers (a few minutes)
+    python benchmarks/compare.py --runs 3         # the grid three times: per point the median ratio
     python benchmarks/compare.py --quick          # fewer repetitions, 1 layer
     python benchmarks/compare.py --json out.json --threads 2 --cells lstm gru
+
+Needs ``pip install ".[bench]"`` (numba, threadpoolctl) and, for the
+comparison, ``pip install torch==2.13.0``.
 
 Each timed case is built for both libraries with the same weights (the
 largest difference of their outputs goes into the JSON); the two are run
 alternately (ABBA order, so drift and other load hit both alike), each turn
 after a pause and a warm-up call, and the median is kept. ratio = torch
 time / rnnkit time, so > 1 means rnnkit is faster. PyTorch is optional:
-without it only rnnkit's times are printed. The header line says whether
-rnnkit ran its numba kernels (``RNNKIT_BACKEND=numpy`` turns them off).
+without it only rnnkit's times are printed. rnnkit is timed twice per
+point, with its compiled kernels (``rnnkit[fast]``) and on the plain-NumPy
+path (``numpy`` column), unless ``--backends`` says otherwise.
+
+Environment: the timed process runs without ``OPENBLAS_CORETYPE`` and
+``OPENBLAS_L2_SIZE`` (both removed together, see ``machine.py``): it times
+what users get. The header and the JSON record the OpenBLAS kernel that
+actually ran, the CPU's SIMD flags and what was removed.
 
 BLAS threads: ``--threads`` sets PyTorch's threads and, before NumPy is
 loaded, ``OPENBLAS_NUM_THREADS`` / ``OMP_NUM_THREADS`` / ``MKL_NUM_THREADS``
@@ -23,8 +33,9 @@ LSTM 256, head over 65 symbols, batch 64, bptt 100, carried state, softmax
 cross-entropy, clip 5, Adam) against the same PyTorch training loop, in
 characters per second (ratio = rnnkit / torch).
 
-Also reported: the float32 GEMM peak of NumPy's BLAS and the LSTM's share of
-it at T,B,D,H = 100,32,512,512 (FLOPs = 3 × the forward GEMM FLOPs), the
+Also reported: the float32 GEMM peak of NumPy's BLAS (``machine.gemm_peak``)
+and, per point, the GFLOP/s rnnkit reached and its share of that peak
+(FLOPs = 3 × the forward GEMM FLOPs), the
 peak resident memory that training steps add (each library in a fresh
 process), ``python -c "import rnnkit"`` time and the installed size of
 rnnkit with its required dependencies.
@@ -34,13 +45,16 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import platform
 import subprocess
 import sys
 import time
 from pathlib import Path
 
-GRID = [(100, 32, 64, 128), (100, 64, 128, 256), (100, 32, 512, 512), (50, 1, 65, 256)]
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+import machine
+
+GRID = [(100, 32, 64, 128), (100, 64, 128, 256), (100, 32, 512, 512), (50, 1, 65, 256), (1000, 16, 256, 256)]
+BIDIRECTIONAL = [(2, (100, 32, 128, 256))]  # (layers, (T, B, D, H)) of the bidirectional points
 GENERATION = {"H": 512, "V": 65, "L": 2}
 MEMORY_CASE = ("lstm", 100, 32, 512, 512, 1)
 
@@ -52,6 +66,12 @@ def parse(argv):
     p.add_argument("--layers", nargs="+", type=int, default=None, help="default: 1 2 (quick: 1)")
     p.add_argument("--reps", type=int, default=None, help="timed repetitions per case (default 9, quick 3)")
     p.add_argument("--threads", type=int, default=2, help="BLAS / PyTorch threads (default 2)")
+    p.add_argument("--runs", type=int, default=1, help="time the training grid this many times; per point the "
+                   "median ratio (default 1)")
+    p.add_argument("--backends", nargs="+", default=["numba", "numpy"], choices=["numba", "numpy"],
+                   help="rnnkit's element-wise code to time (default both)")
+    p.add_argument("--keep-blas-env", action="store_true",
+                   help="time with OPENBLAS_CORETYPE / OPENBLAS_L2_SIZE as set (default: removed)")
     p.add_argument("--json", type=Path, default=Path("benchmarks/results.json"), help="where to write the results")
     p.add_argument("--no-torch", action="store_true", help="time rnnkit alone")
     p.add_argument("--skip", nargs="*", default=[], choices=["train", "charlm", "generate", "memory", "startup"])
@@ -79,38 +99,80 @@ def interleaved(fns: dict, reps: int, settle: float = 0.2) -> dict:
     return {name: sorted(ts)[len(ts) // 2] for name, ts in times.items()}
 
 
-def bench_train(args, torch_ok: bool) -> list[dict]:
+def grid_points(args) -> list[tuple]:
+    """(cell, layers, bidirectional, T, B, D, H) of every training point."""
+    points = [(cell, L, False, *shape) for L in args.layers for cell in args.cells for shape in GRID]
+    if not args.quick:
+        points += [(cell, L, True, *shape) for L, shape in BIDIRECTIONAL for cell in args.cells]
+    return points
+
+
+def bench_point(args, torch_ok: bool, point: tuple) -> dict:
     import workloads as w
-    rows = []
-    for L in args.layers:
-        for cell in args.cells:
-            for T, B, D, H in GRID:
-                layer, x = w.rnnkit_layer(cell, D, H, L), w.batch(T, B, D)
-                fns = {"rnnkit": w.rnnkit_train(layer, x)}
-                row = {"cell": cell, "layers": L, "T": T, "B": B, "D": D, "H": H}
-                if torch_ok:
-                    twin = w.torch_layer(cell, layer)
-                    row["max_out_difference"] = w.max_difference(layer, twin, x)
-                    fns["torch"] = w.torch_train(twin, x)
-                row.update({f"{k}_ms": v * 1e3 for k, v in interleaved(fns, args.reps).items()})
-                if torch_ok:
-                    row["ratio"] = row["torch_ms"] / row["rnnkit_ms"]
-                rows.append(row)
-                print_row(row)
-    return rows
+    cell, L, bi, T, B, D, H = point
+    layer, x = w.rnnkit_layer(cell, D, H, L, bidirectional=bi), w.batch(T, B, D)
+    fns = {f"rnnkit_{b}": w.with_backend(b, w.rnnkit_train(layer, x)) for b in args.backends}
+    row = {"cell": cell, "layers": L, "bidirectional": bi, "T": T, "B": B, "D": D, "H": H}
+    if torch_ok:
+        twin = w.torch_layer(cell, layer)
+        row["max_out_difference"] = w.max_difference(layer, twin, x)
+        fns["torch"] = w.torch_train(twin, x)
+    row.update({f"{k}_ms": v * 1e3 for k, v in interleaved(fns, args.reps).items()})
+    main_ms = row[f"rnnkit_{args.backends[0]}_ms"]
+    row["rnnkit_ms"] = main_ms
+    row["gflops"] = w.train_flops(cell, T, B, D, H, L, bi) / main_ms / 1e6
+    if torch_ok:
+        for b in args.backends:
+            row[f"ratio_{b}"] = row["torch_ms"] / row[f"rnnkit_{b}_ms"]
+        row["ratio"] = row[f"ratio_{args.backends[0]}"]
+    return row
 
 
-def print_row(row: dict) -> None:
+def bench_train(args, torch_ok: bool) -> list[dict]:
+    """The grid ``args.runs`` times; a point's numbers are those of the run with its median ratio."""
+    runs = []
+    for run in range(args.runs):
+        if args.runs > 1:
+            print(f"-- run {run + 1} of {args.runs}", flush=True)
+        rows = []
+        for point in grid_points(args):
+            rows.append(bench_point(args, torch_ok, point))
+            print_row(rows[-1], args.backends)
+        runs.append(rows)
+    if args.runs == 1:
+        return runs[0]
+    key = "ratio" if torch_ok else "rnnkit_ms"
+    merged = []
+    for per_run in zip(*runs):
+        ordered = sorted(per_run, key=lambda r: r[key])
+        merged.append(dict(ordered[len(ordered) // 2], runs=[r[key] for r in per_run]))
+    print(f"-- median of {args.runs} runs")
+    for row in merged:
+        print_row(row, args.backends)
+    return merged
+
+
+def point_name(row: dict) -> str:
+    """"T,B,D,H" with " L=2" for two layers and "b" for bidirectional."""
+    return ("{T},{B},{D},{H}".format(**row) + (f" L={row['layers']}" if row["layers"] > 1 else "")
+            + ("b" if row["bidirectional"] else ""))
+
+
+def print_row(row: dict, backends) -> None:
     shape = "{T},{B},{D},{H}".format(**row)
-    torch_part = f"{row['torch_ms']:9.2f} {row['ratio']:6.2f}" if "ratio" in row else ""
-    print(f"{row['cell']:5s} L={row['layers']} {shape:>15s} {row['rnnkit_ms']:9.2f} {torch_part}", flush=True)
+    name = f"{row['cell']:5s} L={row['layers']}{'b' if row['bidirectional'] else ' '}"
+    times = " ".join(f"{row[f'rnnkit_{b}_ms']:9.2f}" for b in backends)
+    torch_part = ""
+    if "torch_ms" in row:
+        torch_part = f" {row['torch_ms']:9.2f} " + " ".join(f"{row[f'ratio_{b}']:6.2f}" for b in backends)
+    print(f"{name} {shape:>15s} {times}{torch_part} {row['gflops']:7.0f}", flush=True)
 
 
 def bench_generate(args, torch_ok: bool) -> dict:
     import workloads as w
     tokens = 100 if args.quick else 300
     run, modules = w.rnnkit_generate(GENERATION["H"], GENERATION["V"], GENERATION["L"], tokens)
-    fns = {"rnnkit": run}
+    fns = {"rnnkit": run, "rnnkit_sampler": w.rnnkit_sampler(GENERATION["H"], GENERATION["V"], GENERATION["L"], tokens)}
     if torch_ok:
         fns["torch"] = w.torch_generate(modules, tokens)
     res = {f"{k}_us_per_token": v / tokens * 1e6 for k, v in interleaved(fns, args.reps).items()}
@@ -202,14 +264,19 @@ def installed_mib() -> float:
     return total / 2 ** 20
 
 
-def summary(res: dict) -> None:
+def summary(res: dict, backends) -> None:
     from statistics import geometric_mean
-    ratios = [r["ratio"] for r in res.get("train", []) if "ratio" in r]
-    if ratios:
-        print(f"training: geometric mean ratio {geometric_mean(ratios):.2f}, min {min(ratios):.2f}")
-    if "lstm_peak_share" in res:
-        print(f"LSTM 100,32,512,512: {res['lstm_gflops']:.0f} GFLOP/s = {100 * res['lstm_peak_share']:.0f}% "
-              f"of the {res['gemm_peak_gflops']:.0f} GFLOP/s GEMM peak")
+    rows = [r for r in res.get("train", []) if "ratio" in r]
+    for b in backends if rows else ():
+        ratios = [r[f"ratio_{b}"] for r in rows]
+        lstm = [r[f"ratio_{b}"] for r in rows if r["cell"] == "lstm"]
+        print(f"training ({b}): geometric mean ratio {geometric_mean(ratios):.2f}, min {min(ratios):.2f}; "
+              f"LSTM geometric mean {geometric_mean(lstm):.2f}, min {min(lstm):.2f}" if lstm else "")
+    peak = res["gemm_peak"]
+    shares = ", ".join(f"{point_name(r)} {100 * r['peak_share']:.0f}%" for r in res.get("train", [])
+                       if r["cell"] == "lstm")
+    print(f"GEMM peak {res['gemm_peak_gflops']:.0f} GFLOP/s (start {peak['start']['gflops']:.0f}, "
+          f"end {peak['end']['gflops']:.0f}); share of it reached by rnnkit's LSTM: {shares}")
     if "charlm" in res:
         c = res["charlm"]
         torch_part = f", torch {c['torch_chars_per_s']:.0f} (ratio {c['ratio']:.2f})" if "ratio" in c else ""
@@ -218,11 +285,13 @@ def summary(res: dict) -> None:
     if "generate" in res:
         g = res["generate"]
         torch_part = f", torch {g['torch_us_per_token']:.0f} (ratio {g['ratio']:.2f})" if "ratio" in g else ""
-        print(f"generation (LSTM L=2 H=512 V=65 B=1): rnnkit {g['rnnkit_us_per_token']:.0f} µs/token{torch_part}")
+        print(f"generation (LSTM L=2 H=512 V=65 B=1): rnnkit {g['rnnkit_us_per_token']:.0f} µs/token through step, "
+              f"{g['rnnkit_sampler_us_per_token']:.0f} through the charlm sampler{torch_part}")
     if "memory" in res:
         m = res["memory"]
         torch_part = f", torch {m['torch_step_peak_mib']:.0f} MiB (ratio {m['ratio']:.2f})" if "ratio" in m else ""
-        print(f"peak RSS added by LSTM 100,32,512,512 training steps: rnnkit {m['rnnkit_step_peak_mib']:.0f} MiB{torch_part}")
+        print(f"peak RSS added by LSTM 100,32,512,512 training steps: rnnkit {m['rnnkit_step_peak_mib']:.0f} MiB"
+              f"{torch_part}")
     if "startup" in res:
         s = res["startup"]
         print(f"import rnnkit: {s['import_rnnkit_s']:.2f} s (python alone {s['python_alone_s']:.2f} s); "
@@ -231,38 +300,38 @@ def summary(res: dict) -> None:
 
 def main(argv=None) -> dict:
     args = parse(argv)
+    env = None if args.keep_blas_env else machine.timing_environment()
+    if env is not None:  # time what users get: re-run this process without the OpenBLAS overrides
+        argv = sys.argv[1:] if argv is None else list(argv)
+        os.execve(sys.executable, [sys.executable, str(Path(__file__).resolve()), *argv], env)
     for var in ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS"):
         os.environ.setdefault(var, str(args.threads))  # read when NumPy / PyTorch load
-    sys.path.insert(0, str(Path(__file__).resolve().parent))
     if args.memory_child:
         memory_child(*args.memory_child)
         return {}
     args.layers = args.layers or ([1] if args.quick else [1, 2])
     args.reps = args.reps or (3 if args.quick else 9)
-    torch_ok = not args.no_torch
-    if torch_ok:
+    peak = machine.gemm_peak()  # before PyTorch is loaded: no OpenMP threads spinning beside it
+    torch = None
+    if not args.no_torch:
         try:
             import torch
             torch.set_num_threads(args.threads)
         except ImportError:
-            torch_ok = False
-    import numpy as np
-
-    import workloads as w
-    res = {"machine": {"python": platform.python_version(), "numpy": np.__version__, "threads": args.threads,
-                       "torch": torch.__version__ if torch_ok else None, "cpu_count": os.cpu_count(),
-                       "rnnkit_backend": w.backend_in_use(),
-                       "openblas_coretype": os.environ.get("OPENBLAS_CORETYPE", "(detected)")}}
-    print(" ".join(f"{k}={v}" for k, v in res["machine"].items()))
-    print(f"{'cell':5s} {'':3s} {'T,B,D,H':>15s} {'rnnkit ms':>9s} {'torch ms':>9s} {'ratio':>6s}")
+            pass
+    torch_ok = torch is not None
+    res = {"machine": machine.describe(args.threads, torch) | {"rnnkit_backends": args.backends}}
+    print(machine.header(res["machine"]))
+    cols = " ".join(f"{b + ' ms':>9s}" for b in args.backends)
+    ratios = " ".join(f"{'r ' + b[:4]:>6s}" for b in args.backends) if torch_ok else ""
+    print(f"{'cell':5s} {'':4s} {'T,B,D,H':>15s} {cols} {'torch ms' if torch_ok else '':>9s} {ratios} {'GFLOP/s':>7s}")
     if "train" not in args.skip:
         res["train"] = bench_train(args, torch_ok)
-    res["gemm_peak_gflops"] = w.gemm_gflops()
-    big = [r for r in res.get("train", []) if (r["cell"], r["layers"], r["T"], r["B"], r["D"], r["H"])
-           == ("lstm", 1, 100, 32, 512, 512)]
-    if big:
-        res["lstm_gflops"] = w.lstm_flops(100, 32, 512, 512, 1) / big[0]["rnnkit_ms"] / 1e6
-        res["lstm_peak_share"] = res["lstm_gflops"] / res["gemm_peak_gflops"]
+    after = machine.gemm_peak()  # again at the end (after a pause): the machine may have changed speed
+    res["gemm_peak"] = {"start": peak, "end": after}
+    res["gemm_peak_gflops"] = max(peak["gflops"], after["gflops"])
+    for row in res.get("train", []):
+        row["peak_share"] = row["gflops"] / res["gemm_peak_gflops"]
     if "charlm" not in args.skip:
         res["charlm"] = bench_charlm(args, torch_ok)
     if "generate" not in args.skip:
@@ -271,7 +340,7 @@ def main(argv=None) -> dict:
         res["memory"] = bench_memory(torch_ok)
     if "startup" not in args.skip:
         res["startup"] = bench_startup(3 if args.quick else 7)
-    summary(res)
+    summary(res, args.backends)
     args.json.parent.mkdir(parents=True, exist_ok=True)
     args.json.write_text(json.dumps(res, indent=1) + "\n")
     print(f"wrote {args.json}")

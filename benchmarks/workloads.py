@@ -21,8 +21,24 @@ import rnnkit as rk
 CLASSES = {"lstm": "LSTM", "gru": "GRU", "rnn": "RNN"}
 
 
-def rnnkit_layer(cell: str, D: int, H: int, L: int, seed: int = 0) -> rk.Recurrent:
-    return getattr(rk, CLASSES[cell])(D, H, num_layers=L, seed=seed)
+GATES = {"lstm": 4, "gru": 3, "rnn": 1}
+
+
+def rnnkit_layer(cell: str, D: int, H: int, L: int, seed: int = 0, bidirectional: bool = False) -> rk.Recurrent:
+    return getattr(rk, CLASSES[cell])(D, H, num_layers=L, bidirectional=bidirectional, seed=seed)
+
+
+def with_backend(name: str, run):
+    """``run`` with rnnkit's element-wise code set to ``name`` ("numba" or "numpy") for each call."""
+    from rnnkit import _fast
+
+    def call():
+        previous = _fast.set_backend(name)
+        try:
+            return run()
+        finally:
+            _fast.set_backend(previous)
+    return call
 
 
 def batch(T: int, B: int, D: int, seed: int = 0) -> np.ndarray:
@@ -46,7 +62,8 @@ def torch_layer(cell: str, layer: rk.Recurrent):
     """The PyTorch layer of the same shape, holding ``layer``'s weights."""
     import torch
     cls = getattr(torch.nn, CLASSES[cell])
-    twin = cls(layer.input_size, layer.hidden_size, num_layers=layer.num_layers, batch_first=True)
+    twin = cls(layer.input_size, layer.hidden_size, num_layers=layer.num_layers, batch_first=True,
+               bidirectional=layer.bidirectional)
     twin.load_state_dict({k: torch.from_numpy(v.copy()) for k, v in layer.state_dict().items()})
     return twin
 
@@ -86,6 +103,16 @@ def rnnkit_generate(H: int, V: int, L: int, tokens: int):
     return run, (lstm, head)
 
 
+def rnnkit_sampler(H: int, V: int, L: int, tokens: int):
+    """``tokens`` symbols from the charlm sampler (``LanguageModel.sample``: embedding, 2-layer
+    LSTM ``step``, head, softmax and a draw per token), embedding size 64."""
+    from rnnkit.data.vocab import Vocab
+    from rnnkit.tasks.language_model import LanguageModel
+    model = LanguageModel(Vocab([chr(32 + i) for i in range(V)]), "char",
+                          rk.LSTM(64, H, num_layers=L, seed=0), 64, 0.0, seed=1).eval()
+    return lambda: list(model.sample(tokens, seed=0))
+
+
 def torch_generate(modules, tokens: int):
     """The same generation with ``torch.nn.LSTM`` and ``torch.nn.Linear`` under ``no_grad``."""
     import torch
@@ -106,32 +133,10 @@ def torch_generate(modules, tokens: int):
     return run
 
 
-def backend_in_use() -> str:
-    """Which element-wise code rnnkit's float32 steps run: "numba" kernels or "numpy"."""
-    try:
-        from rnnkit import _fast
-    except ImportError:  # a version of rnnkit from before the compiled kernels
-        return "numpy"
-    return "numba" if _fast.kernel("lstm_forward", np.zeros((1, 4), np.float32)) is not None else "numpy"
-
-
-def gemm_gflops(n: int = 2048, reps: int = 5) -> float:
-    """Median float32 matrix-multiply speed of NumPy's BLAS on n×n×n, in GFLOP/s."""
-    import time
-    rng = np.random.default_rng(0)
-    a, b = rng.random((n, n), dtype=np.float32), rng.random((n, n), dtype=np.float32)
-    out = a @ b
-    times = []
-    for _ in range(reps):
-        start = time.perf_counter()
-        np.matmul(a, b, out=out)
-        times.append(time.perf_counter() - start)
-    return 2 * n ** 3 / float(np.median(times)) / 1e9
-
-
-def lstm_flops(T: int, B: int, D: int, H: int, L: int) -> float:
-    """3 × the forward GEMM FLOPs of an L-layer LSTM (the issue's count for training)."""
-    forward = sum(2 * T * B * ((D if layer == 0 else H) + H) * 4 * H for layer in range(L))
+def train_flops(cell: str, T: int, B: int, D: int, H: int, L: int, bidirectional: bool = False) -> float:
+    """3 × the forward GEMM FLOPs of a stack (the backward does twice the forward's products)."""
+    K = 2 if bidirectional else 1
+    forward = sum(2 * T * B * ((D if layer == 0 else K * H) + H) * GATES[cell] * H * K for layer in range(L))
     return 3.0 * forward
 
 

@@ -11,6 +11,7 @@ from typing import Sequence
 import numpy as np
 
 FLOAT_DTYPES = (np.dtype(np.float32), np.dtype(np.float64))
+NUMERIC_KINDS = "biufc"  # bool, signed and unsigned integers, floats, complex: what np.number and np.bool_ cover
 
 
 def as_float_dtype(dtype) -> np.dtype:
@@ -28,15 +29,16 @@ def check_array(name: str, a, shape: Sequence[int | None], dtype: np.dtype, fini
     """Return ``a`` as a ``dtype`` array of exactly ``shape`` (``None`` = any size).
 
     Raises ``ValueError`` naming ``name`` on a wrong rank, a wrong size or a
-    non-finite value.
+    non-finite value. (Called on every generation step: the messages are only
+    built when they are raised.)
     """
     arr = np.asarray(a)
-    if not (np.issubdtype(arr.dtype, np.number) or arr.dtype == np.bool_):
+    if arr.dtype.kind not in NUMERIC_KINDS:
         raise ValueError(f"{name}: expected a numeric array, given dtype {arr.dtype}")
-    want = "(" + ", ".join("*" if s is None else str(s) for s in shape) + ")"
-    if arr.ndim != len(shape):
-        raise ValueError(f"{name}: expected a {len(shape)}-D array of shape {want}, given shape {arr.shape}")
-    if any(s is not None and s != g for s, g in zip(shape, arr.shape)):
+    if arr.ndim != len(shape) or any(s is not None and s != g for s, g in zip(shape, arr.shape)):
+        want = "(" + ", ".join("*" if s is None else str(s) for s in shape) + ")"
+        if arr.ndim != len(shape):
+            raise ValueError(f"{name}: expected a {len(shape)}-D array of shape {want}, given shape {arr.shape}")
         raise ValueError(f"{name}: expected shape {want}, given shape {arr.shape}")
     arr = arr.astype(dtype, copy=False)
     if finite and not np.isfinite(arr).all():

@@ -111,3 +111,85 @@ def test_float64_and_the_numpy_backend_never_use_kernels(backend):
 def test_unknown_backend_is_refused():
     with pytest.raises(ValueError, match="backend: expected one of"):
         _fast.set_backend("cuda")
+
+
+LOOPS = {"lstm": rk.LSTM, "gru": rk.GRU, "rnn": rk.RNN,
+         "rnn_relu": lambda *a, **k: rk.RNN(*a, nonlinearity="relu", **k)}
+
+
+def _case(seed, cell="lstm"):
+    """A random training case: sizes, layers, direction, lengths (or none), initial state and dstate."""
+    rng = np.random.default_rng(seed)
+    B, T, D, Hs, L = (int(v) for v in (rng.integers(1, 5), rng.integers(1, 9), rng.integers(1, 6),
+                                       rng.integers(1, 9), rng.integers(1, 3)))
+    bi = bool(rng.integers(2))
+    layer = LOOPS[cell](D, Hs, num_layers=L, bidirectional=bi, seed=seed)
+    K = 2 if bi else 1
+    f32 = lambda *shape: rng.standard_normal(shape).astype(np.float32)  # noqa: E731
+    lengths = None if rng.integers(2) else rng.integers(1, T + 1, size=B)
+    state = lambda: (f32(L * K, B, Hs), f32(L * K, B, Hs)) if cell == "lstm" else f32(L * K, B, Hs)  # noqa: E731
+    return layer, f32(B, T, D), state(), lengths, f32(B, T, K * Hs), state()
+
+
+def _train_case(layer, x, state, lengths, dout, dstate):
+    """Everything a training step gives: outputs, final states, dx, initial-state and weight gradients."""
+    out, final = layer.forward(x, state, lengths=lengths)
+    layer.zero_grad()
+    dx, dstate0 = layer.backward(dout, dstate)
+    as_list = lambda s: list(s) if isinstance(s, tuple) else [s]  # noqa: E731
+    return [out, *as_list(final), dx, *as_list(dstate0), *layer.gradients().values()]
+
+
+@pytest.mark.parametrize("cell", sorted(LOOPS))
+@pytest.mark.parametrize("seed", range(8))
+def test_compiled_sequence_loops_equal_the_numpy_reference(cell, seed, backend):
+    """The whole-sequence loops (NumPy's BLAS called from numba) on random shapes, lengths, states."""
+    case = _case(seed, cell)
+    name = "lstm" if cell == "lstm" else "gru" if cell == "gru" else "rnn"
+    assert _fast.sequence_kernel(f"{name}_sequence_forward", np.zeros((1, 1, 4), np.float32)) is not None
+    backend("numpy")
+    want = _train_case(*case)
+    backend("numba")
+    got = _train_case(*case)
+    for g, w in zip(got, want, strict=True):
+        np.testing.assert_allclose(g, w, rtol=1e-5, atol=1e-5)
+
+
+def test_without_a_usable_blas_the_step_loop_runs(backend, monkeypatch):
+    from rnnkit._fast import blas
+    case = _case(3)
+    want = _train_case(*case)
+    monkeypatch.setattr(blas, "_found", {"pair": None})
+    backend("numba")  # forget the kernels found so far
+    assert _fast.sequence_kernel("lstm_sequence_forward", np.zeros((1, 1, 4), np.float32)) is None
+    for g, w in zip(_train_case(*case), want, strict=True):
+        np.testing.assert_allclose(g, w, rtol=1e-5, atol=1e-5)
+
+
+def test_numpys_blas_is_found_and_checked():
+    from rnnkit._fast import blas
+    gemm, gemv = blas.sgemm_sgemv()
+    assert blas._agrees_with_numpy(gemm, gemv)
+
+
+def test_bidirectional_directions_run_concurrently_with_the_same_results(backend, monkeypatch):
+    from rnnkit._fast import parallel
+    calls = []
+    run_pair = parallel.run_pair
+    monkeypatch.setattr(parallel, "run_pair", lambda *fns: calls.append(len(fns)) or run_pair(*fns))
+    layer = rk.LSTM(3, H, num_layers=2, bidirectional=True, seed=0)
+    rng = np.random.default_rng(5)
+    f32 = lambda *shape: rng.standard_normal(shape).astype(np.float32)  # noqa: E731
+    case = (layer, f32(4, 6, 3), (f32(4, 4, H), f32(4, 4, H)), [6, 2, 5, 1], f32(4, 6, 2 * H),
+            (f32(4, 4, H), f32(4, 4, H)))
+    backend("numpy")
+    want = _train_case(*case)
+    assert calls == []
+    backend("numba")
+    from rnnkit._fast import blas
+    threads = blas.set_threads()(3)                  # 3 BLAS threads before: 3 after
+    got = _train_case(*case)
+    assert blas.set_threads()(threads) == 3
+    assert calls == [2] * 4 and parallel.worth_it()  # two layers, forward and backward
+    for g, w in zip(got, want, strict=True):
+        np.testing.assert_allclose(g, w, rtol=1e-5, atol=1e-5)

@@ -46,6 +46,10 @@ def test_forward_is_finite_and_gradients_match_finite_differences(c):
         for b, n in enumerate(c["lengths"]):
             assert np.all(out[b, n:] == 0)
     errors = rk.gradcheck_errors(layer, x, state=state, lengths=c["lengths"])
+    if c["cell"] == "rnn_relu" and max(errors.values()) > 1e-5:
+        # ReLU has a kink at 0: a pre-activation within 2·eps of it makes the five-point difference
+        # straddle the kink (found by hypothesis: seed 158 gives 0.82 at eps 1e-4, 1e-9 at 1e-5)
+        errors = rk.gradcheck_errors(layer, x, state=state, lengths=c["lengths"], eps=1e-6)
     grads = layer.gradients()
     assert all(np.all(np.isfinite(g)) for g in grads.values())
     assert set(errors) >= set(layer.params) | {"x"}

@@ -20,7 +20,7 @@ import os
 import numpy as np
 
 BACKENDS = ("auto", "numpy", "numba")
-_state = {"backend": None, "kernels": None}
+_state = {"backend": None, "kernels": None, "sequence": {}}
 
 
 def set_backend(name: str) -> str:
@@ -28,7 +28,7 @@ def set_backend(name: str) -> str:
     if name not in BACKENDS:
         raise ValueError(f"backend: expected one of {BACKENDS}, given {name!r}")
     previous = _state["backend"] or "auto"
-    _state["backend"], _state["kernels"] = name, None  # (re)load on the next step
+    _state["backend"], _state["kernels"], _state["sequence"] = name, None, {}  # (re)load on the next step
     return previous
 
 
@@ -41,11 +41,41 @@ def get_backend() -> str:
 
 def kernel(name: str, like: np.ndarray):
     """The compiled kernel ``name`` for steps on arrays like ``like`` (B, ·), or None: use NumPy."""
-    if like.dtype != np.float32 or like.ndim != 2 or get_backend() == "numpy":
+    if like.ndim != 2 or not _compiled(like.dtype):
         return None
+    return getattr(_state["kernels"], name)
+
+
+def _compiled(dtype) -> bool:
+    """Whether compiled kernels serve arrays of this dtype (float32, backend not "numpy", numba there)."""
+    if dtype != np.float32 or get_backend() == "numpy":
+        return False
     if _state["kernels"] is None:
         _state["kernels"] = _load()
-    return getattr(_state["kernels"], name) if _state["kernels"] else None
+    return bool(_state["kernels"])
+
+
+def sequence_kernel(name: str, like: np.ndarray):
+    """The compiled whole-sequence loop ``name`` of :mod:`rnnkit._fast.sequence` for arrays like
+    ``like`` (T, B, ·), with NumPy's BLAS ``sgemm`` and ``sgemv`` bound as its first arguments; or None when
+    the step-by-step loop must run (not float32, NumPy backend, no numba, or no usable BLAS)."""
+    if not loops_compiled(like):
+        return None
+    if name not in _state["sequence"]:
+        from functools import partial
+
+        from rnnkit._fast import blas, sequence
+        _state["sequence"][name] = partial(getattr(sequence, name), *blas.sgemm_sgemv())
+    return _state["sequence"][name]
+
+
+def loops_compiled(like: np.ndarray) -> bool:
+    """Whether whole-sequence loops over arrays like ``like`` (T, B, ·) run compiled: float32, numba,
+    and NumPy's BLAS callable from compiled code (:mod:`rnnkit._fast.blas`)."""
+    if like.ndim != 3 or not _compiled(like.dtype):
+        return False
+    from rnnkit._fast import blas
+    return blas.sgemm_sgemv() is not None
 
 
 def _load():

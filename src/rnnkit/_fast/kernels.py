@@ -57,13 +57,38 @@ def lstm_forward(gates, hw, b, c_prev, c, tanh_c, h):
         squash_row(z[:2 * H], w[:2 * H], b[:2 * H], HALF, HALF)
         squash_row(z[2 * H:3 * H], w[2 * H:3 * H], b[2 * H:3 * H], ONE, ZERO)
         squash_row(z[3 * H:], w[3 * H:], b[3 * H:], HALF, HALF)
-        cr, tr, hr, cp = c[r], tanh_c[r], h[r], c_prev[r]
-        for j in range(H):
-            cr[j] = z[H + j] * cp[j] + z[j] * z[2 * H + j]
-        for j in range(H):
-            tr[j] = tanh(cr[j])
-        for j in range(H):
-            hr[j] = z[3 * H + j] * tr[j]
+        lstm_state_row(z, c_prev[r], c[r], tanh_c[r], h[r])
+
+
+@jit
+def lstm_activate(gates, b, c_prev, c, tanh_c, h):
+    """As :func:`lstm_forward` when gates already holds xw + h_{t−1} W_hhᵀ (b_hh still to add)."""
+    H = c.shape[1]
+    for r in range(c.shape[0]):
+        z = gates[r]
+        squash_row_bias(z[:2 * H], b[:2 * H], HALF, HALF)
+        squash_row_bias(z[2 * H:3 * H], b[2 * H:3 * H], ONE, ZERO)
+        squash_row_bias(z[3 * H:], b[3 * H:], HALF, HALF)
+        lstm_state_row(z, c_prev[r], c[r], tanh_c[r], h[r])
+
+
+@jit
+def squash_row_bias(z, b, scale, shift):
+    """z = scale·tanh(scale·(z + b)) + shift."""
+    for j in range(z.size):
+        z[j] = scale * tanh(scale * (z[j] + b[j])) + shift
+
+
+@jit
+def lstm_state_row(z, cp, cr, tr, hr):
+    """One row of c = f ⊙ c_prev + i ⊙ g, tanh(c), h = o ⊙ tanh(c), from activated gates z (4H,)."""
+    H = cr.size
+    for j in range(H):
+        cr[j] = z[H + j] * cp[j] + z[j] * z[2 * H + j]
+    for j in range(H):
+        tr[j] = tanh(cr[j])
+    for j in range(H):
+        hr[j] = z[3 * H + j] * tr[j]
 
 
 @jit

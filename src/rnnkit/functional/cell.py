@@ -23,6 +23,16 @@ Every cell provides:
   dxw (T, B, G·H) and the sequence cache; db_ih = Σ dxw is given because
   it often is db_hh too.
 
+Optionally, a cell may run a whole sequence in one call (a compiled loop):
+
+* ``sequence_forward(xw, states, cache, w_hh_t, b_hh, mask, first_padded) -> bool``
+  fills the states and the cache as the step loop would (w_hh_t (H, G·H) is
+  W_hhᵀ, C-contiguous; mask (T, B) or None; steps from first_padded on may be
+  padded) and returns True, or returns False to let the layer run the steps.
+* ``sequence_backward(dout, dstate, cache, w_hh, dxw, mask, first_padded)``
+  fills dxw (T, B, G·H) and returns the initial state's gradient tuple, or
+  None to let the layer run the steps. dstate's arrays may be overwritten.
+
 ``out=`` works as in NumPy: a structure shaped like the return value whose
 arrays receive the results (the layer passes slices of its per-sequence
 buffers, so no step allocates its results); ``None`` allocates them. A
@@ -48,6 +58,12 @@ def hh_grads_from_h_prev(dxw: np.ndarray, cache: NamedTuple, db_ih: np.ndarray):
     return dxw.reshape(-1, dxw.shape[-1]).T @ cache.h_prev.reshape(-1, H), db_ih.copy()
 
 
+def loop_mask(mask: np.ndarray | None, first_padded: int, T: int) -> tuple[np.ndarray, int]:
+    """The mask as the compiled loops take it: (T, B) booleans, or an empty (1, 0) array when nothing
+    is padded (then no step is from ``first_padded`` on)."""
+    return (np.empty((1, 0), bool), T) if mask is None else (mask[..., 0], first_padded)
+
+
 @dataclass(frozen=True)
 class Cell:
     """A recurrent cell: its name, gate count G, state count and step functions."""
@@ -59,3 +75,5 @@ class Cell:
     step_backward: Callable
     sequence_cache: Callable
     hh_grads: Callable = hh_grads_from_h_prev
+    sequence_forward: Callable | None = None
+    sequence_backward: Callable | None = None

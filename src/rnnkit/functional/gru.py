@@ -25,9 +25,9 @@ from typing import NamedTuple
 
 import numpy as np
 
-from rnnkit._fast import kernel
+from rnnkit._fast import kernel, sequence_kernel
 from rnnkit.functional.activations import sigmoid, sigmoid_grad, tanh_grad
-from rnnkit.functional.cell import Cell
+from rnnkit.functional.cell import Cell, loop_mask
 
 
 class GRUCache(NamedTuple):
@@ -168,9 +168,29 @@ def gru_hh_grads(dxw, cache: GRUCache, db_ih, reset_after=True):
     return dw, np.concatenate([db_ih[:2 * H], db_n])
 
 
+def gru_sequence_forward(xw, states, cache: GRUCache, w_hh_t, b_hh, mask, first_padded) -> bool:
+    """The reset-after GRU's whole forward loop in one compiled call (:mod:`rnnkit._fast.sequence`) when
+    there is one for these arrays; False: the layer runs :func:`gru_step_forward` step by step."""
+    run = sequence_kernel("gru_sequence_forward", xw)
+    if run is None:
+        return False
+    run(xw, states[0], cache.hn, w_hh_t, b_hh, *loop_mask(mask, first_padded, xw.shape[0]))
+    return True
+
+
+def gru_sequence_backward(dout, dstate, cache: GRUCache, w_hh, dxw, mask, first_padded):
+    """The reset-after GRU's whole backward loop in one compiled call, or None (the step loop runs)."""
+    run = sequence_kernel("gru_sequence_backward", dxw)
+    if run is None:
+        return None
+    return (run(dout, dstate[0], cache.h_prev, cache.gates, cache.hn, np.ascontiguousarray(w_hh), dxw,
+                *loop_mask(mask, first_padded, dxw.shape[0])),)
+
+
 def gru_cell(reset_after: bool = True) -> Cell:
     """The GRU cell: PyTorch's form (``reset_after=True``) or the textbook form."""
     name = "gru" if reset_after else "gru_reset_before"
+    loops = (gru_sequence_forward, gru_sequence_backward) if reset_after else (None, None)
     return Cell(name, 3, 1, partial(gru_step_forward, reset_after=reset_after),
                 partial(gru_step_backward, reset_after=reset_after), gru_sequence_cache,
-                partial(gru_hh_grads, reset_after=reset_after))
+                partial(gru_hh_grads, reset_after=reset_after), *loops)

@@ -34,9 +34,9 @@ from typing import NamedTuple
 
 import numpy as np
 
-from rnnkit._fast import kernel
+from rnnkit._fast import kernel, sequence_kernel
 from rnnkit.functional.activations import squash, squash_grad
-from rnnkit.functional.cell import Cell
+from rnnkit.functional.cell import Cell, loop_mask
 
 # per gate i, f, g, o: y = scale·tanh(scale·a) + shift (σ or tanh); y's lower bound for the derivative
 SCALE, SHIFT, LOWER = (0.5, 0.5, 1.0, 0.5), (0.5, 0.5, 0.0, 0.5), (0.0, 0.0, -1.0, 0.0)
@@ -133,4 +133,25 @@ def lstm_sequence_cache(xw: np.ndarray, states: tuple, scratch: np.ndarray) -> L
     return LSTMCache(h[:-1], c[:-1], xw, scratch)
 
 
-LSTM_CELL = Cell("lstm", 4, 2, lstm_step_forward, lstm_step_backward, lstm_sequence_cache)
+def lstm_sequence_forward(xw, states, cache: LSTMCache, w_hh_t, b_hh, mask, first_padded) -> bool:
+    """The whole forward loop in one compiled call (:mod:`rnnkit._fast.sequence`) when there is one
+    for these arrays; False: the layer runs :func:`lstm_step_forward` step by step."""
+    run = sequence_kernel("lstm_sequence_forward", xw)
+    if run is None:
+        return False
+    run(xw, states[0], states[1], cache.tanh_c, w_hh_t, b_hh, *loop_mask(mask, first_padded, xw.shape[0]))
+    return True
+
+
+def lstm_sequence_backward(dout, dstate, cache: LSTMCache, w_hh, dxw, mask, first_padded):
+    """The whole backward loop in one compiled call, or None: the layer runs :func:`lstm_step_backward`."""
+    run = sequence_kernel("lstm_sequence_backward", dxw)
+    if run is None:
+        return None
+    dh, dc = dstate
+    return run(dout, dh, dc, cache.c_prev, cache.gates, cache.tanh_c, np.ascontiguousarray(w_hh), dxw,
+               *loop_mask(mask, first_padded, dxw.shape[0]))
+
+
+LSTM_CELL = Cell("lstm", 4, 2, lstm_step_forward, lstm_step_backward, lstm_sequence_cache,
+                 sequence_forward=lstm_sequence_forward, sequence_backward=lstm_sequence_backward)

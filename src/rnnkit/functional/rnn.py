@@ -20,9 +20,9 @@ from typing import NamedTuple
 
 import numpy as np
 
-from rnnkit._fast import kernel
+from rnnkit._fast import kernel, sequence_kernel
 from rnnkit.functional.activations import relu, relu_grad, tanh_grad
-from rnnkit.functional.cell import Cell
+from rnnkit.functional.cell import Cell, loop_mask
 
 NONLINEARITIES = {"tanh": (np.tanh, tanh_grad), "relu": (relu, relu_grad)}
 
@@ -73,6 +73,25 @@ def rnn_sequence_cache(xw: np.ndarray, states: tuple, scratch: np.ndarray) -> RN
     return RNNCache(h[:-1], h[1:])
 
 
+def rnn_sequence_forward(xw, states, cache: RNNCache, w_hh_t, b_hh, mask, first_padded, nonlinearity="tanh"):
+    """The whole forward loop in one compiled call (:mod:`rnnkit._fast.sequence`) when there is one for
+    these arrays; False: the layer runs :func:`rnn_step_forward` step by step."""
+    run = sequence_kernel("rnn_sequence_forward", xw)
+    if run is None:
+        return False
+    run(xw, states[0], w_hh_t, b_hh, nonlinearity == "relu", *loop_mask(mask, first_padded, xw.shape[0]))
+    return True
+
+
+def rnn_sequence_backward(dout, dstate, cache: RNNCache, w_hh, dxw, mask, first_padded, nonlinearity="tanh"):
+    """The whole backward loop in one compiled call, or None (the step loop runs)."""
+    run = sequence_kernel("rnn_sequence_backward", dxw)
+    if run is None:
+        return None
+    return (run(dout, dstate[0], cache.h, np.ascontiguousarray(w_hh), nonlinearity == "relu", dxw,
+                *loop_mask(mask, first_padded, dxw.shape[0])),)
+
+
 def rnn_cell(nonlinearity: str = "tanh") -> Cell:
     """The RNN cell with ``nonlinearity`` "tanh" or "relu"."""
     if nonlinearity not in NONLINEARITIES:
@@ -80,4 +99,6 @@ def rnn_cell(nonlinearity: str = "tanh") -> Cell:
     return Cell(f"rnn_{nonlinearity}", 1, 1,
                 partial(rnn_step_forward, nonlinearity=nonlinearity),
                 partial(rnn_step_backward, nonlinearity=nonlinearity),
-                rnn_sequence_cache)
+                rnn_sequence_cache,
+                sequence_forward=partial(rnn_sequence_forward, nonlinearity=nonlinearity),
+                sequence_backward=partial(rnn_sequence_backward, nonlinearity=nonlinearity))

@@ -29,6 +29,7 @@ from __future__ import annotations
 import numpy as np
 
 from rnnkit.interop._common import InteropError, float_dtype, load_checked
+from rnnkit.nn.conversions import register
 
 GATES = {1: "RNN", 3: "GRU", 4: "LSTM"}
 _GRU_SWAP = (1, 0, 2)           # z r h <-> r z n (a swap, its own inverse)
@@ -143,3 +144,7 @@ def to_keras_weights(rnn) -> list[list[np.ndarray]]:
             arrays += [w_ih.T.copy(), w_hh.T.copy(), bias]
         layers.append(arrays)
     return layers
+
+
+# the modules' doors to these conversions (the core does not import interop: see rnnkit.nn.conversions)
+register(recurrent_from_keras=recurrent_from_keras, to_keras_weights=to_keras_weights)

@@ -47,6 +47,7 @@ from typing import Mapping
 import numpy as np
 
 from rnnkit.interop._common import InteropError, describe, float_dtype, load_checked, read_tensors
+from rnnkit.nn.conversions import register
 
 GATES = {1: "RNN", 3: "GRU", 4: "LSTM"}
 _WEIGHT_IH = re.compile(r"^(.*?)weight_ih_l(\d+)(_reverse)?$")
@@ -212,3 +213,8 @@ def save_torch(model, path) -> None:
     from rnnkit.train.checkpoint import save_tensors
 
     save_tensors(path, to_torch_state_dict(model), {"format": "pt"})
+
+
+# the modules' doors to these conversions (the core does not import interop: see rnnkit.nn.conversions)
+register(recurrent_from_torch=recurrent_from_torch, to_torch_state_dict=to_torch_state_dict,
+         load_torch_state_dict=load_torch_state_dict)

@@ -17,6 +17,7 @@ from typing import Iterator, Mapping
 import numpy as np
 
 from rnnkit._checks import as_float_dtype
+from rnnkit.nn.conversions import conversion
 
 
 class Module:
@@ -112,13 +113,11 @@ class Module:
     def to_torch_state_dict(self) -> dict[str, np.ndarray]:
         """Copies of all parameters under the names and layouts of the matching ``torch.nn`` module
         (see :mod:`rnnkit.interop.torch_format`)."""
-        from rnnkit.interop.torch_format import to_torch_state_dict
-        return to_torch_state_dict(self)
+        return conversion("to_torch_state_dict")(self)
 
     def load_torch_state_dict(self, source) -> None:
         """Load a torch state dict (a safetensors path or a dict of arrays), checked by name and shape."""
-        from rnnkit.interop.torch_format import load_torch_state_dict
-        load_torch_state_dict(self, source)
+        conversion("load_torch_state_dict")(self, source)
 
     def num_parameters(self) -> int:
         return sum(v.size for v in self.parameters().values())

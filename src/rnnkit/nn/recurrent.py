@@ -18,15 +18,19 @@ arrays ``forward``, ``backward`` and ``step`` return are never views of them.
 """
 from __future__ import annotations
 
+from functools import partial
+
 import numpy as np
 
 from rnnkit._checks import check_array, check_lengths
+from rnnkit._fast import loops_compiled
 from rnnkit.functional.cell import Cell
 from rnnkit.functional.dropout import dropout_backward, dropout_forward
 from rnnkit.functional.gru import gru_cell
 from rnnkit.functional.lstm import LSTM_CELL
 from rnnkit.functional.recurrent import recurrent_backward, recurrent_forward
 from rnnkit.functional.rnn import rnn_cell
+from rnnkit.nn.conversions import conversion
 from rnnkit.nn.init import recurrent_weights
 from rnnkit.nn.module import Module
 
@@ -74,25 +78,23 @@ class Recurrent(Module):
     def _weights(self, layer: int, direction: int):
         return tuple(self.params[name] for name in self._names[layer][direction])
 
-    # -- other frameworks' weights (the conversions live in rnnkit.interop)
+    # -- other frameworks' weights (conversions of rnnkit.interop, found through rnnkit.nn.conversions)
     @classmethod
     def from_torch_state_dict(cls, source, prefix: str | None = None, nonlinearity: str = "tanh", dtype=None):
         """A stack holding a ``torch.nn.RNN/LSTM/GRU``'s weights: ``source`` a safetensors file or a dict of
         arrays; sizes are read off the tensors (see :func:`rnnkit.interop.recurrent_from_torch`)."""
-        from rnnkit.interop.torch_format import recurrent_from_torch
-        return recurrent_from_torch(source, None if cls is Recurrent else cls, prefix, nonlinearity, dtype)
+        owner = None if cls is Recurrent else cls
+        return conversion("recurrent_from_torch")(source, owner, prefix, nonlinearity, dtype)
 
     @classmethod
     def from_keras_weights(cls, weights, nonlinearity: str = "tanh", dtype=None):
         """A stack holding Keras 3 ``layer.get_weights()`` (one layer's list or a list of them;
         see :func:`rnnkit.interop.recurrent_from_keras` for the layouts)."""
-        from rnnkit.interop.keras_format import recurrent_from_keras
-        return recurrent_from_keras(weights, None if cls is Recurrent else cls, nonlinearity, dtype)
+        return conversion("recurrent_from_keras")(weights, None if cls is Recurrent else cls, nonlinearity, dtype)
 
     def to_keras_weights(self) -> list:
         """One Keras ``get_weights()`` list per layer (see :func:`rnnkit.interop.to_keras_weights`)."""
-        from rnnkit.interop.keras_format import to_keras_weights
-        return to_keras_weights(self)
+        return conversion("to_keras_weights")(self)
 
     # -- states: public (L·K, B, H) arrays <-> internal list of per-layer tuples
     def _unpack_state(self, state, batch: int, name: str = "state") -> list[tuple]:
@@ -137,11 +139,11 @@ class Recurrent(Module):
         states = self._unpack_state(state, B)
         inp, finals, caches, drops = x.transpose(1, 0, 2), [], [], []
         for layer in range(self.num_layers):
+            i = layer * self.num_directions
+            runs = [partial(recurrent_forward, self.cell, inp, states[i + d], *self._weights(layer, d), lengths,
+                            reverse=d == 1, workspace=self._workspaces[i + d]) for d in range(self.num_directions)]
             outs = []
-            for d in range(self.num_directions):
-                i = layer * self.num_directions + d
-                out, final, cache = recurrent_forward(self.cell, inp, states[i], *self._weights(layer, d), lengths,
-                                                      reverse=d == 1, workspace=self._workspaces[i])
+            for out, final, cache in self._directions(runs, inp):
                 outs.append(out)
                 finals.append(final)
                 caches.append(cache)
@@ -175,15 +177,26 @@ class Recurrent(Module):
             if layer < self.num_layers - 1:
                 d = dropout_backward(d, drops[layer])
             dinp = 0
-            for k in range(K):
-                i = layer * K + k
-                dx, dstates0[i], g = recurrent_backward(d[..., k * H:(k + 1) * H], dfinals[i], caches[i])
+            i = layer * K
+            runs = [partial(recurrent_backward, d[..., k * H:(k + 1) * H], dfinals[i + k], caches[i + k])
+                    for k in range(K)]
+            for k, (dx, dstate0, g) in enumerate(self._directions(runs, d)):
+                dstates0[i + k] = dstate0
                 dinp = dinp + dx
                 for name, key in zip(self._names[layer][k], ("w_ih", "w_hh", "b_ih", "b_hh")):
                     self.grads[name] += g[key]
             d = dinp
         self._cache = None
         return np.ascontiguousarray(d.transpose(1, 0, 2)), self._pack_state(dstates0)
+
+    def _directions(self, runs: list, like: np.ndarray) -> list:
+        """The results of one layer's directions: the two of a bidirectional layer at the same time
+        when the cell's loops are compiled (see :mod:`rnnkit._fast.parallel`), else one by one."""
+        if len(runs) == 2 and self.cell.sequence_forward is not None and loops_compiled(like):
+            from rnnkit._fast import parallel  # ctypes and a thread pool: loaded by the first bidirectional layer
+            if parallel.worth_it():
+                return list(parallel.run_pair(*runs))
+        return [run() for run in runs]
 
     # -- one step at a time, for generation
     def step(self, x_t, state=None):

@@ -1,0 +1,98 @@
+"""NumPy's own BLAS, as a ``cblas_sgemm`` that compiled code can call.
+
+The whole-sequence kernels (:mod:`rnnkit._fast.sequence`) run the loop over
+time inside numba, so each step's recurrent product must be called from
+compiled code, not through ``np.matmul``. This module finds the BLAS library
+that NumPy itself loaded (threadpoolctl lists it; without threadpoolctl the
+folders NumPy's wheels ship it in are searched), takes its single-precision
+``cblas_sgemm`` (OpenBLAS's ILP64 builds name it ``scipy_cblas_sgemm64_`` or
+``cblas_sgemm64_``, with 64-bit integer arguments) and checks it on a small
+product against NumPy before anyone uses it. Nothing found, or a wrong
+answer: :func:`sgemm` returns None and the layer over time keeps its
+step-by-step NumPy loop. The same library, the same threads, the same
+results as ``np.matmul``.
+"""
+from __future__ import annotations
+
+import ctypes
+import os
+from pathlib import Path
+
+import numpy as np
+
+# symbol prefix and suffix, integer type of the size arguments
+NAMES = (("scipy_cblas_", "64_", ctypes.c_int64), ("cblas_", "64_", ctypes.c_int64),
+         ("scipy_cblas_", "", ctypes.c_int), ("cblas_", "", ctypes.c_int))
+ROW_MAJOR, NO_TRANS, TRANS = 101, 111, 112
+_found = {}
+
+
+def sgemm_sgemv():
+    """``(cblas_sgemm, cblas_sgemv)`` of NumPy's BLAS as ctypes functions (pointers as integers), or None:
+
+    * ``sgemm(order, transa, transb, M, N, K, alpha, A, lda, B, ldb, beta, C, ldc)``
+    * ``sgemv(order, trans, M, N, alpha, A, lda, x, incx, beta, y, incy)``, for a batch of one row,
+      where NumPy too calls gemv (it is faster there, and single-threaded as NumPy's is).
+    """
+    if "pair" not in _found:
+        _found["pair"] = _first_working(_library_paths())
+    return _found["pair"]
+
+
+def set_threads():
+    """OpenBLAS's ``openblas_set_num_threads_local(n) -> previous`` (OpenBLAS ≥ 0.3.27) from the library
+    :func:`sgemm_sgemv` found, or None. Despite its name it sets the process's thread count (measured:
+    two threads each setting 1 and restoring left the process at 1), and returns the previous count."""
+    if "local" not in _found:
+        _found["local"] = None
+        pair = sgemm_sgemv()
+        lib = _found.get("lib")
+        fn = getattr(lib, "openblas_set_num_threads_local", None) if pair and lib is not None else None
+        if fn is not None:
+            fn.argtypes, fn.restype = [ctypes.c_int], ctypes.c_int
+            _found["local"] = fn
+    return _found["local"]
+
+
+def _library_paths() -> list[str]:
+    try:
+        from threadpoolctl import threadpool_info
+        paths = [lib["filepath"] for lib in threadpool_info() if lib.get("user_api") == "blas"]
+    except Exception:  # threadpoolctl missing or unable to inspect this process: search NumPy's folders
+        paths = []
+    numpy_dir = Path(np.__file__).parent
+    for folder in (numpy_dir.parent / "numpy.libs", numpy_dir / ".dylibs", numpy_dir / ".libs"):
+        if folder.is_dir():
+            paths += sorted(str(p) for p in folder.iterdir() if "blas" in p.name.lower())
+    return list(dict.fromkeys(paths))
+
+
+def _first_working(paths):
+    for path in paths:
+        try:
+            lib = ctypes.CDLL(path, mode=os.RTLD_NOLOAD | os.RTLD_LOCAL) if hasattr(os, "RTLD_NOLOAD") \
+                else ctypes.CDLL(path)
+        except OSError:
+            continue
+        for prefix, suffix, integer in NAMES:
+            gemm, gemv = (getattr(lib, f"{prefix}{op}{suffix}", None) for op in ("sgemm", "sgemv"))
+            if gemm is None or gemv is None:
+                continue
+            p, f = ctypes.c_void_p, ctypes.c_float
+            gemm.argtypes = [ctypes.c_int] * 3 + [integer] * 3 + [f, p, integer, p, integer, f, p, integer]
+            gemv.argtypes = [ctypes.c_int] * 2 + [integer] * 2 + [f, p, integer, p, integer, f, p, integer]
+            gemm.restype = gemv.restype = None
+            if _agrees_with_numpy(gemm, gemv):
+                _found["lib"] = lib
+                return gemm, gemv
+    return None
+
+
+def _agrees_with_numpy(gemm, gemv) -> bool:
+    """C = A B + C on a 3×5 · 5×4 product and y = Bᵀ x + y, against NumPy."""
+    rng = np.random.default_rng(0)
+    a, b = rng.standard_normal((3, 5), np.float32), rng.standard_normal((5, 4), np.float32)
+    c, y = np.ones((3, 4), np.float32), np.ones(4, np.float32)
+    gemm(ROW_MAJOR, NO_TRANS, NO_TRANS, 3, 4, 5, 1.0, a.ctypes.data, 5, b.ctypes.data, 4, 1.0, c.ctypes.data, 4)
+    gemv(ROW_MAJOR, TRANS, 5, 4, 1.0, b.ctypes.data, 4, a[0].ctypes.data, 1, 1.0, y.ctypes.data, 1)
+    return bool(np.allclose(c, a @ b + 1, atol=1e-5) and np.allclose(y, a[0] @ b + 1, atol=1e-5))

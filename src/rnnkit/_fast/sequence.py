@@ -1,0 +1,148 @@
+"""Numba kernels that run a cell's whole loop over time, float32: LSTM, reset-after GRU, RNN.
+
+Legend: T time steps, B batch, H hidden units; time-major buffers of the
+layer over time (:mod:`rnnkit.functional.recurrent`): xw (T, B, 4H), the
+states h, c (T+1, B, H) with state_t at [t + 1], tanh_c (T, B, H), mask
+(T, B) (True at real steps; an empty array when nothing is padded).
+
+These are :func:`rnnkit.functional.recurrent.recurrent_forward`'s and
+``recurrent_backward``'s step loops for the LSTM cell, the same arithmetic in
+the same order: each step's product with W_hh is NumPy's own BLAS
+(``sgemm``, or ``sgemv`` for a batch of one, from :mod:`rnnkit._fast.blas`), the element-wise work the fused
+kernels of :mod:`rnnkit._fast.kernels`. What changes is where the loop runs:
+compiled, without a Python call per step (5–10 µs each, as much as the whole
+step costs at small sizes), and the forward adds h_{t−1} W_hhᵀ straight into
+the gates (BLAS's β = 1) instead of through a temporary array.
+"""
+from __future__ import annotations
+
+import numpy as np
+
+from rnnkit._fast.kernels import gru_backward, gru_forward, jit, lstm_activate, lstm_backward, rnn_backward, rnn_forward
+
+ROW_MAJOR, NO_TRANS, TRANS = 101, 111, 112
+ONE, ZERO = np.float32(1.0), np.float32(0.0)
+
+
+@jit
+def product(sgemm, sgemv, M, N, K, a, b, beta, c):
+    """c (M, N) = a (M, K) b (K, N) + β c, all C-contiguous; gemv for one row, as NumPy does."""
+    if M == 1:
+        sgemv(ROW_MAJOR, TRANS, K, N, ONE, b.ctypes.data, N, a.ctypes.data, 1, beta, c.ctypes.data, 1)
+    else:
+        sgemm(ROW_MAJOR, NO_TRANS, NO_TRANS, M, N, K, ONE, a.ctypes.data, K, b.ctypes.data, N, beta,
+              c.ctypes.data, N)
+
+
+@jit
+def lstm_sequence_forward(sgemm, sgemv, xw, h, c, tanh_c, w_t, b_hh, mask, first_padded):
+    """The forward loop: xw becomes the activated gates; fills h[1:], c[1:] and tanh_c.
+    w_t (H, 4H) is W_hhᵀ, C-contiguous; padded sequences keep their state."""
+    T, B, G = xw.shape
+    H = G // 4
+    for t in range(T):
+        # a = xw_t + h_{t−1} W_hhᵀ, accumulated in place (β = 1)
+        product(sgemm, sgemv, B, G, H, h[t], w_t, ONE, xw[t])
+        lstm_activate(xw[t], b_hh, c[t], c[t + 1], tanh_c[t], h[t + 1])
+        if t >= first_padded:
+            keep_padded(mask[t], h[t], h[t + 1])
+            keep_padded(mask[t], c[t], c[t + 1])
+
+
+@jit
+def keep_padded(real, old, new):
+    """Rows b of a padded step (real[b] False) pass their value through: new[b] = old[b]."""
+    for b in range(real.size):
+        if not real[b]:
+            new[b] = old[b]
+
+
+@jit
+def gradient_in(real, dh_next, dout_t, dh):
+    """dh = dh_next + dout_t where a step happened (real[b], or every row when real is empty), else 0."""
+    for b in range(dh.shape[0]):
+        on = real.size == 0 or real[b]
+        for j in range(dh.shape[1]):
+            dh[b, j] = dh_next[b, j] + dout_t[b, j] if on else ZERO
+
+
+@jit
+def lstm_sequence_backward(sgemm, sgemv, dout, dh_next, dc_next, c, gates, tanh_c, w_hh, dxw, mask, first_padded):
+    """The backward loop: writes dxw (T, B, 4H); dh_next, dc_next (B, H) come in as ∂L/∂h_T, ∂L/∂c_T
+    and are returned as ∂L/∂h_0, ∂L/∂c_0 (in the arrays returned). w_hh (4H, H) C-contiguous."""
+    T, B, G = dxw.shape
+    H = G // 4
+    dh, dc = np.empty_like(dh_next), np.empty_like(dc_next)          # what step t gets from above
+    dh_prev, dc_prev = np.empty_like(dh_next), np.empty_like(dc_next)  # what step t hands to t − 1
+    no_dout = np.zeros_like(dh_next)
+    for t in range(T - 1, -1, -1):
+        real = mask[t] if t >= first_padded else mask[0, :0]
+        gradient_in(real, dh_next, dout[t], dh)
+        gradient_in(real, dc_next, no_dout, dc)
+        lstm_backward(dh, dc, c[t], gates[t], tanh_c[t], dxw[t], dc_prev)
+        # a = ... + h_{t−1} W_hhᵀ, so dh_{t−1} = da W_hh
+        product(sgemm, sgemv, B, H, G, dxw[t], w_hh, ZERO, dh_prev)
+        if real.size:  # no step happened in the padded rows: their gradient passes through
+            keep_padded(real, dh_next, dh_prev)
+            keep_padded(real, dc_next, dc_prev)
+        dh_next, dh_prev = dh_prev, dh_next
+        dc_next, dc_prev = dc_prev, dc_next
+    return dh_next, dc_next
+
+
+@jit
+def gru_sequence_forward(sgemm, sgemv, xw, h, hn, w_t, b_hh, mask, first_padded):
+    """Reset-after GRU: xw (T, B, 3H) becomes r, z, n; fills h[1:] and hn (T, B, H) = h_{t−1} W_hnᵀ + b_hn.
+    w_t (H, 3H) is W_hhᵀ, C-contiguous."""
+    T, B, G = xw.shape
+    H = G // 3
+    hw = np.empty((B, G), xw.dtype)
+    for t in range(T):
+        product(sgemm, sgemv, B, G, H, h[t], w_t, ZERO, hw)    # the n block is scaled by r: kept apart
+        gru_forward(xw[t], hw, b_hh, h[t], hn[t], h[t + 1])
+        if t >= first_padded:
+            keep_padded(mask[t], h[t], h[t + 1])
+
+
+@jit
+def gru_sequence_backward(sgemm, sgemv, dout, dh_next, h_prev, gates, hn, w_hh, dxw, mask, first_padded):
+    """Reset-after GRU's backward loop: writes dxw (T, B, 3H); returns ∂L/∂h_0 (dh_next is overwritten)."""
+    T, B, G = dxw.shape
+    H = G // 3
+    dh, dh_prev, dhw = np.empty_like(dh_next), np.empty_like(dh_next), np.empty((B, G), dxw.dtype)
+    for t in range(T - 1, -1, -1):
+        real = mask[t] if t >= first_padded else mask[0, :0]
+        gradient_in(real, dh_next, dout[t], dh)
+        gru_backward(dh, h_prev[t], gates[t], hn[t], dxw[t], dhw, dh_prev)   # dh_prev = z ⊙ dh, the direct path
+        product(sgemm, sgemv, B, H, G, dhw, w_hh, ONE, dh_prev)             # + ∂L/∂hw W_hh
+        if real.size:
+            keep_padded(real, dh_next, dh_prev)
+        dh_next, dh_prev = dh_prev, dh_next
+    return dh_next
+
+
+@jit
+def rnn_sequence_forward(sgemm, sgemv, xw, h, w_t, b_hh, relu, mask, first_padded):
+    """RNN: fills h[1:] with f(xw_t + h_{t−1} W_hhᵀ + b_hh); w_t (H, H) is W_hhᵀ, C-contiguous."""
+    T, B, H = xw.shape
+    for t in range(T):
+        product(sgemm, sgemv, B, H, H, h[t], w_t, ZERO, h[t + 1])
+        rnn_forward(h[t + 1], xw[t], b_hh, relu)
+        if t >= first_padded:
+            keep_padded(mask[t], h[t], h[t + 1])
+
+
+@jit
+def rnn_sequence_backward(sgemm, sgemv, dout, dh_next, h, w_hh, relu, dxw, mask, first_padded):
+    """RNN's backward loop: h (T, B, H) the outputs f(a_t); writes dxw (T, B, H); returns ∂L/∂h_0."""
+    T, B, H = dxw.shape
+    dh, dh_prev = np.empty_like(dh_next), np.empty_like(dh_next)
+    for t in range(T - 1, -1, -1):
+        real = mask[t] if t >= first_padded else mask[0, :0]
+        gradient_in(real, dh_next, dout[t], dh)
+        rnn_backward(dh, h[t], dxw[t], relu)
+        product(sgemm, sgemv, B, H, H, dxw[t], w_hh, ZERO, dh_prev)
+        if real.size:
+            keep_padded(real, dh_next, dh_prev)
+        dh_next, dh_prev = dh_prev, dh_next
+    return dh_next
