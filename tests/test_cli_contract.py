@@ -20,7 +20,9 @@ from rnnkit.tasks import TASKS
 
 TINY = ["--hidden", "4", "--embed", "4", "--batch-size", "4", "--max-steps", "1", "--quiet"]
 VALUES = ("nan", "inf", "-1", "0")
-TRAINED_FOR_REAL = ("charlm", "echo")  # the other tasks' zero values are checked as far as Config.check()
+# every zero is a real run for these; the other tasks' zeros are checked one by one as far as Config.check(),
+# then all together in one real run (test_every_zero_a_task_accepts_gives_a_usable_run): seconds, not minutes
+TRAINED_FOR_REAL = ("charlm", "echo")
 
 
 def leaves(parser: argparse.ArgumentParser, path=()):
@@ -86,7 +88,7 @@ def base_argv(path: tuple, world, tmp_path) -> list[str] | None:
         shutil.copytree(runs["charlm"], copy)
         return ["train", "--resume", str(copy), "--max-steps", "2", "--quiet"]
     if path[0] == "train":
-        data = {"charlm": [str(text), "--bptt", "8"]}.get(path[1], [])
+        data = {"charlm": [str(text), "--bptt", "8"], "translate": [str(d / "pairs.tsv")]}.get(path[1], [])
         return ["train", path[1], *data, *TINY, "--out", str(tmp_path / "run")]
     return {
         "sample": ["sample", runs["charlm"], "--length", "5"],
@@ -169,3 +171,21 @@ def test_no_command_but_train_writes_into_a_run(path, name, target, world, tmp_p
     err = capsys.readouterr().err
     assert f"argument {name}: " in err and "is inside the run directory" in err, err
     assert snapshot(run) == before
+
+
+@pytest.mark.parametrize("task", sorted(set(TASKS) - set(TRAINED_FOR_REAL)))
+def test_every_zero_a_task_accepts_gives_a_usable_run(task, world, tmp_path, capsys, one_parser):
+    """The zeros that pass a task's checks one by one (see above), all at once in one real, tiny run."""
+    path = ("train", task)
+    argv = base_argv(path, world, tmp_path)
+    parser = dict(leaves(build_parser()))[path]
+    accepted = []
+    for option in set(numeric_options(parser)) - {"--val-fraction"}:  # 0 leaves no validation data
+        try:
+            config_check(argv + [option, "0"])
+            accepted.append(option)
+        except RnnkitError:
+            pass
+    assert {"--clip", "--dropout", "--weight-decay", "--seed"} <= set(accepted)
+    assert main(argv + [x for option in sorted(accepted) for x in (option, "0")]) == 0, capsys.readouterr().err
+    rk.load(str(tmp_path / "run"))

@@ -162,6 +162,7 @@ def test_resume_refuses_any_other_changed_option_by_name(run, tmp_path, argv, na
     err = capsys.readouterr().err
     assert f"{named}: a resumed run keeps its" in err and "--max-steps" in err
     assert (run / "config.json").read_bytes() == before and steps_of(run) == [1, 2]
+    RunLock(run).acquire().release()  # a refused resume leaves the run unlocked
 
 
 def test_the_same_values_as_the_run_are_not_a_change(run, corpus):
@@ -206,6 +207,8 @@ def test_the_python_call_resumes_with_changes(run):
     assert summary["steps"] == 3
     with pytest.raises(RnnkitError, match="--hidden: a resumed run keeps its settings"):
         charlm.train(None, resume=str(run), changes={"max_steps": 4, "hidden": 9})
+    with pytest.raises(RnnkitError, match="changes: max_step: not options of this task"):
+        charlm.train(None, resume=str(run), changes={"max_step": 4})
 
 
 def test_an_existing_file_as_out_is_refused(corpus, tmp_path, capsys):
@@ -247,3 +250,22 @@ def test_two_processes_on_one_run_the_second_is_refused_and_kill_9_frees_it(run,
     step = json.loads((run / "manifest.json").read_text())["step"]
     assert main(["train", "--resume", str(run), "--max-steps", str(step + 2), "--quiet"]) == 0
     assert steps_of(run) == list(range(1, step + 3))  # in order, one line per step
+
+
+def test_a_directory_filled_by_someone_else_meanwhile_is_refused_and_left_alone(corpus, tmp_path, monkeypatch):
+    import rnnkit.tasks.session as session
+    out, calls = tmp_path / "out", []
+    original = session._check_new_dir
+
+    def racing(path):
+        calls.append(path)
+        if len(calls) == 2:  # between the first check and the lock, another program writes a file
+            (path / "theirs.txt").write_text("keep me")
+        original(path)
+
+    monkeypatch.setattr(session, "_check_new_dir", racing)
+    with pytest.raises(RunError, match="already exists and is not empty"):
+        charlm.train(charlm.Config(data=[str(corpus)], hidden=4, layers=1, embed=4, batch_size=4, bptt=8,
+                                   max_steps=1, quiet=True, out=str(out)))
+    assert (out / "theirs.txt").read_text() == "keep me"
+    RunLock(out).acquire().release()

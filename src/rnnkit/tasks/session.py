@@ -58,7 +58,12 @@ class Session:
     # -- opening ----------------------------------------------------------------------------------
     def __enter__(self) -> "Session":
         if self.resume:
-            self._open()
+            try:
+                self._open()
+            except BaseException:  # __exit__ is not called when __enter__ fails: release the lock here
+                if self.lock is not None:
+                    self.lock.release()
+                raise
         else:
             if self.config is None:
                 raise RnnkitError("train: give a config (a new run) or resume=RUN")
@@ -95,8 +100,8 @@ class Session:
         _check_new_dir(path)
         path.mkdir(parents=True, exist_ok=True)
         self.lock = RunLock(path).acquire()
+        _check_new_dir(path)  # another process may have filled it meanwhile: then it is not ours to remove
         self.created = True
-        _check_new_dir(path)  # another process may have filled it meanwhile
         self.run = Run(path)
         config.out = str(path)
         self.run.write_json("config.json", {"task": self.task, "rnnkit_version": rnnkit.__version__,
@@ -169,6 +174,9 @@ def _check_data(recorded, source: str) -> None:
 
 def _apply_changes(config: TrainConfig, changes: dict) -> TrainConfig:
     """``config`` with the resumable ``changes``; RnnkitError naming any other option that differs."""
+    unknown = sorted(set(changes) - {f.name for f in dataclasses.fields(config)})
+    if unknown:
+        raise RnnkitError(f"changes: {', '.join(unknown)}: not options of this task")
     for name, value in changes.items():
         stored = getattr(config, name)
         if name in DATA_FIELDS and value in ([], None):
