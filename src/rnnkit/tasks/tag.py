@@ -94,7 +94,7 @@ class Config(TrainConfig):
     lr: float = 2e-3
     schedule: str = "cosine"
     val_fraction: float = 0.1
-    patience: int | None = 4
+    patience: int | None = None   # the cosine schedule anneals over the whole budget: let it (docs/defaults.md)
 
     def check(self) -> "Config":
         super().check()
