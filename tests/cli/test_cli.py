@@ -77,3 +77,17 @@ def test_train_writes_its_training_curves(run_dir):
     rows = (Path(run_dir) / "curves_train.csv").read_text().splitlines()
     assert rows[0].startswith("run,step,") and len(rows) == 1 + 25  # one row per optimizer step
     assert (Path(run_dir) / "curves.png").read_bytes().startswith(b"\x89PNG\r\n\x1a\n")  # matplotlib: a test extra
+
+
+def test_a_resume_without_its_task_still_names_an_option_it_refuses(tmp_path, capsys):
+    """``rnnkit train --resume R --hidden 32``: the run's task is found, so --hidden is refused by name
+    (it was taken for a TASK: "invalid choice: '32'")."""
+    from rnnkit.cli.main import main
+    corpus, run = tmp_path / "t.txt", str(tmp_path / "run")
+    corpus.write_text("to be or not to be, that is the question\n" * 20)
+    assert main(["train", "charlm", str(corpus), "--hidden", "8", "--layers", "1", "--embed", "4", "--batch-size", "2",
+                 "--bptt", "8", "--max-steps", "2", "--quiet", "--out", run]) == 0
+    assert main(["train", "--resume", run, "--hidden", "32"]) == 2
+    assert "--hidden: a resumed run keeps its settings (the run has 8, given 32)" in capsys.readouterr().err
+    assert main(["train", "--resume", run, "--max-steps", "3", "--quiet"]) == 0
+    assert main(["train", "--resume", str(tmp_path / "nowhere"), "--hidden", "32"]) == 2

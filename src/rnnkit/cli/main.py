@@ -85,7 +85,7 @@ def main(argv: list[str] | None = None) -> int:
 def parse(argv: list[str] | None) -> argparse.Namespace:
     """The parsed command line (argparse exits with code 2 and a message naming the bad argument)."""
     parser = build_parser()
-    args, extra = parser.parse_known_args(argv)
+    args, extra = parser.parse_known_args(train.with_task(sys.argv[1:] if argv is None else list(argv)))
     listed = next((name for name in ("inputs", "data") if isinstance(getattr(args, name, None), list)), None)
     if extra and listed and not any(e.startswith("-") for e in extra):
         getattr(args, listed).extend(extra)  # argparse ends a nargs="*" positional at the first option

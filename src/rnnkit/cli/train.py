@@ -90,6 +90,19 @@ def register(subparsers) -> None:
     parser.set_defaults(func=run)
 
 
+def with_task(argv: list[str]) -> list[str]:
+    """``train --resume RUN ...`` given no TASK: the run's task put after ``train``, so that a task
+    option such as ``--hidden 32`` is parsed (and refused by name) instead of taken for a TASK."""
+    if len(argv) < 3 or argv[0] != "train" or "--resume" not in argv or any(a in TASKS for a in argv):
+        return argv
+    i = argv.index("--resume")
+    try:
+        _, task_name, _ = open_run(argv[i + 1])
+    except (IndexError, RnnkitError):
+        return argv  # parsing or run() says what is wrong
+    return [argv[0], task_name, *argv[1:]]
+
+
 def run(args) -> int:
     resume = getattr(args, "resume", None)
     if resume:
