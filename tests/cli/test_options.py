@@ -15,26 +15,20 @@ NUMBERS = st.one_of(st.text(max_size=12), st.floats().map(repr), st.integers().m
                     st.sampled_from(["nan", "-inf", "Infinity", "1e999", "-0", " 3 ", "0x10", "1_000"]))
 
 
+@pytest.mark.parametrize("parse, refusal, valid", [
+    (finite_float, "expected a", lambda v: isinstance(v, float) and math.isfinite(v)),
+    (count, "expected an integer", lambda v: isinstance(v, int) and v >= 0),
+], ids=["finite_float", "count"])
 @settings(max_examples=300, deadline=None)
 @given(text=NUMBERS)
-def test_finite_float_gives_a_finite_number_or_says_why(text):
+def test_number_types_give_a_valid_value_or_say_why(parse, refusal, valid, text):
+    """finite_float: a finite float; count: an integer at least 0; or a refusal quoting the text."""
     try:
-        value = finite_float(text)
+        value = parse(text)
     except argparse.ArgumentTypeError as exc:
-        assert repr(text) in str(exc) and str(exc).startswith("expected a")
+        assert repr(text) in str(exc) and str(exc).startswith(refusal)
     else:
-        assert isinstance(value, float) and math.isfinite(value)
-
-
-@settings(max_examples=300, deadline=None)
-@given(text=NUMBERS)
-def test_count_gives_an_integer_at_least_0_or_says_why(text):
-    try:
-        value = count(text)
-    except argparse.ArgumentTypeError as exc:
-        assert repr(text) in str(exc) and str(exc).startswith("expected an integer")
-    else:
-        assert isinstance(value, int) and value >= 0
+        assert valid(value)
 
 
 def test_harden_reaches_every_parser_and_leaves_other_types_alone():
