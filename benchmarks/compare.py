@@ -300,12 +300,7 @@ def summary(res: dict, backends) -> None:
 
 def main(argv=None) -> dict:
     args = parse(argv)
-    env = None if args.keep_blas_env else machine.timing_environment()
-    if env is not None:  # time what users get: re-run this process without the OpenBLAS overrides
-        argv = sys.argv[1:] if argv is None else list(argv)
-        os.execve(sys.executable, [sys.executable, str(Path(__file__).resolve()), *argv], env)
-    for var in ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS"):
-        os.environ.setdefault(var, str(args.threads))  # read when NumPy / PyTorch load
+    machine.enter_timing_environment(__file__, argv, args.threads, args.keep_blas_env)  # time what users get
     if args.memory_child:
         memory_child(*args.memory_child)
         return {}

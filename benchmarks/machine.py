@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import os
 import platform
+import sys
 import time
 from pathlib import Path
 
@@ -38,6 +39,18 @@ def timing_environment(environ=None) -> dict | None:
         environ.pop(k, None)
     environ[REMOVED] = " ".join(f"{k}={v}" for k, v in present.items())
     return environ
+
+
+def enter_timing_environment(script: str, argv, threads: int, keep_blas_env: bool = False) -> None:
+    """Make this process the timed one: re-execute ``script`` with ``argv`` without the OpenBLAS
+    overrides (unless ``keep_blas_env``), then set the BLAS / OpenMP threads NumPy and PyTorch will read
+    when they load (unless already set)."""
+    env = None if keep_blas_env else timing_environment()
+    if env is not None:
+        argv = sys.argv[1:] if argv is None else list(argv)
+        os.execve(sys.executable, [sys.executable, str(Path(script).resolve()), *argv], env)
+    for var in ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS"):
+        os.environ.setdefault(var, str(threads))
 
 
 def blas_info() -> dict:

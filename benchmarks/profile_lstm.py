@@ -24,7 +24,6 @@ what the BLAS reaches on large square matrices.
 from __future__ import annotations
 
 import argparse
-import os
 import sys
 import time
 from pathlib import Path
@@ -104,11 +103,7 @@ def main(argv=None):
     p.add_argument("--threads", type=int, default=2)
     p.add_argument("--reps", type=int, default=9)
     args = p.parse_args(argv)
-    env = machine.timing_environment()
-    if env is not None:  # time what users get (see machine.py)
-        os.execve(sys.executable, [sys.executable, str(Path(__file__).resolve()), *(argv or sys.argv[1:])], env)
-    for var in ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS"):
-        os.environ.setdefault(var, str(args.threads))
+    machine.enter_timing_environment(__file__, argv, args.threads)  # time what users get (see machine.py)
     peak = machine.gemm_peak()["gflops"]
     try:
         import torch
