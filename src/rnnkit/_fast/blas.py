@@ -1,16 +1,16 @@
-"""NumPy's own BLAS, as a ``cblas_sgemm`` that compiled code can call.
+"""NumPy's own BLAS, as a ``cblas_sgemm`` and ``cblas_sgemv`` that compiled code can call.
 
 The whole-sequence kernels (:mod:`rnnkit._fast.sequence`) run the loop over
 time inside numba, so each step's recurrent product must be called from
 compiled code, not through ``np.matmul``. This module finds the BLAS library
 that NumPy itself loaded (threadpoolctl lists it; without threadpoolctl the
 folders NumPy's wheels ship it in are searched), takes its single-precision
-``cblas_sgemm`` (OpenBLAS's ILP64 builds name it ``scipy_cblas_sgemm64_`` or
-``cblas_sgemm64_``, with 64-bit integer arguments) and checks it on a small
-product against NumPy before anyone uses it. Nothing found, or a wrong
-answer: :func:`sgemm` returns None and the layer over time keeps its
-step-by-step NumPy loop. The same library, the same threads, the same
-results as ``np.matmul``.
+``cblas_sgemm`` and ``cblas_sgemv`` (OpenBLAS's ILP64 builds name them
+``scipy_cblas_sgemm64_`` or ``cblas_sgemm64_`` and so on, with 64-bit integer
+arguments) and checks them on small products against NumPy before anyone uses
+them. Nothing found, or a wrong answer: :func:`sgemm_sgemv` returns None and
+the layer over time keeps its step-by-step NumPy loop. The same library, the
+same threads, the same results as ``np.matmul``.
 """
 from __future__ import annotations
 

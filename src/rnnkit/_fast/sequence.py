@@ -1,18 +1,19 @@
 """Numba kernels that run a cell's whole loop over time, float32: LSTM, reset-after GRU, RNN.
 
-Legend: T time steps, B batch, H hidden units; time-major buffers of the
-layer over time (:mod:`rnnkit.functional.recurrent`): xw (T, B, 4H), the
-states h, c (T+1, B, H) with state_t at [t + 1], tanh_c (T, B, H), mask
-(T, B) (True at real steps; an empty array when nothing is padded).
+Legend: T time steps, B batch, H hidden units, G gates; time-major buffers of
+the layer over time (:mod:`rnnkit.functional.recurrent`): xw (T, B, G·H), the
+states h (and the LSTM's c) (T+1, B, H) with state_t at [t + 1], the cells'
+other cache fields (T, B, H), mask (T, B) (True at real steps; an empty
+array when nothing is padded).
 
 These are :func:`rnnkit.functional.recurrent.recurrent_forward`'s and
-``recurrent_backward``'s step loops for the LSTM cell, the same arithmetic in
-the same order: each step's product with W_hh is NumPy's own BLAS
-(``sgemm``, or ``sgemv`` for a batch of one, from :mod:`rnnkit._fast.blas`), the element-wise work the fused
-kernels of :mod:`rnnkit._fast.kernels`. What changes is where the loop runs:
+``recurrent_backward``'s step loops for each cell, the same arithmetic in the
+same order: each step's product with W_hh is NumPy's own BLAS (``sgemm``, or
+``sgemv`` for a batch of one, from :mod:`rnnkit._fast.blas`), the element-wise
+work the fused kernels of :mod:`rnnkit._fast.kernels`. What changes is where the loop runs:
 compiled, without a Python call per step (5–10 µs each, as much as the whole
-step costs at small sizes), and the forward adds h_{t−1} W_hhᵀ straight into
-the gates (BLAS's β = 1) instead of through a temporary array.
+step costs at small sizes), and the LSTM's forward adds h_{t−1} W_hhᵀ straight
+into the gates (BLAS's β = 1) instead of through a temporary array.
 """
 from __future__ import annotations
 

@@ -27,8 +27,9 @@ Optionally, a cell may run a whole sequence in one call (a compiled loop):
 
 * ``sequence_forward(xw, states, cache, w_hh_t, b_hh, mask, first_padded) -> bool``
   fills the states and the cache as the step loop would (w_hh_t (H, G·H) is
-  W_hhᵀ, C-contiguous; mask (T, B) or None; steps from first_padded on may be
-  padded) and returns True, or returns False to let the layer run the steps.
+  W_hhᵀ, C-contiguous; mask (T, B, 1) or None; steps from first_padded on may
+  be padded, and first_padded is T when mask is None) and returns True, or
+  returns False to let the layer run the steps.
 * ``sequence_backward(dout, dstate, cache, w_hh, dxw, mask, first_padded)``
   fills dxw (T, B, G·H) and returns the initial state's gradient tuple, or
   None to let the layer run the steps. dstate's arrays may be overwritten.
@@ -58,10 +59,10 @@ def hh_grads_from_h_prev(dxw: np.ndarray, cache: NamedTuple, db_ih: np.ndarray):
     return dxw.reshape(-1, dxw.shape[-1]).T @ cache.h_prev.reshape(-1, H), db_ih.copy()
 
 
-def loop_mask(mask: np.ndarray | None, first_padded: int, T: int) -> tuple[np.ndarray, int]:
+def loop_mask(mask: np.ndarray | None, first_padded: int) -> tuple[np.ndarray, int]:
     """The mask as the compiled loops take it: (T, B) booleans, or an empty (1, 0) array when nothing
-    is padded (then no step is from ``first_padded`` on)."""
-    return (np.empty((1, 0), bool), T) if mask is None else (mask[..., 0], first_padded)
+    is padded (then first_padded is T: the loops never read it)."""
+    return (np.empty((1, 0), bool) if mask is None else mask[..., 0]), first_padded
 
 
 @dataclass(frozen=True)

@@ -174,7 +174,7 @@ def gru_sequence_forward(xw, states, cache: GRUCache, w_hh_t, b_hh, mask, first_
     run = sequence_kernel("gru_sequence_forward", xw)
     if run is None:
         return False
-    run(xw, states[0], cache.hn, w_hh_t, b_hh, *loop_mask(mask, first_padded, xw.shape[0]))
+    run(xw, states[0], cache.hn, w_hh_t, b_hh, *loop_mask(mask, first_padded))
     return True
 
 
@@ -184,7 +184,7 @@ def gru_sequence_backward(dout, dstate, cache: GRUCache, w_hh, dxw, mask, first_
     if run is None:
         return None
     return (run(dout, dstate[0], cache.h_prev, cache.gates, cache.hn, np.ascontiguousarray(w_hh), dxw,
-                *loop_mask(mask, first_padded, dxw.shape[0])),)
+                *loop_mask(mask, first_padded)),)
 
 
 def gru_cell(reset_after: bool = True) -> Cell:

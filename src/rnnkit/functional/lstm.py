@@ -139,7 +139,7 @@ def lstm_sequence_forward(xw, states, cache: LSTMCache, w_hh_t, b_hh, mask, firs
     run = sequence_kernel("lstm_sequence_forward", xw)
     if run is None:
         return False
-    run(xw, states[0], states[1], cache.tanh_c, w_hh_t, b_hh, *loop_mask(mask, first_padded, xw.shape[0]))
+    run(xw, states[0], states[1], cache.tanh_c, w_hh_t, b_hh, *loop_mask(mask, first_padded))
     return True
 
 
@@ -150,7 +150,7 @@ def lstm_sequence_backward(dout, dstate, cache: LSTMCache, w_hh, dxw, mask, firs
         return None
     dh, dc = dstate
     return run(dout, dh, dc, cache.c_prev, cache.gates, cache.tanh_c, np.ascontiguousarray(w_hh), dxw,
-               *loop_mask(mask, first_padded, dxw.shape[0]))
+               *loop_mask(mask, first_padded))
 
 
 LSTM_CELL = Cell("lstm", 4, 2, lstm_step_forward, lstm_step_backward, lstm_sequence_cache,

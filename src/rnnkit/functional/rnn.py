@@ -79,7 +79,7 @@ def rnn_sequence_forward(xw, states, cache: RNNCache, w_hh_t, b_hh, mask, first_
     run = sequence_kernel("rnn_sequence_forward", xw)
     if run is None:
         return False
-    run(xw, states[0], w_hh_t, b_hh, nonlinearity == "relu", *loop_mask(mask, first_padded, xw.shape[0]))
+    run(xw, states[0], w_hh_t, b_hh, nonlinearity == "relu", *loop_mask(mask, first_padded))
     return True
 
 
@@ -89,7 +89,7 @@ def rnn_sequence_backward(dout, dstate, cache: RNNCache, w_hh, dxw, mask, first_
     if run is None:
         return None
     return (run(dout, dstate[0], cache.h, np.ascontiguousarray(w_hh), nonlinearity == "relu", dxw,
-                *loop_mask(mask, first_padded, dxw.shape[0])),)
+                *loop_mask(mask, first_padded)),)
 
 
 def rnn_cell(nonlinearity: str = "tanh") -> Cell:
