@@ -231,19 +231,23 @@ def test_inputs_are_checked_against_the_features_the_model_was_trained_on(tmp_pa
 
 
 def test_val_file_and_a_leaking_split_warns(tmp_path, capsys):
-    """Phrases of the same sentences on both sides of a split are measured and warned about; a val file is used."""
+    """Phrases of the same sentences on both sides of a random split are measured and warned about; by
+    default whole sentences are held out instead; a val file is used as it is."""
     words = "good bad fine awful great poor nice dull".split()
     sentences = [" ".join(words[(i * 3 + k) % 8] for k in range(6)) + f" {i}" for i in range(60)]
     rows = [f"{s}\t{i % 2}" for i, s in enumerate(sentences)]
     rows += [f"{' '.join(s.split()[1:4])}\t{i % 2}" for i, s in enumerate(sentences)]   # their sub-phrases
     (tmp_path / "phrases.tsv").write_text("\n".join(rows) + "\n")
-    summary = classify.train(classify.Config(data=[str(tmp_path / "phrases.tsv")], hidden=8, embed=8, max_steps=2,
-                                             out=str(tmp_path / "a"), quiet=True))
-    assert summary["val_contained_rate"] > 0.3 and summary["val_checked"] == 24
+    options = dict(data=[str(tmp_path / "phrases.tsv")], hidden=8, embed=8, max_steps=2, quiet=True)
+    summary = classify.train(classify.Config(**options, val_split="random", out=str(tmp_path / "a")))
+    assert summary["val_contained_rate"] > 0.3 and summary["val_checked"] == 24 and summary["val_split"] == "random"
     assert "also occur in the training texts" in capsys.readouterr().err
+    summary = classify.train(classify.Config(**options, out=str(tmp_path / "auto")))
+    assert summary["val_split"] == "phrases" and summary["val_contained_rate"] == 0
+    assert summary["val_examples"] == 12 and summary["train_examples"] + summary["val_left_out"] == 108
+    assert capsys.readouterr().err == ""
     (tmp_path / "held.tsv").write_text("something else entirely\t1\nnothing like it\t0\n")
-    summary = classify.train(classify.Config(data=[str(tmp_path / "phrases.tsv")], val=str(tmp_path / "held.tsv"),
-                                             hidden=8, embed=8, max_steps=2, out=str(tmp_path / "b"), quiet=True))
+    summary = classify.train(classify.Config(**options, val=str(tmp_path / "held.tsv"), out=str(tmp_path / "b")))
     assert summary["val_examples"] == 2 and summary["train_examples"] == 120
     assert summary["val_contained_rate"] == 0 and capsys.readouterr().err == ""
     with pytest.raises(DataError, match="missing.tsv: file not found"):

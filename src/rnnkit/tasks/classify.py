@@ -11,9 +11,11 @@ DATA the three bundled UCI "Sentiment Labelled Sentences" files (Amazon, IMDb, Y
 sentences, 0 = negative, 1 = positive) are used. The validation set is ``--val FILE``, or else the
 last ``--val-fraction`` (default 0.2) after a fixed shuffle that does not depend on ``--seed``, so every
 run is scored on the same examples; the vocabulary (and the .npz standardisation) come from the
-training part only. When many validation texts also occur in the training texts, whole or inside a
-longer one (a split of a data set of phrases), training warns that the validation score is inflated
-(:mod:`rnnkit.data.overlap`).
+training part only. When more than 5% of those validation texts also occur in the training texts,
+whole or inside a longer one (a data set of phrases, such as a sentiment treebank's), whole texts and
+their phrases are held out instead (``--val-split auto``, the default; :mod:`rnnkit.data.phrases`):
+a random split of phrases scores validation far above unseen sentences, and early stopping trusts it.
+``--val-split random`` keeps the random split, with a warning (:mod:`rnnkit.data.overlap`).
 With ``--embeddings`` (GloVe/word2vec text) the embedding size is the file's and words of the
 training part found in the file keep their vector even below ``--min-count``.
 
@@ -55,7 +57,8 @@ import numpy as np
 
 from rnnkit.data.batching import bucket_batches, pad_sequences
 from rnnkit.data.embeddings import embedding_matrix, read_vectors
-from rnnkit.data.overlap import leak_warning, overlap
+from rnnkit.data.overlap import WARN_RATE, leak_warning, overlap
+from rnnkit.data.phrases import phrase_split
 from rnnkit.data.tables import Labelled, label_order, read_labelled
 from rnnkit.data.vocab import PAD, UNK, Vocab, words
 from rnnkit.errors import DataError, RnnkitError, RunError
@@ -73,6 +76,7 @@ VERBS = ("predict", "evaluate", "info")
 BUNDLED = ("amazon_cells_labelled.txt", "imdb_labelled.txt", "yelp_labelled.txt")
 DEFAULT_EPOCHS = 15
 SPLIT_SEED = 0x5EED  # the validation split's own generator: the same split whatever --seed is
+VAL_SPLITS = ("auto", "random", "phrases")
 EVAL_BATCH = 256
 
 
@@ -82,6 +86,7 @@ class Config(TrainConfig):
 
     data: list[str] = field(default_factory=list)
     val: str | None = None
+    val_split: str = "auto"
     tokens: str = "word"
     text_col: str | None = None
     label_col: str | None = None
@@ -106,6 +111,8 @@ class Config(TrainConfig):
         super().check()
         if self.tokens not in ("word", "char"):
             raise RnnkitError(f"--tokens: expected word or char, given {self.tokens!r}")
+        if self.val_split not in VAL_SPLITS:
+            raise RnnkitError(f"--val-split: expected one of {', '.join(VAL_SPLITS)}, given {self.val_split!r}")
         for name, low in (("vocab_size", 3), ("min_count", 1), ("max_length", 1)):
             value = getattr(self, name)
             if value is not None and (not isinstance(value, int) or isinstance(value, bool) or value < low):
@@ -146,22 +153,47 @@ def read_data(paths: list[str], config: Config) -> Labelled:
 
 def split_data(config: Config) -> tuple[Labelled, np.ndarray, np.ndarray, dict]:
     """The examples (DATA, then ``--val`` if given), the training and validation indices into them, and
-    how much of the validation texts the training texts hold (:func:`~rnnkit.data.overlap.overlap`)."""
+    how much of the validation texts the training texts hold (:func:`~rnnkit.data.overlap.overlap`),
+    with how the split was made (``val_split``) when there is no ``--val``."""
     data = read_data(config.data, config)
-    if not config.val:
-        train_idx, val_idx = split_indices(len(data.labels), config.val_fraction, SPLIT_SEED)
-    else:
+    if config.val:
         val = read_data([config.val], config)
         if val.numeric != data.numeric:
             raise DataError(f"--val {config.val}: holds {'.npz sequences' if val.numeric else 'texts'}, the training "
                             f"data {'.npz sequences' if data.numeric else 'texts'}")
         n = len(data.labels)
-        train_idx, val_idx = np.arange(n), np.arange(n, n + len(val.labels))
         data = Labelled(data.inputs + val.inputs, data.labels + val.labels, data.numeric)
+        return (data, np.arange(n), np.arange(n, n + len(val.labels)),
+                {} if data.numeric else _overlap_of(data.inputs[:n], data.inputs[n:]))
+    train_idx, val_idx = split_indices(len(data.labels), config.val_fraction, SPLIT_SEED)
     if data.numeric:
         return data, train_idx, val_idx, {}
-    rates = overlap([data.inputs[i] for i in train_idx], [data.inputs[i] for i in val_idx])
-    return data, train_idx, val_idx, {f"val_{k}": round(v, 4) if k != "checked" else v for k, v in rates.items()}
+    rates = _overlap_of([data.inputs[i] for i in train_idx], [data.inputs[i] for i in val_idx])
+    leaks = rates["val_contained_rate"] > WARN_RATE
+    split = None
+    if config.val_split == "phrases" or (config.val_split == "auto" and leaks):
+        split = phrase_split(data.inputs, config.val_fraction, SPLIT_SEED)
+    if split is None:
+        return data, train_idx, val_idx, {**rates, "val_split": "random"}
+    if not config.quiet:
+        print(f"validation: {len(split.val):,} whole texts ({config.val_fraction:.0%} of the {split.wholes:,} that are "
+              f"part of no other text) and their copies; {split.left_out:,} phrases found only inside them are left "
+              f"out of training" + (f" (a random split had {rates['val_contained_rate']:.0%} of its "
+                                              "validation texts inside training texts)" if leaks else ""), flush=True)
+    phrases = _overlap_of([data.inputs[i] for i in split.train], [data.inputs[i] for i in split.val])
+    return data, split.train, split.val, {**phrases, "val_split": "phrases", "val_left_out": split.left_out}
+
+
+def _split_name(config: Config, leak: dict) -> str:
+    if config.val:
+        return f"--val {config.val}"
+    if leak["val_split"] == "phrases":
+        return f"whole texts held out by --val-split {config.val_split}"
+    return f"the last --val-fraction {config.val_fraction} of the shuffled examples"
+
+
+def _overlap_of(train: list[str], val: list[str]) -> dict:
+    return {f"val_{k}": round(v, 4) if k != "checked" else v for k, v in overlap(train, val).items()}
 
 
 def tokenize(text: str, config: Config) -> list[str]:
@@ -318,8 +350,7 @@ def train(config: Config | None, resume: str | None = None, changes: dict | None
         objective.extras = {"classes": len(model.labels), "train_examples": len(train_idx),
                             "val_examples": len(val_idx),
                             "majority_val_accuracy": float(np.mean(y[val_idx] == majority)), **leak, **notes}
-        warning = leak and leak_warning({k[4:]: v for k, v in leak.items()}, f"--val {config.val}" if config.val
-                                        else f"the last --val-fraction {config.val_fraction} of the shuffled examples")
+        warning = leak and leak_warning({k[4:]: v for k, v in leak.items()}, _split_name(config, leak))
         if warning:
             print(warning, file=sys.stderr, flush=True)
         summary = session.fit(Trainer(objective, config, run, default_epochs=DEFAULT_EPOCHS))
@@ -378,6 +409,9 @@ def add_arguments(parser) -> None:
     options = {
         "val": (dict(metavar="FILE"), "validation examples, a file like DATA (default: the last --val-fraction of "
                                       "the shuffled examples)"),
+        "val_split": (dict(choices=VAL_SPLITS), "without --val: hold out random examples, or whole texts and their "
+                                                "phrases (phrases); auto does the latter when more than 5%% of random "
+                                                f"validation texts occur inside training texts (default {d.val_split})"),
         "tokens": (dict(choices=("word", "char")), f"model words or characters (default {d.tokens})"),
         "text_col": (dict(metavar="COL"), "the text column: a header name or a 0-based index "
                                           "(default: a column named text, sentence, review... or 0)"),
