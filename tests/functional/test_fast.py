@@ -170,6 +170,29 @@ def test_numpys_blas_is_found_and_checked():
     from rnnkit._fast import blas
     gemm, gemv = blas.sgemm_sgemv()
     assert blas._agrees_with_numpy(gemm, gemv)
+    assert blas.addresses()[2] in (32, 64)
+
+
+@pytest.mark.parametrize("transa, transb", [(False, False), (True, False), (False, True), (True, True)])
+def test_compiled_code_calls_blas_by_address(transa, transb):
+    """cblas.sgemm / sgemv, called from compiled code with the addresses, give NumPy's products."""
+    from rnnkit._fast import blas, cblas
+    from rnnkit._fast.kernels import jit
+
+    @jit
+    def gemm_and_gemv(addresses, ta, tb, M, N, K, a, b, c, x, y):
+        cblas.sgemm(addresses, ta, tb, M, N, K, np.float32(2.0), a, a.shape[1], b, b.shape[1], np.float32(1.0), c, N)
+        cblas.sgemv(addresses, cblas.NO_TRANS, M, N, np.float32(1.0), c, N, x, 1, np.float32(0.0), y, 1)
+    rng = np.random.default_rng(0)
+    M, N, K = 3, 5, 4
+    a = rng.standard_normal((K, M) if transa else (M, K)).astype(np.float32)
+    b = rng.standard_normal((N, K) if transb else (K, N)).astype(np.float32)
+    c, x, y = np.ones((M, N), np.float32), rng.standard_normal(N).astype(np.float32), np.empty(M, np.float32)
+    gemm_and_gemv(blas.addresses(), cblas.TRANS if transa else cblas.NO_TRANS,
+                  cblas.TRANS if transb else cblas.NO_TRANS, M, N, K, a, b, c, x, y)
+    want = 2 * (a.T if transa else a) @ (b.T if transb else b) + 1
+    np.testing.assert_allclose(c, want, rtol=1e-5)
+    np.testing.assert_allclose(y, want @ x, rtol=1e-5)
 
 
 def test_bidirectional_directions_run_concurrently_with_the_same_results(backend, monkeypatch):

@@ -57,15 +57,16 @@ def _compiled(dtype) -> bool:
 
 def sequence_kernel(name: str, like: np.ndarray):
     """The compiled whole-sequence loop ``name`` of :mod:`rnnkit._fast.sequence` for arrays like
-    ``like`` (T, B, ·), with NumPy's BLAS ``sgemm`` and ``sgemv`` bound as its first arguments; or None when
-    the step-by-step loop must run (not float32, NumPy backend, no numba, or no usable BLAS)."""
+    ``like`` (T, B, ·), with the addresses of NumPy's BLAS ``sgemm`` and ``sgemv`` bound as its first
+    argument; or None when the step-by-step loop must run (not float32, NumPy backend, no numba, or no
+    usable BLAS)."""
     if not loops_compiled(like):
         return None
     if name not in _state["sequence"]:
         from functools import partial
 
         from rnnkit._fast import blas, sequence
-        _state["sequence"][name] = partial(getattr(sequence, name), *blas.sgemm_sgemv())
+        _state["sequence"][name] = partial(getattr(sequence, name), blas.addresses())
     return _state["sequence"][name]
 
 

@@ -39,6 +39,15 @@ def sgemm_sgemv():
     return _found["pair"]
 
 
+def addresses():
+    """``(sgemm address, sgemv address, bits of their size arguments)`` for compiled code
+    (:mod:`rnnkit._fast.cblas`), or None when :func:`sgemm_sgemv` found nothing."""
+    pair = sgemm_sgemv()
+    if pair is None:
+        return None
+    return tuple(ctypes.cast(f, ctypes.c_void_p).value for f in pair) + (_found["bits"],)
+
+
 def set_threads():
     """OpenBLAS's ``openblas_set_num_threads_local(n) -> previous`` (OpenBLAS ≥ 0.3.27) from the library
     :func:`sgemm_sgemv` found, or None. Despite its name it sets the process's thread count (measured:
@@ -83,7 +92,7 @@ def _first_working(paths):
             gemv.argtypes = [ctypes.c_int] * 2 + [integer] * 2 + [f, p, integer, p, integer, f, p, integer]
             gemm.restype = gemv.restype = None
             if _agrees_with_numpy(gemm, gemv):
-                _found["lib"] = lib
+                _found["lib"], _found["bits"] = lib, 8 * ctypes.sizeof(integer)
                 return gemm, gemv
     return None
 

@@ -9,7 +9,8 @@ array when nothing is padded).
 These are :func:`rnnkit.functional.recurrent.recurrent_forward`'s and
 ``recurrent_backward``'s step loops for each cell, the same arithmetic in the
 same order: each step's product with W_hh is NumPy's own BLAS (``sgemm``, or
-``sgemv`` for a batch of one, from :mod:`rnnkit._fast.blas`), the element-wise
+``sgemv`` for a batch of one, called by address through :mod:`rnnkit._fast.cblas`;
+``blas`` is :func:`rnnkit._fast.blas.addresses`), the element-wise
 work the fused kernels of :mod:`rnnkit._fast.kernels`. What changes is where the loop runs:
 compiled, without a Python call per step (5–10 µs each, as much as the whole
 step costs at small sizes), and the LSTM's forward adds h_{t−1} W_hhᵀ straight
@@ -19,31 +20,30 @@ from __future__ import annotations
 
 import numpy as np
 
+from rnnkit._fast.cblas import NO_TRANS, TRANS, sgemm, sgemv
 from rnnkit._fast.kernels import gru_backward, gru_forward, jit, lstm_activate, lstm_backward, rnn_backward, rnn_forward
 
-ROW_MAJOR, NO_TRANS, TRANS = 101, 111, 112
 ONE, ZERO = np.float32(1.0), np.float32(0.0)
 
 
 @jit
-def product(sgemm, sgemv, M, N, K, a, b, beta, c):
+def product(blas, M, N, K, a, b, beta, c):
     """c (M, N) = a (M, K) b (K, N) + β c, all C-contiguous; gemv for one row, as NumPy does."""
     if M == 1:
-        sgemv(ROW_MAJOR, TRANS, K, N, ONE, b.ctypes.data, N, a.ctypes.data, 1, beta, c.ctypes.data, 1)
+        sgemv(blas, TRANS, K, N, ONE, b, N, a, 1, beta, c, 1)
     else:
-        sgemm(ROW_MAJOR, NO_TRANS, NO_TRANS, M, N, K, ONE, a.ctypes.data, K, b.ctypes.data, N, beta,
-              c.ctypes.data, N)
+        sgemm(blas, NO_TRANS, NO_TRANS, M, N, K, ONE, a, K, b, N, beta, c, N)
 
 
 @jit
-def lstm_sequence_forward(sgemm, sgemv, xw, h, c, tanh_c, w_t, b_hh, mask, first_padded):
+def lstm_sequence_forward(blas, xw, h, c, tanh_c, w_t, b_hh, mask, first_padded):
     """The forward loop: xw becomes the activated gates; fills h[1:], c[1:] and tanh_c.
     w_t (H, 4H) is W_hhᵀ, C-contiguous; padded sequences keep their state."""
     T, B, G = xw.shape
     H = G // 4
     for t in range(T):
         # a = xw_t + h_{t−1} W_hhᵀ, accumulated in place (β = 1)
-        product(sgemm, sgemv, B, G, H, h[t], w_t, ONE, xw[t])
+        product(blas, B, G, H, h[t], w_t, ONE, xw[t])
         lstm_activate(xw[t], b_hh, c[t], c[t + 1], tanh_c[t], h[t + 1])
         if t >= first_padded:
             keep_padded(mask[t], h[t], h[t + 1])
@@ -68,7 +68,7 @@ def gradient_in(real, dh_next, dout_t, dh):
 
 
 @jit
-def lstm_sequence_backward(sgemm, sgemv, dout, dh_next, dc_next, c, gates, tanh_c, w_hh, dxw, mask, first_padded):
+def lstm_sequence_backward(blas, dout, dh_next, dc_next, c, gates, tanh_c, w_hh, dxw, mask, first_padded):
     """The backward loop: writes dxw (T, B, 4H); dh_next, dc_next (B, H) come in as ∂L/∂h_T, ∂L/∂c_T
     and are returned as ∂L/∂h_0, ∂L/∂c_0 (in the arrays returned). w_hh (4H, H) C-contiguous."""
     T, B, G = dxw.shape
@@ -82,7 +82,7 @@ def lstm_sequence_backward(sgemm, sgemv, dout, dh_next, dc_next, c, gates, tanh_
         gradient_in(real, dc_next, no_dout, dc)
         lstm_backward(dh, dc, c[t], gates[t], tanh_c[t], dxw[t], dc_prev)
         # a = ... + h_{t−1} W_hhᵀ, so dh_{t−1} = da W_hh
-        product(sgemm, sgemv, B, H, G, dxw[t], w_hh, ZERO, dh_prev)
+        product(blas, B, H, G, dxw[t], w_hh, ZERO, dh_prev)
         if real.size:  # no step happened in the padded rows: their gradient passes through
             keep_padded(real, dh_next, dh_prev)
             keep_padded(real, dc_next, dc_prev)
@@ -92,21 +92,21 @@ def lstm_sequence_backward(sgemm, sgemv, dout, dh_next, dc_next, c, gates, tanh_
 
 
 @jit
-def gru_sequence_forward(sgemm, sgemv, xw, h, hn, w_t, b_hh, mask, first_padded):
+def gru_sequence_forward(blas, xw, h, hn, w_t, b_hh, mask, first_padded):
     """Reset-after GRU: xw (T, B, 3H) becomes r, z, n; fills h[1:] and hn (T, B, H) = h_{t−1} W_hnᵀ + b_hn.
     w_t (H, 3H) is W_hhᵀ, C-contiguous."""
     T, B, G = xw.shape
     H = G // 3
     hw = np.empty((B, G), xw.dtype)
     for t in range(T):
-        product(sgemm, sgemv, B, G, H, h[t], w_t, ZERO, hw)    # the n block is scaled by r: kept apart
+        product(blas, B, G, H, h[t], w_t, ZERO, hw)    # the n block is scaled by r: kept apart
         gru_forward(xw[t], hw, b_hh, h[t], hn[t], h[t + 1])
         if t >= first_padded:
             keep_padded(mask[t], h[t], h[t + 1])
 
 
 @jit
-def gru_sequence_backward(sgemm, sgemv, dout, dh_next, h_prev, gates, hn, w_hh, dxw, mask, first_padded):
+def gru_sequence_backward(blas, dout, dh_next, h_prev, gates, hn, w_hh, dxw, mask, first_padded):
     """Reset-after GRU's backward loop: writes dxw (T, B, 3H); returns ∂L/∂h_0 (dh_next is overwritten)."""
     T, B, G = dxw.shape
     H = G // 3
@@ -115,7 +115,7 @@ def gru_sequence_backward(sgemm, sgemv, dout, dh_next, h_prev, gates, hn, w_hh, 
         real = mask[t] if t >= first_padded else mask[0, :0]
         gradient_in(real, dh_next, dout[t], dh)
         gru_backward(dh, h_prev[t], gates[t], hn[t], dxw[t], dhw, dh_prev)   # dh_prev = z ⊙ dh, the direct path
-        product(sgemm, sgemv, B, H, G, dhw, w_hh, ONE, dh_prev)             # + ∂L/∂hw W_hh
+        product(blas, B, H, G, dhw, w_hh, ONE, dh_prev)             # + ∂L/∂hw W_hh
         if real.size:
             keep_padded(real, dh_next, dh_prev)
         dh_next, dh_prev = dh_prev, dh_next
@@ -123,18 +123,18 @@ def gru_sequence_backward(sgemm, sgemv, dout, dh_next, h_prev, gates, hn, w_hh, 
 
 
 @jit
-def rnn_sequence_forward(sgemm, sgemv, xw, h, w_t, b_hh, relu, mask, first_padded):
+def rnn_sequence_forward(blas, xw, h, w_t, b_hh, relu, mask, first_padded):
     """RNN: fills h[1:] with f(xw_t + h_{t−1} W_hhᵀ + b_hh); w_t (H, H) is W_hhᵀ, C-contiguous."""
     T, B, H = xw.shape
     for t in range(T):
-        product(sgemm, sgemv, B, H, H, h[t], w_t, ZERO, h[t + 1])
+        product(blas, B, H, H, h[t], w_t, ZERO, h[t + 1])
         rnn_forward(h[t + 1], xw[t], b_hh, relu)
         if t >= first_padded:
             keep_padded(mask[t], h[t], h[t + 1])
 
 
 @jit
-def rnn_sequence_backward(sgemm, sgemv, dout, dh_next, h, w_hh, relu, dxw, mask, first_padded):
+def rnn_sequence_backward(blas, dout, dh_next, h, w_hh, relu, dxw, mask, first_padded):
     """RNN's backward loop: h (T, B, H) the outputs f(a_t); writes dxw (T, B, H); returns ∂L/∂h_0."""
     T, B, H = dxw.shape
     dh, dh_prev = np.empty_like(dh_next), np.empty_like(dh_next)
@@ -142,7 +142,7 @@ def rnn_sequence_backward(sgemm, sgemv, dout, dh_next, h, w_hh, relu, dxw, mask,
         real = mask[t] if t >= first_padded else mask[0, :0]
         gradient_in(real, dh_next, dout[t], dh)
         rnn_backward(dh, h[t], dxw[t], relu)
-        product(sgemm, sgemv, B, H, H, dxw[t], w_hh, ZERO, dh_prev)
+        product(blas, B, H, H, dxw[t], w_hh, ZERO, dh_prev)
         if real.size:
             keep_padded(real, dh_next, dh_prev)
         dh_next, dh_prev = dh_prev, dh_next
