@@ -117,11 +117,12 @@ LOOPS = {"lstm": rk.LSTM, "gru": rk.GRU, "rnn": rk.RNN,
          "rnn_relu": lambda *a, **k: rk.RNN(*a, nonlinearity="relu", **k)}
 
 
-def _case(seed, cell="lstm"):
+def _case(seed, cell="lstm", batch=None):
     """A random training case: sizes, layers, direction, lengths (or none), initial state and dstate."""
     rng = np.random.default_rng(seed)
     B, T, D, Hs, L = (int(v) for v in (rng.integers(1, 5), rng.integers(1, 9), rng.integers(1, 6),
                                        rng.integers(1, 9), rng.integers(1, 3)))
+    B = batch or B
     bi = bool(rng.integers(2))
     layer = LOOPS[cell](D, Hs, num_layers=L, bidirectional=bi, seed=seed)
     K = 2 if bi else 1
@@ -141,10 +142,11 @@ def _train_case(layer, x, state, lengths, dout, dstate):
 
 
 @pytest.mark.parametrize("cell", sorted(LOOPS))
-@pytest.mark.parametrize("seed", range(8))
-def test_compiled_sequence_loops_equal_the_numpy_reference(cell, seed, backend):
-    """The whole-sequence loops (NumPy's BLAS called from numba) on random shapes, lengths, states."""
-    case = _case(seed, cell)
+@pytest.mark.parametrize("seed, batch", [(seed, None) for seed in range(8)] + [(8, 1), (9, 1)])
+def test_compiled_sequence_loops_equal_the_numpy_reference(cell, seed, batch, backend):
+    """The whole-sequence loops (NumPy's BLAS called from numba) on random shapes, lengths, states;
+    at batch 1 they take W_hh as it is (no transposed copy)."""
+    case = _case(seed, cell, batch)
     name = "lstm" if cell == "lstm" else "gru" if cell == "gru" else "rnn"
     assert _fast.sequence_kernel(f"{name}_sequence_forward", np.zeros((1, 1, 4), np.float32)) is not None
     backend("numpy")

@@ -28,11 +28,17 @@ ONE, ZERO = np.float32(1.0), np.float32(0.0)
 
 @jit
 def product(blas, M, N, K, a, b, beta, c):
-    """c (M, N) = a (M, K) b (K, N) + β c, all C-contiguous; gemv for one row, as NumPy does."""
-    if M == 1:
-        sgemv(blas, TRANS, K, N, ONE, b, N, a, 1, beta, c, 1)
+    """c (M, N) = a (M, K) b (K, N) + β c; a and c C-contiguous, b C-contiguous or the transpose of a
+    C-contiguous (N, K) array (W_hh itself, at batch 1); gemv for one row, as NumPy does."""
+    if b.flags.c_contiguous:
+        if M == 1:
+            sgemv(blas, TRANS, K, N, ONE, b, N, a, 1, beta, c, 1)
+        else:
+            sgemm(blas, NO_TRANS, NO_TRANS, M, N, K, ONE, a, K, b, N, beta, c, N)
+    elif M == 1:
+        sgemv(blas, NO_TRANS, N, K, ONE, b, K, a, 1, beta, c, 1)
     else:
-        sgemm(blas, NO_TRANS, NO_TRANS, M, N, K, ONE, a, K, b, N, beta, c, N)
+        sgemm(blas, NO_TRANS, TRANS, M, N, K, ONE, a, K, b, K, beta, c, N)
 
 
 @jit

@@ -27,7 +27,7 @@ Optionally, a cell may run a whole sequence in one call (a compiled loop):
 
 * ``sequence_forward(xw, states, cache, w_hh_t, b_hh, mask, first_padded) -> bool``
   fills the states and the cache as the step loop would (w_hh_t (H, G·H) is
-  W_hhᵀ, C-contiguous; mask (T, B, 1) or None; steps from first_padded on may
+  W_hhᵀ, C-contiguous, or at batch 1 W_hh's own transposed view; mask (T, B, 1) or None; steps from first_padded on may
   be padded, and first_padded is T when mask is None) and returns True, or
   returns False to let the layer run the steps.
 * ``sequence_backward(dout, dstate, cache, w_hh, dxw, mask, first_padded)``

@@ -77,7 +77,8 @@ def _copy(src: np.ndarray, dst: np.ndarray) -> np.ndarray:
 def _transposed_copy(w: np.ndarray, wt: np.ndarray) -> np.ndarray:
     """w's values in column-major order: a (G·H, H) view whose ``.T``, the operand of every step's
     h_{t−1} W_hhᵀ, is C-contiguous. BLAS packs a row-major operand faster than a transposed one
-    (measured: 15–30 % off the step's product); one copy per sequence pays for that."""
+    (measured: 15–30 % off the step's product); one copy per sequence pays for that. Not at batch 1:
+    there each step is a matrix-vector product, as fast on W_hh itself, and the copy is not repaid."""
     np.copyto(wt, w.T)
     return wt.T
 
@@ -123,7 +124,7 @@ def recurrent_forward(cell: Cell, x, state0, w_ih, w_hh, b_ih, b_hh, lengths=Non
     for s, s0 in zip(states, state0):
         s[0] = s0                               # state_t goes to [t + 1]
     steps = cell.sequence_cache(xw, states, buffer(workspace, "scratch", (T, B, H), dtype))
-    w_step = _transposed_copy(w_hh, buffer(workspace, "w_hh_t", w_hh.shape[::-1], dtype))
+    w_step = w_hh if B == 1 else _transposed_copy(w_hh, buffer(workspace, "w_hh_t", w_hh.shape[::-1], dtype))
     whole = cell.sequence_forward is not None and cell.sequence_forward(xw, states, steps, w_step.T, b_hh, mask,
                                                                          first_padded)
     for t in range(0 if whole else T):
