@@ -18,6 +18,7 @@ import argparse
 import json
 import os
 import random
+import shutil
 import subprocess
 import sys
 from importlib import resources
@@ -79,6 +80,7 @@ def main(argv=None):
     for seed in args.seeds:
         for split in ("random", "auto"):
             run = args.dir / f"{split}-{seed}"
+            shutil.rmtree(run, ignore_errors=True)      # this script's own runs: start them afresh
             rnnkit("train", "classify", str(phrases), "--val-split", split, "--seed", str(seed), "--out", str(run),
                    "--quiet")
             summary = json.loads((run / "summary.json").read_text())
