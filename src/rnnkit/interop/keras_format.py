@@ -28,7 +28,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from rnnkit.interop._common import InteropError, float_dtype, load_checked
+from rnnkit.interop._common import InteropError, float_dtype, load_checked, refuse_variants
 from rnnkit.nn.conversions import register
 
 GATES = {1: "RNN", 3: "GRU", 4: "LSTM"}
@@ -131,8 +131,10 @@ def to_keras_weights(rnn) -> list[list[np.ndarray]]:
 
     Keras' SimpleRNN / LSTM / GRU with ``return_sequences=True`` below the top
     layer, a ``GRU(reset_after=rnn.reset_after)``, wrapped in ``Bidirectional``
-    if ``rnn.bidirectional``.
+    if ``rnn.bidirectional`` (with ``merge_mode=rnn.merge_mode``). Of the cell variants only the
+    ones Keras has or that leave evaluation unchanged pass; the others raise InteropError naming them.
     """
+    refuse_variants(rnn, "Keras", allowed=("recurrent_dropout", "weight_drop", "merge_mode"))
     G, H = rnn.cell.gates, rnn.hidden_size
     order = _GRU_SWAP if G == 3 else None
     layers = []

@@ -22,6 +22,11 @@ reordered from PyTorch's order to ONNX's:
 
     LSTM  i f g o  ->  i o f c        GRU  r z n  ->  z r h        RNN  one block
     GRU(reset_after=True) -> linear_before_reset=1;  GRU(reset_after=False) -> linear_before_reset=0
+    LSTM(peephole=True) -> input P (K, 3·H) = [p_i, p_o, p_f] (rnnkit's peephole_l{k} is [p_i, p_f, p_o])
+
+Of the cell variants ONNX's operators compute the peepholes; recurrent_dropout and
+weight_drop are off in evaluation, so they export as the plain cell; the
+others (proj_size, layer_norm, zoneout, merge_mode) raise InteropError naming the option.
     RNN(nonlinearity="relu") -> activations=["Relu"] per direction
 
 ``sequence_lens`` (the graph input ``lengths`` cast to int32) makes ONNX stop
@@ -57,7 +62,7 @@ from typing import Callable, NamedTuple
 
 import numpy as np
 
-from rnnkit.interop._common import InteropError
+from rnnkit.interop._common import InteropError, refuse_variants
 
 OPSET = 17
 _ONNX_ORDER = {"LSTM": (0, 3, 1, 2), "GRU": (1, 0, 2), "RNN": (0,)}
@@ -152,6 +157,14 @@ def layer_weights(rnn, layer: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     return W, R, B
 
 
+def peepholes(rnn, layer: int) -> np.ndarray:
+    """P (K, 3·H) of one layer: each direction's ``peephole_l{k}`` [p_i, p_f, p_o] reordered to ONNX's i, o, f."""
+    H = rnn.hidden_size
+    per_dir = [rnn.params[rnn._extra_names[layer][d]["peephole"]].reshape(3, H)[[0, 2, 1]].reshape(-1)
+               for d in range(rnn.num_directions)]
+    return np.stack(per_dir)
+
+
 def _layer_attrs(rnn) -> dict:
     op = _OP[rnn.cell.gates]
     attrs = {"hidden_size": rnn.hidden_size, "direction": "bidirectional" if rnn.bidirectional else "forward"}
@@ -174,6 +187,7 @@ def _layer_rows(g: Graph, state: str | None, layer: int, K: int) -> str:
 def recurrent(g: Graph, rnn, x: str, seq_lens: str | None = None, initial: tuple = (None, None)) -> Stack:
     """x (B, T, D) -> the stack's outputs; ``seq_lens`` an int32 (B,) name or None (full length);
     ``initial`` the names of (h_0, c_0), each (L·K, B, H) or None (zeros)."""
+    refuse_variants(rnn, "ONNX export", allowed=("peephole", "recurrent_dropout", "weight_drop"))
     op, L, K = _OP[rnn.cell.gates], rnn.num_layers, rnn.num_directions
     inp = g.op("Transpose", [x], perm=[1, 0, 2])                                  # (T, B, D)
     h_parts, c_parts = [], []
@@ -182,6 +196,7 @@ def recurrent(g: Graph, rnn, x: str, seq_lens: str | None = None, initial: tuple
         ins = [inp, W, R, B, seq_lens or "", _layer_rows(g, initial[0], layer, K)]
         if op == "LSTM":
             ins.append(_layer_rows(g, initial[1], layer, K))
+            ins.append(g.const(f"P_l{layer}", peepholes(rnn, layer)) if rnn.variants.peephole else "")
         while ins[-1] == "":                                                       # trailing optional inputs
             ins.pop()
         outs = g.op(op, ins, n_out=3 if op == "LSTM" else 2, **_layer_attrs(rnn))
