@@ -7,7 +7,8 @@ import numpy as np
 import pytest
 
 from rnnkit.functional.activations import sigmoid
-from rnnkit.functional.gru_variants import gru_layer_norm_cell
+from rnnkit.functional.gru import gru_cell
+from rnnkit.functional.gru_variants import gru_layer_norm_cell, gru_variational_cell
 from rnnkit.functional.layernorm import layernorm_forward
 from rnnkit.functional.lstm import LSTM_CELL
 from rnnkit.functional.lstm_variants import lstm_variant_cell
@@ -27,7 +28,7 @@ def problem(cell, rng, widths, hh_width):
     xw, w_hh, b_hh = rng.standard_normal((B, G * H)), rng.standard_normal((G * H, hh_width)) / 2, \
         rng.standard_normal(G * H)
     shapes = dict(SHAPES, ln_ih_weight=(G * H,), ln_ih_bias=(G * H,), ln_hh_weight=(G * H,), ln_hh_bias=(G * H,))
-    extra = tuple(rng.standard_normal(shapes[n]) for n in cell.extra)
+    extra = tuple(rng.standard_normal(shapes[n]) for n in cell.extra or ())
     state = tuple(rng.standard_normal((B, w)) for w in widths)
     return xw, w_hh, b_hh, extra, state
 
@@ -58,6 +59,23 @@ def test_lstm_variant_step_backward(proj, peephole, layer_norm, rng):
 
 def test_layer_norm_gru_step_backward(rng):
     check_step(gru_layer_norm_cell(), rng, (H,), H)
+
+
+@pytest.mark.parametrize("layer_norm", [False, True])
+def test_variational_gru_step_backward(layer_norm, rng):
+    base = gru_layer_norm_cell() if layer_norm else gru_cell(True)
+    check_step(gru_variational_cell(base, rng.uniform(0, 2, (B, H))), rng, (H,), H)
+
+
+def test_variational_gru_masks_the_recurrent_product_only(rng):
+    """Keras' GRU: (h_{t−1} ⊙ m) W_hhᵀ in the gates, the unmasked h_{t−1} in the update."""
+    mask = rng.uniform(0, 2, (B, H))
+    xw, w_hh, b_hh, _, (h0,) = problem(gru_cell(True), rng, (H,), H)
+    (h,), _ = gru_variational_cell(gru_cell(True), mask).step_forward(xw, (h0,), w_hh, b_hh)
+    a, u = xw.reshape(B, 3, H), ((h0 * mask) @ w_hh.T + b_hh).reshape(B, 3, H)
+    r, z = sigmoid(a[:, 0] + u[:, 0]), sigmoid(a[:, 1] + u[:, 1])
+    n = np.tanh(a[:, 2] + r * u[:, 2])
+    np.testing.assert_allclose(h, (1 - z) * n + z * h0, atol=1e-14)
 
 
 @pytest.mark.parametrize("base", ["lstm", "lstm_proj", "rnn"])

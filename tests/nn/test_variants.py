@@ -24,6 +24,8 @@ VARIANTS = {
                                zoneout=0.2, merge_mode="mul")),
     "gru_layer_norm": (rk.GRU, dict(layer_norm=True)),
     "gru_zoneout_weight_drop": (rk.GRU, dict(zoneout=0.3, weight_drop=0.3, merge_mode="ave")),
+    "gru_recurrent_dropout": (rk.GRU, dict(recurrent_dropout=0.4)),
+    "gru_layer_norm_recurrent_dropout": (rk.GRU, dict(layer_norm=True, recurrent_dropout=0.4, zoneout=0.2)),
     "rnn_recurrent_dropout_zoneout": (rk.RNN, dict(recurrent_dropout=0.3, zoneout=0.3, merge_mode="sum")),
     "rnn_weight_drop": (rk.RNN, dict(weight_drop=0.5)),
 }
@@ -84,7 +86,8 @@ def test_eval_forward_equals_a_loop_of_steps(name, rng):
         np.testing.assert_allclose(a, b, atol=1e-12)
 
 
-@pytest.mark.parametrize("name", ["lstm_recurrent_dropout", "lstm_weight_drop", "rnn_weight_drop"])
+@pytest.mark.parametrize("name", ["lstm_recurrent_dropout", "lstm_weight_drop", "rnn_weight_drop",
+                                  "gru_recurrent_dropout"])
 def test_dropout_variants_are_off_in_eval(name, rng):
     """Evaluation gives exactly the plain stack with the same weights."""
     cls, options = VARIANTS[name]
@@ -185,7 +188,6 @@ def test_bad_lstm_options(kwargs, message):
     (rk.RNN, dict(proj_size=2), "proj_size: not an option of the RNN"),
     (rk.GRU, dict(peephole=True), "peephole: not an option of the GRU"),
     (rk.RNN, dict(layer_norm=True), "layer_norm: not an option of the RNN"),
-    (rk.GRU, dict(recurrent_dropout=0.2), "recurrent_dropout: not an option of the GRU"),
 ])
 def test_options_a_cell_does_not_have(cls, kwargs, message):
     with pytest.raises(ValueError, match=message):
@@ -197,6 +199,8 @@ def test_unknown_option_and_textbook_gru_with_layer_norm():
         rk.LSTM(D, H, projsize=2)
     with pytest.raises(ValueError, match="layer_norm: .*reset_after=True"):
         rk.GRU(D, H, reset_after=False, layer_norm=True)
+    with pytest.raises(ValueError, match="recurrent_dropout: .*reset_after=True"):
+        rk.GRU(D, H, reset_after=False, recurrent_dropout=0.1)
 
 
 def test_variants_off_keep_the_plain_cells_and_their_compiled_loops():

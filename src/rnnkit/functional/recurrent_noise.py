@@ -13,6 +13,8 @@ enters the recurrent product only,
 
 so for the LSTM and the RNN (where that product is h_{t−1}'s only way in)
 the cell is wrapped: it is handed h_{t−1} ⊙ m, and dh_{t−1} is multiplied by m.
+(The GRU's update also reads h_{t−1}, unmasked: its steps take the mask
+themselves, :func:`rnnkit.functional.gru_variants.gru_variational_cell`.)
 
 Weight-drop (DropConnect on W_hh, Merity et al. 2017, AWD-LSTM): one mask per
 batch on the recurrent weights, W̃_hh = W_hh ⊙ M / (1 − p), shared by all

@@ -111,6 +111,9 @@ class Recurrent(Module):
         v = self.variants
         if self.cell.gates == 4 and (v.proj_size or v.peephole or v.layer_norm):
             return lstm_variant_cell(bool(v.proj_size), v.peephole, v.layer_norm)
+        if v.recurrent_dropout and self.cell.name == "gru_reset_before":
+            raise ValueError("recurrent_dropout: the GRU takes it in PyTorch's reset-after form; "
+                             "use reset_after=True")
         if v.layer_norm:
             return gru_layer_norm_cell(self.cell.name == "gru")
         return None

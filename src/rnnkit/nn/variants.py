@@ -10,7 +10,7 @@ for the equations):
     layer_norm=True     LSTM, GRU       ln_ih_weight_l{k}, ln_ih_bias_l{k} (G·H,), ln_hh_weight_l{k},
                                         ln_hh_bias_l{k} (G·H,), and for the LSTM ln_c_weight_l{k},
                                         ln_c_bias_l{k} (H,); no bias_ih / bias_hh (β_ih + β_hh are the biases)
-    recurrent_dropout=p LSTM, RNN       none (one mask per sequence on h_{t−1})
+    recurrent_dropout=p all             none (one mask per sequence on h_{t−1}; GRU: reset-after form)
     weight_drop=p       all             none (DropConnect on weight_hh once per batch)
     zoneout=p           all             none (every state, h and c)
     merge_mode=...      all (bidir.)    none: "concat", "sum", "mul" or "ave", applied to every layer's output
@@ -27,21 +27,20 @@ from dataclasses import dataclass
 import numpy as np
 
 from rnnkit.functional.cell import Cell
+from rnnkit.functional.gru_variants import gru_variational_cell
 from rnnkit.functional.merge import MERGE_MODES
 from rnnkit.functional.recurrent_noise import keep_mask, variational_cell, zoneout_cell, zoneout_masks
 
 # the options each cell family takes
 ALLOWED = {
     "lstm": {"proj_size", "peephole", "layer_norm", "recurrent_dropout", "weight_drop", "zoneout", "merge_mode"},
-    "gru": {"layer_norm", "weight_drop", "zoneout", "merge_mode"},
+    "gru": {"layer_norm", "recurrent_dropout", "weight_drop", "zoneout", "merge_mode"},
     "rnn": {"recurrent_dropout", "weight_drop", "zoneout", "merge_mode"},
 }
 WHY_NOT = {
     "proj_size": "only the LSTM has a projection (as in PyTorch)",
     "peephole": "only the LSTM has peepholes",
     "layer_norm": "the layer-normalised cells are the LSTM and the GRU",
-    "recurrent_dropout": "the GRU's h_{t−1} also enters its update, so the mask cannot wrap the cell; use "
-                         "zoneout or weight_drop",
 }
 DEFAULTS = {"proj_size": 0, "peephole": False, "layer_norm": False, "recurrent_dropout": 0.0,
             "weight_drop": 0.0, "zoneout": 0.0, "merge_mode": "concat"}
@@ -125,7 +124,8 @@ def noisy_cell(cell: Cell, v: Variants, rng: np.random.Generator, training: bool
     """``cell`` wrapped for one sequence: variational recurrent dropout (training only) and zoneout (masks in
     training, the expectation otherwise; T None: one step at a time, always the expectation)."""
     if v.recurrent_dropout and training and T is not None:
-        cell = variational_cell(cell, keep_mask(rng, (B, widths[0]), v.recurrent_dropout, dtype))
+        wrap = gru_variational_cell if cell.gates == 3 else variational_cell   # the GRU's update keeps h_{t−1}
+        cell = wrap(cell, keep_mask(rng, (B, widths[0]), v.recurrent_dropout, dtype))
     if v.zoneout:
         masks = zoneout_masks(rng, widths, T, B, v.zoneout, dtype) if training and T is not None else None
         cell = zoneout_cell(cell, v.zoneout, masks)
