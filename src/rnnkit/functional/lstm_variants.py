@@ -23,8 +23,10 @@ Extra parameters, in this order, by the names the cell's ``extra`` lists:
 ``weight_hr`` (P, H); ``peephole`` (3H,) as [p_i, p_f, p_o]; ``ln_ih_weight``,
 ``ln_ih_bias`` (4H,), ``ln_hh_weight``, ``ln_hh_bias`` (4H,), ``ln_c_weight``,
 ``ln_c_bias`` (H,). Steps follow the variant-cell protocol of
-:mod:`rnnkit.functional.cell` (NumPy, allocating; the compiled loops are
-only for the plain cell).
+:mod:`rnnkit.functional.cell` (allocating, one step at a time; the compiled
+whole-sequence loops are only for the plain cell). A projection alone keeps
+the plain cell's element-wise step (``lstm_pointwise_*``, compiled for float32
+with rnnkit[fast]); peepholes and layer norm have their own NumPy step.
 """
 from __future__ import annotations
 
@@ -33,10 +35,11 @@ from typing import NamedTuple
 
 import numpy as np
 
+from rnnkit._fast import kernel
 from rnnkit.functional.activations import sigmoid, sigmoid_grad, squash, tanh_grad
 from rnnkit.functional.cell import Cell
 from rnnkit.functional.layernorm import layernorm_backward, layernorm_forward
-from rnnkit.functional.lstm import SCALE, SHIFT, split_gates
+from rnnkit.functional.lstm import SCALE, SHIFT, lstm_pointwise_backward, lstm_pointwise_forward, split_gates
 
 LAYER_NORM = ("ln_ih_weight", "ln_ih_bias", "ln_hh_weight", "ln_hh_bias", "ln_c_weight", "ln_c_bias")
 
@@ -60,6 +63,17 @@ def lstm_variant_step_forward(xw, state, w_hh, b_hh, *extra, names: tuple, t=Non
     """One step. xw (B, 4H); state = (h_{t−1} (B, P), c_{t−1} (B, H)) -> ((h_t, c_t), cache)."""
     p = dict(zip(names, extra))
     h_prev, c_prev = state
+    if "peephole" in p or "ln_ih_weight" in p:
+        gates, c, tanh_c, m, ln = _gated_forward(xw, h_prev, c_prev, w_hh, b_hh, p)
+    else:  # a projection alone: the plain cell's element-wise step (compiled for float32 with rnnkit[fast])
+        gates, c, tanh_c, m, ln = xw.copy(), np.empty_like(c_prev), np.empty_like(c_prev), np.empty_like(c_prev), None
+        (kernel("lstm_forward", gates) or lstm_pointwise_forward)(gates, h_prev @ w_hh.T, b_hh, c_prev, c, tanh_c, m)
+    h = m @ p["weight_hr"].T if "weight_hr" in p else m
+    return (h, c), LSTMVariantCache(h_prev, c_prev, gates, c, tanh_c, m, ln)
+
+
+def _gated_forward(xw, h_prev, c_prev, w_hh, b_hh, p: dict):
+    """The gates with peepholes and/or layer norm: (gates, c_t, tanh_c, m_t, layer-norm caches or None)."""
     H = c_prev.shape[-1]
     ln = None
     if "ln_ih_weight" in p:
@@ -82,9 +96,7 @@ def lstm_variant_step_forward(xw, state, w_hh, b_hh, *extra, names: tuple, t=Non
         c_out, ln_c = layernorm_forward(c, p["ln_c_weight"], p["ln_c_bias"], 1)
         ln = (ln_x, ln_h, ln_c)
     tanh_c = np.tanh(c_out)
-    m = y[:, 3] * tanh_c
-    h = m @ p["weight_hr"].T if "weight_hr" in p else m
-    return (h, c), LSTMVariantCache(h_prev, c_prev, a, c, tanh_c, m, ln)
+    return a, c, tanh_c, y[:, 3] * tanh_c, ln
 
 
 def lstm_variant_step_backward(dstate, cache: LSTMVariantCache, w_hh, *extra, names: tuple, grads: dict, t=None):
@@ -92,14 +104,30 @@ def lstm_variant_step_backward(dstate, cache: LSTMVariantCache, w_hh, *extra, na
     recurrent parameter's gradient into ``grads`` (keys w_hh, b_hh and the extra names)."""
     p = dict(zip(names, extra))
     dh, dc_next = dstate
-    h_prev, c_prev, gates, c, tanh_c, m, ln = cache
+    dm = dh
+    if "weight_hr" in p:                                         # h = m W_hrᵀ
+        grads["weight_hr"] += dh.T @ cache.m
+        dm = dh @ p["weight_hr"]
+    if "peephole" in p or cache.ln is not None:
+        dxw, dhw, dc_prev = _gated_backward(dm, dc_next, cache, p, grads)
+    else:
+        da, dc_prev = np.empty_like(cache.gates), np.empty_like(cache.c)
+        (kernel("lstm_backward", da) or lstm_pointwise_backward)(dm, dc_next, cache.c_prev, cache.gates,
+                                                                 cache.tanh_c, da, dc_prev)
+        dxw = dhw = da
+    if cache.ln is None:
+        grads["b_hh"] += dhw.sum(axis=0)
+    grads["w_hh"] += dhw.T @ cache.h_prev
+    return dxw, (dhw @ w_hh, dc_prev)
+
+
+def _gated_backward(dm, dc_next, cache: LSTMVariantCache, p: dict, grads: dict):
+    """Backward of :func:`_gated_forward` from dm_t and dc_t: (dxw, dhw, dc_{t−1}), where dhw is the
+    gradient of h_{t−1} W_hhᵀ; adds the peephole and layer-norm gradients into ``grads``."""
+    _, c_prev, gates, c, tanh_c, _, ln = cache
     H = c.shape[-1]
     y = split_gates(gates)
     i, f, g, o = y[:, 0], y[:, 1], y[:, 2], y[:, 3]
-    dm = dh
-    if "weight_hr" in p:                                         # h = m W_hrᵀ
-        grads["weight_hr"] += dh.T @ m
-        dm = dh @ p["weight_hr"]
     da = np.empty_like(gates)
     dy = split_gates(da)
     # m = o ⊙ tanh(c or LN(c)): back to o and to c_t
@@ -122,21 +150,17 @@ def lstm_variant_step_backward(dstate, cache: LSTMVariantCache, w_hh, *extra, na
     dy[:, 2] *= tanh_grad(g)
     dc_prev = dc * f
     if "peephole" in p:                                          # a_i, a_f had p ⊙ c_prev
-        p_if = p["peephole"][:2 * H].reshape(2, H)
-        dc_prev += (dy[:, :2] * p_if).sum(axis=1)
+        dc_prev += (dy[:, :2] * p["peephole"][:2 * H].reshape(2, H)).sum(axis=1)
         grads["peephole"][:2 * H] += (dy[:, :2] * c_prev[:, None]).sum(axis=0).reshape(-1)
-    if ln is not None:
-        dxw, dg, db = layernorm_backward(da, ln[0], p["ln_ih_weight"])
-        grads["ln_ih_weight"] += dg
-        grads["ln_ih_bias"] += db
-        dhw, dg, db = layernorm_backward(da, ln[1], p["ln_hh_weight"])
-        grads["ln_hh_weight"] += dg
-        grads["ln_hh_bias"] += db
-    else:
-        dxw = dhw = da
-        grads["b_hh"] += da.sum(axis=0)
-    grads["w_hh"] += dhw.T @ h_prev
-    return dxw, (dhw @ w_hh, dc_prev)
+    if ln is None:
+        return da, da, dc_prev
+    dxw, dg, db = layernorm_backward(da, ln[0], p["ln_ih_weight"])
+    grads["ln_ih_weight"] += dg
+    grads["ln_ih_bias"] += db
+    dhw, dg, db = layernorm_backward(da, ln[1], p["ln_hh_weight"])
+    grads["ln_hh_weight"] += dg
+    grads["ln_hh_bias"] += db
+    return dxw, dhw, dc_prev
 
 
 def lstm_variant_cell(proj: bool = False, peephole: bool = False, layer_norm: bool = False) -> Cell:
