@@ -37,11 +37,20 @@ def test_peephole_lstm_runs_in_onnxruntime_with_input_p(kw):
     (lambda: rk.LSTM(5, 6, proj_size=3), "proj_size"),
     (lambda: rk.LSTM(5, 6, layer_norm=True), "layer_norm"),
     (lambda: rk.GRU(5, 6, zoneout=0.1), "zoneout"),
-    (lambda: rk.GRU(5, 6, bidirectional=True, merge_mode="sum"), "merge_mode"),
 ])
 def test_onnx_refuses_what_its_operators_cannot_compute(make, option):
     with pytest.raises(InteropError, match=f"{option}: ONNX export has no such option"):
         export_onnx(make())
+
+
+@pytest.mark.parametrize("mode", ["sum", "mul", "ave"])
+def test_merge_modes_export_to_onnx(mode):
+    gru = rk.GRU(5, 6, num_layers=2, bidirectional=True, merge_mode=mode, seed=3)
+    proto = export_onnx(gru)
+    assert [d.dim_value or d.dim_param for d in proto.graph.output[0].type.tensor_type.shape.dim] == ["B", "T", 6]
+    for seed in (0, 1):
+        diffs = compare_onnx(gru, proto, sample_feeds(gru, proto, 4, 9, seed))
+        assert max(diffs.values()) < 1e-5, diffs
 
 
 def test_projected_lstm_from_torch_tensors_matches_the_torch_fixture():

@@ -99,6 +99,11 @@ class Recurrent(Module):
         return self.output_size * (self.num_directions if self.variants.merge_mode == "concat" else 1)
 
     @property
+    def output_width(self) -> int:
+        """The width of ``forward``'s output: K·H (K·P with a projection), or H (P) when merged by sum, mul, ave."""
+        return self.layer_input_size(1)
+
+    @property
     def proj_size(self) -> int:
         return self.variants.proj_size
 
