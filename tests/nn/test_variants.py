@@ -129,6 +129,17 @@ def test_seeded_noise_is_exactly_reproducible_and_float32_uses_the_same_masks(na
     np.testing.assert_allclose(f32.forward(x, lengths=LENGTHS)[0], first, atol=1e-4)
 
 
+@pytest.mark.parametrize("name", ["lstm_all", "gru_layer_norm_recurrent_dropout", "rnn_recurrent_dropout_zoneout"])
+def test_restoring_the_generator_repeats_the_masks_exactly(name, rng):
+    """What a resumed run does (the trainer saves every module's generator): the same masks, bit for bit."""
+    layer, x = make(name, num_layers=2, bidirectional=True), rng.standard_normal((B, T, D))
+    layer.forward(x)
+    saved = layer.rng.bit_generator.state
+    first = layer.forward(x, lengths=LENGTHS)[0]
+    layer.rng.bit_generator.state = saved
+    np.testing.assert_array_equal(layer.forward(x, lengths=LENGTHS)[0], first)
+
+
 def test_parameter_names_and_shapes(rng):
     lstm = rk.LSTM(D, H, num_layers=2, bidirectional=True, proj_size=2, peephole=True, layer_norm=True)
     p = lstm.params
@@ -153,9 +164,12 @@ def test_state_dict_round_trip(name, rng):
     np.testing.assert_array_equal(a.forward(x)[0], b.forward(x)[0])
 
 
-def test_loading_another_variant_names_the_tensors():
-    with pytest.raises(ValueError, match="missing: peephole_l0.*\n.*unexpected: weight_hr_l0"):
+def test_loading_another_variant_names_the_tensors_and_options():
+    with pytest.raises(ValueError, match=r"missing: peephole_l0.*\n.*unexpected: weight_hr_l0(.|\n)*\(tensors of "
+                                         r"peephole, proj_size: a stack built with other variant options\)"):
         rk.LSTM(D, H, peephole=True).load_state_dict(rk.LSTM(D, H, proj_size=2).state_dict())
+    with pytest.raises(ValueError, match="layer_norm"):
+        rk.GRU(D, H).load_state_dict(rk.GRU(D, H, layer_norm=True).state_dict())
     with pytest.raises(ValueError, match="wrong shape: weight_hh_l0 expected \\(16, 3\\), given \\(16, 2\\)"):
         rk.LSTM(D, H, proj_size=3).load_state_dict(rk.LSTM(D, H, proj_size=2).state_dict())
 

@@ -41,7 +41,7 @@ from rnnkit.functional.rnn import rnn_cell
 from rnnkit.nn.conversions import conversion
 from rnnkit.nn.init import recurrent_weights
 from rnnkit.nn.module import Module
-from rnnkit.nn.variants import check_variants, extra_init, extra_shapes, noisy_cell
+from rnnkit.nn.variants import check_variants, extra_init, extra_shapes, noisy_cell, variant_hint
 
 KINDS = ("weight_ih", "weight_hh", "bias_ih", "bias_hh")
 LOOP_KEYS = ("w_ih", "w_hh", "b_ih", "b_hh")  # the same four, as the layer over time names their gradients
@@ -133,6 +133,17 @@ class Recurrent(Module):
     @staticmethod
     def _name(kind: str, layer: int, direction: int) -> str:
         return f"{kind}_l{layer}" + ("_reverse" if direction else "")
+
+    def load_state_dict(self, state_dict) -> None:
+        """As :meth:`Module.load_state_dict`; a mismatch in a variant's tensors also names its option."""
+        try:
+            super().load_state_dict(state_dict)
+        except ValueError as exc:
+            names = set(self.params) ^ set(state_dict)
+            hint = variant_hint(names)
+            if not hint and any(name.startswith("bias_") for name in names):
+                hint = " (bias_ih / bias_hh: a layer_norm stack has none)"
+            raise ValueError(f"{exc}{hint}") from None
 
     def _weights(self, layer: int, direction: int):
         """(weight_ih, weight_hh, bias_ih, bias_hh) of one layer and direction (zero biases with layer norm)."""

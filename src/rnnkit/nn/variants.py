@@ -110,6 +110,17 @@ def extra_shapes(v: Variants, gates: int, hidden: int) -> dict[str, tuple]:
     return shapes
 
 
+# a parameter kind's name -> the option that brings it
+OPTION_OF = {"weight_hr": "proj_size", "peephole": "peephole", "ln_": "layer_norm"}
+
+
+def variant_hint(names) -> str:
+    """Which options the variant tensors among ``names`` belong to ("" if none does): for the error of a
+    state dict from a stack with other variants."""
+    options = sorted({option for name in names for kind, option in OPTION_OF.items() if name.startswith(kind)})
+    return f" (tensors of {', '.join(options)}: a stack built with other variant options)" if options else ""
+
+
 def extra_init(rng: np.random.Generator, name: str, shape: tuple, hidden: int) -> np.ndarray:
     """Initial values: layer-norm gains 1 and shifts 0 (Ba et al.); projection and peepholes
     U(−1/√H, 1/√H), as PyTorch initialises weight_hr."""
