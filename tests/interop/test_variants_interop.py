@@ -64,6 +64,17 @@ def test_projected_lstm_from_torch_tensors_matches_the_torch_fixture():
     assert {k: v.shape for k, v in lstm.to_torch_state_dict().items()} == {k: v.shape for k, v in params.items()}
 
 
+@pytest.mark.parametrize("mode", ["concat", "sum"])
+def test_keras_weights_round_trip_with_recurrent_dropout_and_merge_mode(mode):
+    lstm = rk.LSTM(5, 6, num_layers=2, bidirectional=True, recurrent_dropout=0.3, merge_mode=mode, seed=4)
+    back = rk.LSTM.from_keras_weights(lstm.to_keras_weights(), recurrent_dropout=0.3, merge_mode=mode)
+    assert back.variants == lstm.variants
+    x = np.random.default_rng(0).standard_normal((3, 6, 5)).astype(np.float32)
+    np.testing.assert_allclose(back.eval().forward(x)[0], lstm.eval().forward(x)[0], atol=1e-6)
+    with pytest.raises(InteropError, match="peephole: Keras weights have no such option"):
+        rk.LSTM.from_keras_weights(lstm.to_keras_weights(), peephole=True)
+
+
 def test_torch_and_keras_refuse_the_variants_they_lack():
     with pytest.raises(InteropError, match="peephole: torch.nn has no such option"):
         rk.LSTM(5, 6, peephole=True).to_torch_state_dict()

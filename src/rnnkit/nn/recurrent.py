@@ -172,10 +172,11 @@ class Recurrent(Module):
         return conversion("recurrent_from_torch")(source, owner, prefix, nonlinearity, dtype)
 
     @classmethod
-    def from_keras_weights(cls, weights, nonlinearity: str = "tanh", dtype=None):
+    def from_keras_weights(cls, weights, nonlinearity: str = "tanh", dtype=None, **variants):
         """A stack holding Keras 3 ``layer.get_weights()`` (one layer's list or a list of them;
-        see :func:`rnnkit.interop.recurrent_from_keras` for the layouts)."""
-        return conversion("recurrent_from_keras")(weights, None if cls is Recurrent else cls, nonlinearity, dtype)
+        see :func:`rnnkit.interop.recurrent_from_keras` for the layouts and the variants it takes)."""
+        return conversion("recurrent_from_keras")(weights, None if cls is Recurrent else cls, nonlinearity, dtype,
+                                                  **variants)
 
     def to_keras_weights(self) -> list:
         """One Keras ``get_weights()`` list per layer (see :func:`rnnkit.interop.to_keras_weights`)."""
