@@ -18,8 +18,9 @@ def peepholes(rnn, layer: int) -> np.ndarray:
 
 
 def merged(g, y: str, mode: str) -> str:
-    """In the :class:`~rnnkit.interop.onnx_export.Graph` g, a layer's output y (T, B, K, H) with its directions joined as ``merge_mode`` says: (T, B, K·H) for concat,
-    else (T, B, H) (see :mod:`rnnkit.functional.merge`)."""
+    """In the :class:`~rnnkit.interop.onnx_export.Graph` g, a layer's output y (T, B, K, H) with its
+    directions joined as ``merge_mode`` says: (T, B, K·H) for concat, else (T, B, H) (see
+    :mod:`rnnkit.functional.merge`)."""
     if mode == "concat":
         return g.op("Reshape", [y, g.const("shape_tb", np.array([0, 0, -1], np.int64))])
     fwd, bwd = (g.op("Gather", [y, g.const(f"direction_{k}", np.array(k, np.int64))], axis=2) for k in (0, 1))

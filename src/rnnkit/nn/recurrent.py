@@ -14,8 +14,9 @@ Layer l > 0 takes the outputs of both directions of layer l−1, joined by
 mode only). The cell variants (``proj_size``, ``peephole``, ``layer_norm``,
 ``recurrent_dropout``, ``weight_drop``, ``zoneout``, ``merge_mode``) are
 described, with their parameter names, in :mod:`rnnkit.nn.variants`; with a
-projection, h and the outputs have P = proj_size units per direction. The time loop itself lives in
-:mod:`rnnkit.functional.recurrent`; each layer and direction keeps its
+projection, h and the outputs have P = proj_size units per direction.
+
+The time loop itself lives in :mod:`rnnkit.functional.recurrent`; each layer and direction keeps its
 per-sequence buffers there between calls (a ``workspace``), so a training
 step reuses memory instead of having the OS map and zero it again; the
 arrays ``forward``, ``backward`` and ``step`` return are never views of them.
@@ -195,7 +196,8 @@ class Recurrent(Module):
             if not isinstance(state, (tuple, list)) or len(state) != n:
                 raise ValueError(f"{name}: expected a tuple (h, c) of arrays of shapes {shapes[0]} and {shapes[1]}, "
                                  f"given {type(state).__name__}")
-            parts = [check_array(f"{name}[{i}]", s, shape, self.dtype) for i, (s, shape) in enumerate(zip(state, shapes))]
+            parts = [check_array(f"{name}[{i}]", s, shape, self.dtype)
+                     for i, (s, shape) in enumerate(zip(state, shapes))]
         return [tuple(p[k] for p in parts) for k in range(LK)]
 
     def _pack_state(self, states: list[tuple]):
@@ -273,7 +275,8 @@ class Recurrent(Module):
             i = layer * K
             runs = [partial(recurrent_backward, dk, dfinals[i + k], caches[i + k])
                     for k, dk in enumerate(merge_backward(d, merges[layer]))]
-            for k, (dx, dstate0, g) in enumerate(self._directions(runs, d, caches[i].cell.sequence_forward is not None)):
+            whole_loops = caches[i].cell.sequence_forward is not None
+            for k, (dx, dstate0, g) in enumerate(self._directions(runs, d, whole_loops)):
                 dstates0[i + k] = dstate0
                 dinp = dinp + dx
                 g["w_hh"] = weight_drop_backward(g["w_hh"], wd[i + k])
