@@ -85,8 +85,8 @@ def test_noise_wrappers_step_backward(base, rng):
     mask = rng.uniform(0, 2, (B, widths[0]))
     check_step(variational_cell(cell, mask), rng, widths, widths[0])
     masks = tuple((rng.random((1, B, w)) < 0.5).astype(float) for w in widths)
-    check_step(zoneout_cell(variational_cell(cell, mask), 0.5, masks), rng, widths, widths[0], t=0)
-    check_step(zoneout_cell(cell, 0.3, None), rng, widths, widths[0])
+    check_step(zoneout_cell(variational_cell(cell, mask), (0.5, 0.5), masks), rng, widths, widths[0], t=0)
+    check_step(zoneout_cell(cell, (0.3, 0.6)[:len(widths)], None), rng, widths, widths[0])
 
 
 def test_peephole_step_is_onnx_s_lstm_equations(rng):

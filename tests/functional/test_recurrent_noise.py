@@ -26,6 +26,6 @@ def test_masks_are_seeded_and_dtype_independent():
     a = keep_mask(np.random.default_rng(3), (5, 6), 0.3, np.float32)
     b = keep_mask(np.random.default_rng(3), (5, 6), 0.3, np.float64)
     np.testing.assert_allclose(a, b, rtol=1e-7)
-    z = zoneout_masks(np.random.default_rng(3), (2, 4), 7, 3, 0.4, np.float64)
+    z = zoneout_masks(np.random.default_rng(3), (2, 4), 7, 3, (0.4, 0.4), np.float64)
     assert [m.shape for m in z] == [(7, 3, 2), (7, 3, 4)]
     assert set(np.unique(np.concatenate([m.ravel() for m in z]))) == {0.0, 1.0}

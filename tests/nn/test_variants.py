@@ -20,6 +20,7 @@ VARIANTS = {
     "lstm_recurrent_dropout": (rk.LSTM, dict(recurrent_dropout=0.4)),
     "lstm_weight_drop": (rk.LSTM, dict(weight_drop=0.4)),
     "lstm_zoneout": (rk.LSTM, dict(zoneout=0.3)),
+    "lstm_zoneout_h_c": (rk.LSTM, dict(zoneout=(0.1, 0.5), proj_size=2)),
     "lstm_all": (rk.LSTM, dict(proj_size=3, peephole=True, layer_norm=True, recurrent_dropout=0.3, weight_drop=0.3,
                                zoneout=0.2, merge_mode="mul")),
     "gru_layer_norm": (rk.GRU, dict(layer_norm=True)),
@@ -99,16 +100,24 @@ def test_dropout_variants_are_off_in_eval(name, rng):
     assert not np.array_equal(noisy.train().forward(x, lengths=LENGTHS)[0], plain.forward(x, lengths=LENGTHS)[0])
 
 
-def test_zoneout_in_eval_is_the_expectation(rng):
-    """One step with zoneout p in evaluation: s_t = p s_{t−1} + (1 − p) s̃_t, for h and c."""
-    p = 0.3
+@pytest.mark.parametrize("p", [0.3, (0.2, 0.6)])
+def test_zoneout_in_eval_is_the_expectation(p, rng):
+    """One step with zoneout in evaluation: s_t = p s_{t−1} + (1 − p) s̃_t, for h and c (each its own p)."""
     zoned = rk.LSTM(D, H, zoneout=p, dtype="float64", seed=3).eval()
     plain = rk.LSTM(D, H, dtype="float64", seed=3)
+    p_h, p_c = zoned.variants.zoneout_rates(2)
     x, (h0, c0) = rng.standard_normal((B, 1, D)), random_state(zoned, B, rng)
     _, (h, c) = zoned.forward(x, state=(h0, c0))
     _, (h_new, c_new) = plain.forward(x, state=(h0, c0))
-    np.testing.assert_allclose(h, p * h0 + (1 - p) * h_new, atol=1e-14)
-    np.testing.assert_allclose(c, p * c0 + (1 - p) * c_new, atol=1e-14)
+    np.testing.assert_allclose(h, p_h * h0 + (1 - p_h) * h_new, atol=1e-14)
+    np.testing.assert_allclose(c, p_c * c0 + (1 - p_c) * c_new, atol=1e-14)
+
+
+def test_lstm_zoneout_rates_for_h_and_c_in_training(rng):
+    layer = rk.LSTM(D, 50, zoneout=(0.1, 0.7), dtype="float64", seed=5)
+    out, _ = layer.forward(rng.standard_normal((20, T, D)))
+    assert 0.05 < (out[:, 1:] == out[:, :-1]).mean() < 0.2               # h keeps its value 10 % of the time
+    assert rk.LSTM(D, H, zoneout=(0.0, 0.0)).variants.zoneout == 0.0     # both off: no zoneout at all
 
 
 def test_zoneout_in_training_keeps_some_units_exactly(rng):
@@ -189,6 +198,8 @@ def test_projected_states_have_proj_size_units(rng):
     (dict(recurrent_dropout=1.0), r"recurrent_dropout: expected a probability in \[0, 1\), given 1.0"),
     (dict(weight_drop=-0.1), "weight_drop: expected a probability"),
     (dict(zoneout="0.5"), "zoneout: expected a probability"),
+    (dict(zoneout=(0.1, 1.2)), r"zoneout\[1\]: expected a probability"),
+    (dict(zoneout=(0.1, 0.2, 0.3)), r"zoneout: expected one probability, or for the LSTM a pair \(p_h, p_c\)"),
     (dict(merge_mode="max"), "merge_mode: expected one of"),
     (dict(peephole=1), "peephole: expected True or False"),
 ])

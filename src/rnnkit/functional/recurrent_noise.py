@@ -26,7 +26,8 @@ value with probability p at each step,
     s_t = d_t ⊙ s_{t−1} + (1 − d_t) ⊙ s̃_t,   d_t ~ Bernoulli(p) (T, B, H) in training,
     s_t = p s_{t−1} + (1 − p) s̃_t           in evaluation (the expectation),
 
-for every state (h, and c of the LSTM), s̃_t the cell's new state.
+for every state (h, and c of the LSTM, each with its own p: the paper uses
+a small p_h and a large p_c), s̃_t the cell's new state.
 Backward: ds̃_t = (1 − d_t) ⊙ ds_t, and ds_{t−1} gains d_t ⊙ ds_t.
 """
 from __future__ import annotations
@@ -78,13 +79,14 @@ class ZoneoutCache(NamedTuple):
     keep: tuple         # per state: d_t (B, H), or the scalar p in evaluation
 
 
-def zoneout_cell(cell: Cell, p: float, masks: tuple | None) -> Cell:
-    """``cell`` with zoneout: ``masks`` a (T, B, H) 0/1 array per state (1 = keep the previous value), drawn
-    for a training sequence in processing order; None: evaluation, s_t = p s_{t−1} + (1 − p) s̃_t."""
+def zoneout_cell(cell: Cell, rates: tuple, masks: tuple | None) -> Cell:
+    """``cell`` with zoneout at ``rates`` (p per state): ``masks`` a (T, B, H) 0/1 array per state (1 = keep
+    the previous value), drawn for a training sequence in processing order; None: evaluation,
+    s_t = p s_{t−1} + (1 − p) s̃_t."""
     base = as_variant(cell)
 
     def keep(t):
-        return (p,) * base.n_states if masks is None or t is None else tuple(m[t] for m in masks)
+        return tuple(rates) if masks is None or t is None else tuple(m[t] for m in masks)
 
     def step_forward(xw, state, w_hh, b_hh, *extra, t=None):
         new, inner = base.step_forward(xw, state, w_hh, b_hh, *extra, t=t)
@@ -101,6 +103,6 @@ def zoneout_cell(cell: Cell, p: float, masks: tuple | None) -> Cell:
                 extra=base.extra)
 
 
-def zoneout_masks(rng: np.random.Generator, widths: tuple, T: int, B: int, p: float, dtype) -> tuple:
-    """One (T, B, width) 0/1 mask per state: 1 (keep the previous value) with probability p."""
-    return tuple((rng.random((T, B, w)) < p).astype(dtype) for w in widths)
+def zoneout_masks(rng: np.random.Generator, widths: tuple, T: int, B: int, rates: tuple, dtype) -> tuple:
+    """One (T, B, width) 0/1 mask per state: 1 (keep the previous value) with that state's probability."""
+    return tuple((rng.random((T, B, w)) < p).astype(dtype) for w, p in zip(widths, rates))

@@ -12,7 +12,7 @@ for the equations):
                                         ln_c_bias_l{k} (H,); no bias_ih / bias_hh (β_ih + β_hh are the biases)
     recurrent_dropout=p all             none (one mask per sequence on h_{t−1}; GRU: reset-after form)
     weight_drop=p       all             none (DropConnect on weight_hh once per batch)
-    zoneout=p           all             none (every state, h and c)
+    zoneout=p           all             none (every state; the LSTM also takes (p_h, p_c), a rate each)
     merge_mode=...      all (bidir.)    none: "concat", "sum", "mul" or "ave", applied to every layer's output
 
 ``_reverse`` follows ``l{k}`` for the reverse direction, as in PyTorch.
@@ -55,13 +55,12 @@ class Variants:
     layer_norm: bool = False
     recurrent_dropout: float = 0.0
     weight_drop: float = 0.0
-    zoneout: float = 0.0
+    zoneout: float | tuple = 0.0    # one rate, or (p_h, p_c) for the LSTM
     merge_mode: str = "concat"
 
-    @property
-    def changes_cell(self) -> bool:
-        """Whether the steps differ from the plain cell's (in training)."""
-        return bool(self.proj_size or self.peephole or self.layer_norm or self.recurrent_dropout or self.zoneout)
+    def zoneout_rates(self, n_states: int) -> tuple:
+        """The zoneout probability of each state (h[, c])."""
+        return self.zoneout if isinstance(self.zoneout, tuple) else (self.zoneout,) * n_states
 
     def given(self) -> dict:
         """The options that differ from their defaults."""
@@ -81,10 +80,16 @@ def check_variants(family: str, hidden_size: int, **options) -> Variants:
     if not isinstance(proj, (int, np.integer)) or isinstance(proj, bool) or not 0 <= proj < hidden_size:
         raise ValueError(f"proj_size: expected an integer from 0 (no projection) to hidden_size − 1 = "
                          f"{hidden_size - 1}, given {proj!r}")
-    for name in ("recurrent_dropout", "weight_drop", "zoneout"):
-        p = options.get(name, 0.0)
-        if not isinstance(p, (int, float, np.integer, np.floating)) or isinstance(p, bool) or not 0 <= p < 1:
-            raise ValueError(f"{name}: expected a probability in [0, 1), given {p!r}")
+    for name in ("recurrent_dropout", "weight_drop"):
+        check_probability(name, options.get(name, 0.0))
+    zoneout = options.get("zoneout", 0.0)
+    if isinstance(zoneout, (tuple, list)):
+        if family != "lstm" or len(zoneout) != 2:
+            raise ValueError(f"zoneout: expected one probability, or for the LSTM a pair (p_h, p_c), given {zoneout!r}")
+        zoneout = tuple(check_probability(f"zoneout[{i}]", p) for i, p in enumerate(zoneout))
+        zoneout = 0.0 if not any(zoneout) else zoneout
+    else:
+        zoneout = check_probability("zoneout", zoneout)
     mode = options.get("merge_mode", "concat")
     if mode not in MERGE_MODES:
         raise ValueError(f"merge_mode: expected one of {MERGE_MODES}, given {mode!r}")
@@ -92,7 +97,14 @@ def check_variants(family: str, hidden_size: int, **options) -> Variants:
         if not isinstance(options.get(name, False), (bool, np.bool_)):
             raise ValueError(f"{name}: expected True or False, given {options[name]!r}")
     return Variants(int(proj), bool(options.get("peephole", False)), bool(options.get("layer_norm", False)),
-                    *(float(options.get(n, 0.0)) for n in ("recurrent_dropout", "weight_drop", "zoneout")), mode)
+                    *(float(options.get(n, 0.0)) for n in ("recurrent_dropout", "weight_drop")), zoneout, mode)
+
+
+def check_probability(name: str, p) -> float:
+    """``p`` as a float; ValueError naming ``name`` unless 0 <= p < 1."""
+    if not isinstance(p, (int, float, np.integer, np.floating)) or isinstance(p, bool) or not 0 <= p < 1:
+        raise ValueError(f"{name}: expected a probability in [0, 1), given {p!r}")
+    return float(p)
 
 
 def extra_shapes(v: Variants, gates: int, hidden: int) -> dict[str, tuple]:
@@ -138,6 +150,7 @@ def noisy_cell(cell: Cell, v: Variants, rng: np.random.Generator, training: bool
         wrap = gru_variational_cell if cell.gates == 3 else variational_cell   # the GRU's update keeps h_{t−1}
         cell = wrap(cell, keep_mask(rng, (B, widths[0]), v.recurrent_dropout, dtype))
     if v.zoneout:
-        masks = zoneout_masks(rng, widths, T, B, v.zoneout, dtype) if training and T is not None else None
-        cell = zoneout_cell(cell, v.zoneout, masks)
+        rates = v.zoneout_rates(len(widths))
+        masks = zoneout_masks(rng, widths, T, B, rates, dtype) if training and T is not None else None
+        cell = zoneout_cell(cell, rates, masks)
     return cell
