@@ -95,8 +95,8 @@ def recurrent_forward(cell: Cell, x, state0, w_ih, w_hh, b_ih, b_hh, lengths=Non
     Args:
         cell: the recurrent cell (RNN, LSTM or GRU).
         x: (T, B, D) inputs, time-major.
-        state0: tuple of (B, H) initial states (h, or h and c).
-        w_ih (G·H, D), w_hh (G·H, H), b_ih (G·H,), b_hh (G·H,): PyTorch's layout.
+        state0: tuple of (B, H) initial states (h, or h and c; a projected LSTM's h is (B, P)).
+        w_ih (G·H, D), w_hh (G·H, H) (or (G·H, P)), b_ih (G·H,), b_hh (G·H,): PyTorch's layout.
         lengths: (B,) int lengths of right-padded sequences, or None if none is padded.
         reverse: run from each sequence's last real step to its first.
         extra: a variant cell's further parameters, in the order of ``cell.extra``.
