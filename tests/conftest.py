@@ -38,10 +38,22 @@ def numeric_grad(f, a, eps=1e-6):
 
 
 def random_state(layer, batch, rng, scale=0.5):
-    """A random initial state of the right form for ``layer``."""
-    shape = (layer.num_layers * layer.num_directions, batch, layer.hidden_size)
-    parts = [scale * rng.standard_normal(shape).astype(layer.dtype) for _ in range(layer.cell.n_states)]
+    """A random initial state of the right form for ``layer`` (h proj_size wide with a projection)."""
+    LK, widths = layer.num_layers * layer.num_directions, (layer.output_size, layer.hidden_size)
+    parts = [scale * rng.standard_normal((LK, batch, w)).astype(layer.dtype) for w in widths[:layer.cell.n_states]]
     return parts[0] if len(parts) == 1 else tuple(parts)
+
+
+def assert_lengths_match_running_alone(layer, x, lengths) -> None:
+    """A padded batch gives each sequence's outputs and final h as if it ran alone, and zeros past its end."""
+    out, state = layer.forward(x, lengths=lengths)
+    h_n = state[0] if isinstance(state, tuple) else state
+    for b, n in enumerate(lengths):
+        out_b, state_b = layer.forward(x[b:b + 1, :n])
+        h_b = state_b[0] if isinstance(state_b, tuple) else state_b
+        np.testing.assert_allclose(out[b, :n], out_b[0], atol=1e-12)
+        np.testing.assert_array_equal(out[b, n:], 0.0)
+        np.testing.assert_allclose(h_n[:, b], h_b[:, 0], atol=1e-12)
 
 
 def assert_interrupt_and_resume_exact(monkeypatch, objective_cls, train, make_config, at_call: int, total: int):

@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 
 import rnnkit as rk
-from tests.conftest import CELLS, random_state
+from tests.conftest import CELLS, assert_lengths_match_running_alone, random_state
 
 B, T, D, H = 3, 5, 3, 4
 LENGTHS = [5, 2, 4]  # unsorted, with the full length and a short one
@@ -35,15 +35,7 @@ def test_gradcheck_with_dropout_between_layers(rng):
 @pytest.mark.parametrize("cell", CELLS)
 def test_lengths_match_running_each_sequence_alone(cell, rng):
     layer = CELLS[cell](D, H, num_layers=2, bidirectional=True, dtype="float64", seed=1)
-    x = rng.standard_normal((B, T, D))
-    out, state = layer.forward(x, lengths=LENGTHS)
-    h_n = state[0] if isinstance(state, tuple) else state
-    for b, n in enumerate(LENGTHS):
-        out_b, state_b = layer.forward(x[b:b + 1, :n])
-        h_b = state_b[0] if isinstance(state_b, tuple) else state_b
-        np.testing.assert_allclose(out[b, :n], out_b[0], atol=1e-12)
-        np.testing.assert_array_equal(out[b, n:], 0.0)
-        np.testing.assert_allclose(h_n[:, b], h_b[:, 0], atol=1e-12)
+    assert_lengths_match_running_alone(layer, rng.standard_normal((B, T, D)), LENGTHS)
 
 
 @pytest.mark.parametrize("cell", CELLS)

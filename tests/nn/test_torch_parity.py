@@ -1,4 +1,4 @@
-"""Parity of rnnkit's LSTM, GRU and RNN with recorded PyTorch values.
+"""Parity of rnnkit's LSTM (also with a projection, ``proj_size``), GRU and RNN with recorded PyTorch values.
 
 The fixtures ``tests/fixtures/torch_<cell>.npz`` come from
 ``tests/fixtures/make_torch_fixtures.py`` (see the README next to them for
@@ -21,7 +21,7 @@ import pytest
 import rnnkit as rk
 
 FIXTURES = Path(__file__).resolve().parent.parent / "fixtures"
-CELLS = ["lstm", "gru", "rnn_tanh", "rnn_relu"]
+CELLS = ["lstm", "lstm_proj", "gru", "rnn_tanh", "rnn_relu"]
 CASES = ["deep_bidir_lengths", "single"]
 # max |got - want| / max |want| allowed; float32 leaves room for rounding over T steps and 2 layers.
 TOLERANCES = {"float64": 1e-10, "float32": 1e-5}
@@ -60,8 +60,8 @@ def build(cell: str, rec: dict[str, np.ndarray], dtype: str):
     """The rnnkit module with the recorded configuration, holding PyTorch's parameters."""
     D, H = int(rec["input_size"]), int(rec["hidden_size"])
     config = dict(num_layers=int(rec["num_layers"]), bidirectional=bool(rec["bidirectional"]), dtype=dtype)
-    if cell == "lstm":
-        module = rk.LSTM(D, H, dropout=0.0, **config)
+    if cell.startswith("lstm"):
+        module = rk.LSTM(D, H, dropout=0.0, proj_size=int(rec.get("proj_size", 0)), **config)
     elif cell == "gru":
         module = rk.GRU(D, H, reset_after=True, **config)  # PyTorch applies r_t after W_hn h + b_hn
     else:
@@ -77,7 +77,7 @@ def test_matches_pytorch(cell, case, dtype):
     rec = load_record(cell, case, dtype)
     where = f"{cell}, {case}, {dtype}"
     module = build(cell, rec, dtype)
-    lstm = cell == "lstm"
+    lstm = cell.startswith("lstm")
 
     # Forward: the "single" case has no lengths and no initial state (PyTorch used zeros).
     kwargs = {}

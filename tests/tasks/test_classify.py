@@ -246,6 +246,13 @@ def test_val_file_and_a_leaking_split_warns(tmp_path, capsys):
     assert summary["val_split"] == "phrases" and summary["val_contained_rate"] == 0
     assert summary["val_examples"] == 12 and summary["train_examples"] + summary["val_left_out"] == 108
     assert capsys.readouterr().err == ""
+    (tmp_path / "few.tsv").write_text("".join(f"{r}\n" for r in rows[:3] + rows[60:63]))   # 3 sentences only
+    summary = classify.train(classify.Config(**{**options, "data": [str(tmp_path / "few.tsv")]}, val_fraction=0.2,
+                                             out=str(tmp_path / "few")))
+    assert summary["val_split"] == "random" and "also occur in the training texts" in capsys.readouterr().err
+    with pytest.raises(DataError, match="3 texts that are part of no other text"):
+        classify.train(classify.Config(**{**options, "data": [str(tmp_path / "few.tsv")]}, val_split="phrases",
+                                       out=str(tmp_path / "few2")))
     (tmp_path / "held.tsv").write_text("something else entirely\t1\nnothing like it\t0\n")
     summary = classify.train(classify.Config(**options, val=str(tmp_path / "held.tsv"), out=str(tmp_path / "b")))
     assert summary["val_examples"] == 2 and summary["train_examples"] == 120

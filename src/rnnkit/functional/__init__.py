@@ -1,6 +1,9 @@
 """The pure functional core: ``<op>_forward -> (out, cache)`` and ``<op>_backward(dout, cache)`` pairs.
 
-Cells (one time step): :mod:`.rnn`, :mod:`.lstm`, :mod:`.gru`; the layer over
+Cells (one time step): :mod:`.rnn`, :mod:`.lstm`, :mod:`.gru`; their variants:
+:mod:`.lstm_variants` (projection, peepholes, layer norm), :mod:`.gru_variants`,
+:mod:`.layernorm`, :mod:`.recurrent_noise` (variational dropout, weight-drop,
+zoneout), :mod:`.merge` (bidirectional merge modes); the layer over
 time (lengths, reversal, BPTT): :mod:`.recurrent`; building blocks:
 :mod:`.linear`, :mod:`.embedding`, :mod:`.dropout`; losses returning
 ``(loss, dlogits)``: :mod:`.losses`.

@@ -38,6 +38,22 @@ Optionally, a cell may run a whole sequence in one call (a compiled loop):
 arrays receive the results (the layer passes slices of its per-sequence
 buffers, so no step allocates its results); ``None`` allocates them. A
 cache in ``out`` must hold the step's inputs (h_prev, ...) already.
+
+Variant cells (:mod:`rnnkit.functional.lstm_variants`, ``gru_variants``, and
+the wrappers of :mod:`rnnkit.functional.recurrent_noise`) have parameters
+beyond the four, named by ``extra`` (a tuple; None marks a plain cell), and
+a simpler protocol the layer over time recognises by it:
+
+* ``step_forward(xw, state, w_hh, b_hh, *extra, t=None) -> (state, cache)``
+  allocates its results; t is the step's index in processing order (for
+  per-step noise such as zoneout masks; None when stepping for generation).
+* ``step_backward(dstate, cache, w_hh, *extra, grads, t=None) -> (dxw, dstate_prev)``
+  adds the step's share of the gradients of w_hh, b_hh and the extra
+  parameters into the dict ``grads`` (keys "w_hh", "b_hh" and the ``extra``
+  names), so ``hh_grads`` and the sequence functions are not used.
+
+A state's arrays may differ in width (a projected LSTM's h is (B, P), its c
+(B, H)); the layer sizes its buffers from the initial state.
 """
 from __future__ import annotations
 
@@ -74,7 +90,27 @@ class Cell:
     n_states: int
     step_forward: Callable
     step_backward: Callable
-    sequence_cache: Callable
+    sequence_cache: Callable | None
     hh_grads: Callable = hh_grads_from_h_prev
     sequence_forward: Callable | None = None
     sequence_backward: Callable | None = None
+    extra: tuple[str, ...] | None = None
+
+
+def as_variant(cell: Cell) -> Cell:
+    """A plain cell under the variant-cell protocol (allocating steps that add their own w_hh and b_hh
+    gradients, from ``hh_grads`` on a one-step cache), for the wrappers that change a step from outside."""
+    if cell.extra is not None:
+        return cell
+
+    def step_forward(xw, state, w_hh, b_hh, t=None):
+        return cell.step_forward(xw, state, w_hh, b_hh)
+
+    def step_backward(dstate, cache, w_hh, grads, t=None):
+        dxw, dprev = cell.step_backward(dstate, cache, w_hh)
+        dw_hh, db_hh = cell.hh_grads(dxw[None], type(cache)(*(a[None] for a in cache)), dxw.sum(axis=0))
+        grads["w_hh"] += dw_hh
+        grads["b_hh"] += db_hh
+        return dxw, dprev
+
+    return Cell(cell.name, cell.gates, cell.n_states, step_forward, step_backward, None, extra=())

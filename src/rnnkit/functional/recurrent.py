@@ -44,6 +44,7 @@ class RecurrentCache(NamedTuple):
     mask: np.ndarray | None   # (T, B, 1) True at real steps; None if nothing is padded
     order: np.ndarray | None  # (T, B) time index of the within-length reversal, or None
     workspace: dict | None    # where the buffers came from (the backward takes its own there too)
+    extra: tuple = ()         # a variant cell's further parameters
 
 
 def reversal_index(lengths: np.ndarray | None, T: int, B: int) -> np.ndarray:
@@ -89,16 +90,17 @@ def _time_gather(a: np.ndarray, order: np.ndarray | None) -> np.ndarray:
 
 
 def recurrent_forward(cell: Cell, x, state0, w_ih, w_hh, b_ih, b_hh, lengths=None, reverse=False,
-                      workspace: dict | None = None):
+                      workspace: dict | None = None, extra: tuple = ()):
     """Run one layer in one direction over a batch.
 
     Args:
         cell: the recurrent cell (RNN, LSTM or GRU).
         x: (T, B, D) inputs, time-major.
-        state0: tuple of (B, H) initial states (h, or h and c).
-        w_ih (G·H, D), w_hh (G·H, H), b_ih (G·H,), b_hh (G·H,): PyTorch's layout.
+        state0: tuple of (B, H) initial states (h, or h and c; a projected LSTM's h is (B, P)).
+        w_ih (G·H, D), w_hh (G·H, H) (or (G·H, P)), b_ih (G·H,), b_hh (G·H,): PyTorch's layout.
         lengths: (B,) int lengths of right-padded sequences, or None if none is padded.
         reverse: run from each sequence's last real step to its first.
+        extra: a variant cell's further parameters, in the order of ``cell.extra``.
         workspace: a dict the caller keeps for this layer and direction, or
             None. Its arrays are reused as the buffers of the next call of
             the same shape (see :func:`buffer`), so the cache, out and the
@@ -110,7 +112,7 @@ def recurrent_forward(cell: Cell, x, state0, w_ih, w_hh, b_ih, b_hh, lengths=Non
         and the final states are read-only: they may be views of the cache.
     """
     T, B, D = x.shape
-    H, dtype = w_hh.shape[1], np.result_type(x, w_ih)
+    H, dtype = w_hh.shape[0] // cell.gates, np.result_type(x, w_ih)
     order = reversal_index(lengths, T, B) if reverse else None
     x = _time_gather(x, order)
     if not (x.flags.c_contiguous and x.dtype == dtype):  # time-major and contiguous, for the GEMMs
@@ -120,16 +122,24 @@ def recurrent_forward(cell: Cell, x, state0, w_ih, w_hh, b_ih, b_hh, lengths=Non
     xw += b_ih
     mask = None if lengths is None else (np.arange(T)[:, None] < lengths[None, :])[:, :, None]
     first_padded = T if lengths is None else int(lengths.min())
-    states = tuple(buffer(workspace, f"state{k}", (T + 1, B, H), dtype) for k in range(len(state0)))
+    states = tuple(buffer(workspace, f"state{k}", (T + 1, B, s0.shape[-1]), dtype) for k, s0 in enumerate(state0))
     for s, s0 in zip(states, state0):
         s[0] = s0                               # state_t goes to [t + 1]
-    steps = cell.sequence_cache(xw, states, buffer(workspace, "scratch", (T, B, H), dtype))
-    w_step = w_hh if B == 1 else _transposed_copy(w_hh, buffer(workspace, "w_hh_t", w_hh.shape[::-1], dtype))
+    if cell.extra is None:
+        steps = cell.sequence_cache(xw, states, buffer(workspace, "scratch", (T, B, H), dtype))
+        w_step = w_hh if B == 1 else _transposed_copy(w_hh, buffer(workspace, "w_hh_t", w_hh.shape[::-1], dtype))
+    else:
+        steps, w_step = [None] * T, w_hh        # a variant cell's steps allocate their caches
     whole = cell.sequence_forward is not None and cell.sequence_forward(xw, states, steps, w_step.T, b_hh, mask,
                                                                          first_padded)
     for t in range(0 if whole else T):
         new = tuple(s[t + 1] for s in states)
-        cell.step_forward(xw[t], tuple(s[t] for s in states), w_step, b_hh, out=(new, step_of(steps, t)))
+        if cell.extra is None:
+            cell.step_forward(xw[t], tuple(s[t] for s in states), w_step, b_hh, out=(new, step_of(steps, t)))
+        else:
+            computed, steps[t] = cell.step_forward(xw[t], tuple(s[t] for s in states), w_hh, b_hh, *extra, t=t)
+            for n, c in zip(new, computed):
+                np.copyto(n, c)
         if t >= first_padded:  # some sequences have ended: they keep their state
             for n, s in zip(new, states):
                 np.copyto(n, s[t], where=~mask[t])
@@ -137,7 +147,7 @@ def recurrent_forward(cell: Cell, x, state0, w_ih, w_hh, b_ih, b_hh, lengths=Non
     final = tuple(s[T] for s in states)
     for a in (out, *final):  # views of the buffers the cache holds: guard them from in-place edits
         a.flags.writeable = False
-    cache = RecurrentCache(cell, x, w_ih, w_hh, steps, mask, order, workspace)
+    cache = RecurrentCache(cell, x, w_ih, w_hh, steps, mask, order, workspace, tuple(extra))
     return _time_gather(out, order), final, cache
 
 
@@ -154,7 +164,7 @@ def recurrent_backward(dout, dstate, cache: RecurrentCache):
         ``{"w_ih", "w_hh", "b_ih", "b_hh"}`` gradients. With a workspace,
         dx is one of its buffers (valid until the next backward).
     """
-    cell, x, w_ih, w_hh, steps, mask, order, workspace = cache
+    cell, x, w_ih, w_hh, steps, mask, order, workspace, extra = cache
     T, B, D = x.shape
     dout = _time_gather(dout, order)
     dxw = buffer(workspace, "dxw", (T, B, w_hh.shape[0]), x.dtype)
@@ -165,20 +175,43 @@ def recurrent_backward(dout, dstate, cache: RecurrentCache):
                                                                                first_padded)
     dnext = dnext if whole is None else whole
     dprev = tuple(np.empty_like(d) for d in dnext)
+    sums = None if cell.extra is None else _zero_grads(cell, w_hh, extra)
     for t in reversed(range(T) if whole is None else ()):
         if mask is not None and not mask[t].all():
             m = mask[t]                                            # only real steps computed a state
             dnew = tuple(np.where(m, d, 0) for d in (dnext[0] + dout[t],) + dnext[1:])
-            cell.step_backward(dnew, step_of(steps, t), w_hh, out=(dxw[t], dprev))
+            _step_backward(cell, dnew, steps, t, w_hh, extra, sums, (dxw[t], dprev))
             for p, d in zip(dprev, dnext):                         # padded: state passed through
                 np.copyto(p, d, where=~m)
         else:
             np.add(dnext[0], dout[t], out=dnext[0])
-            cell.step_backward(dnext, step_of(steps, t), w_hh, out=(dxw[t], dprev))
+            _step_backward(cell, dnext, steps, t, w_hh, extra, sums, (dxw[t], dprev))
         dnext, dprev = dprev, dnext
     dxw_flat = dxw.reshape(T * B, -1)
     grads = {"w_ih": dxw_flat.T @ x.reshape(T * B, D), "b_ih": dxw_flat.sum(axis=0)}
-    grads["w_hh"], grads["b_hh"] = cell.hh_grads(dxw, steps, grads["b_ih"])
+    if sums is None:
+        grads["w_hh"], grads["b_hh"] = cell.hh_grads(dxw, steps, grads["b_ih"])
+    else:
+        grads.update(sums)
     dx = buffer(workspace, "dx", (T, B, D), x.dtype)
     np.matmul(dxw_flat, w_ih, out=dx.reshape(T * B, D))
     return _time_gather(dx, order), dnext, grads
+
+
+def _zero_grads(cell: Cell, w_hh, extra: tuple) -> dict:
+    """Zeroed sums for a variant cell's steps to add their gradients into."""
+    sums = {"w_hh": np.zeros_like(w_hh), "b_hh": np.zeros(w_hh.shape[0], w_hh.dtype)}
+    sums.update((name, np.zeros_like(e)) for name, e in zip(cell.extra, extra))
+    return sums
+
+
+def _step_backward(cell: Cell, dstate, steps, t: int, w_hh, extra: tuple, sums: dict | None, out) -> None:
+    """Step t's backward into ``out`` = (dxw_t, dstate_prev): a plain cell writes there itself, a variant
+    cell's results are copied there (and its parameter gradients added into ``sums``)."""
+    if sums is None:
+        cell.step_backward(dstate, step_of(steps, t), w_hh, out=out)
+        return
+    dxw, dprev = cell.step_backward(dstate, steps[t], w_hh, *extra, grads=sums, t=t)
+    np.copyto(out[0], dxw)
+    for o, d in zip(out[1], dprev):
+        np.copyto(o, d)

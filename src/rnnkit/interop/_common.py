@@ -60,3 +60,14 @@ def float_dtype(tensors: Mapping[str, np.ndarray], dtype) -> str:
     if dtype is not None:
         return dtype
     return "float64" if tensors and all(t.dtype == np.float64 for t in tensors.values()) else "float32"
+
+
+def refuse_variants(module, target: str, allowed: tuple = ()) -> None:
+    """InteropError naming the first cell-variant option of ``module`` (a recurrent stack; anything else
+    passes) that ``target`` cannot express; options in ``allowed`` are let through."""
+    variants = getattr(module, "variants", None)
+    given = {} if variants is None else {k: v for k, v in variants.given().items() if k not in allowed}
+    if given:
+        name, value = next(iter(given.items()))
+        raise InteropError(f"{name}: {target} has no such option ({type(module).__name__} with {name}={value!r}); "
+                           f"{target} can take: {', '.join(allowed) or 'none of the cell variants'}")

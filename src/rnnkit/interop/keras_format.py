@@ -28,7 +28,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from rnnkit.interop._common import InteropError, float_dtype, load_checked
+from rnnkit.interop._common import InteropError, float_dtype, load_checked, refuse_variants
 from rnnkit.nn.conversions import register
 
 GATES = {1: "RNN", 3: "GRU", 4: "LSTM"}
@@ -74,7 +74,10 @@ def _direction_to_torch(kernel, recurrent, bias, G: int, H: int) -> tuple[np.nda
     return tuple(_blocks(a, order, H) for a in (kernel.T, recurrent.T, b_ih, b_hh))
 
 
-def recurrent_from_keras(weights, cls=None, nonlinearity: str = "tanh", dtype=None):
+KERAS_OPTIONS = ("recurrent_dropout", "weight_drop", "merge_mode")  # the variants that leave Keras' weights alone
+
+
+def recurrent_from_keras(weights, cls=None, nonlinearity: str = "tanh", dtype=None, **variants):
     """An rnnkit RNN / LSTM / GRU holding Keras 3 SimpleRNN / LSTM / GRU weights.
 
     Args:
@@ -85,9 +88,14 @@ def recurrent_from_keras(weights, cls=None, nonlinearity: str = "tanh", dtype=No
             one the gate count of ``recurrent_kernel`` (H, G·H) names.
         nonlinearity: a SimpleRNN's activation, "tanh" or "relu".
         dtype: "float32" / "float64"; None keeps float64 arrays float64.
+        variants: ``recurrent_dropout``, ``weight_drop`` and ``merge_mode`` (the Keras layers'
+            ``recurrent_dropout`` and ``Bidirectional(merge_mode=...)``), for the stack built.
 
     A GRU's ``reset_after`` is read off its bias: (2, 3H) True, (3H,) False.
     """
+    other = sorted(set(variants) - set(KERAS_OPTIONS))
+    if other:
+        raise InteropError(f"{other[0]}: Keras weights have no such option (they take {', '.join(KERAS_OPTIONS)})")
     from rnnkit.nn.recurrent import GRU, LSTM, RNN
 
     layers = _layers(weights)
@@ -103,14 +111,15 @@ def recurrent_from_keras(weights, cls=None, nonlinearity: str = "tanh", dtype=No
                            f"not a {cls.__name__}")
     K = len(first) // 3
     reset_after = first[2].ndim == 2
+    below = K * H if variants.get("merge_mode", "concat") == "concat" else H      # layer k > 0 reads the merged outputs
     problems = [p for k, layer in enumerate(layers)
-                for p in _check_layer(k, layer, first[0].shape[0] if k == 0 else K * H, H, G, reset_after)]
+                for p in _check_layer(k, layer, first[0].shape[0] if k == 0 else below, H, G, reset_after)]
     problems += [f"weights[{k}]: {len(layer) // 3} directions, but weights[0] has {K}"
                  for k, layer in enumerate(layers) if len(layer) in (3, 6) and len(layer) != len(first)]
     if problems:
         raise InteropError("Keras weights do not form one recurrent stack:\n  " + "\n  ".join(problems))
     kwargs = dict(input_size=first[0].shape[0], hidden_size=H, num_layers=len(layers), bidirectional=K == 2,
-                  dtype=float_dtype({str(i): a for i, a in enumerate(first)}, dtype))
+                  dtype=float_dtype({str(i): a for i, a in enumerate(first)}, dtype), **variants)
     if inferred is GRU:
         kwargs["reset_after"] = reset_after
     if inferred is RNN:
@@ -131,8 +140,10 @@ def to_keras_weights(rnn) -> list[list[np.ndarray]]:
 
     Keras' SimpleRNN / LSTM / GRU with ``return_sequences=True`` below the top
     layer, a ``GRU(reset_after=rnn.reset_after)``, wrapped in ``Bidirectional``
-    if ``rnn.bidirectional``.
+    if ``rnn.bidirectional`` (with ``merge_mode=rnn.merge_mode``). Of the cell variants only the
+    ones Keras has or that leave evaluation unchanged pass; the others raise InteropError naming them.
     """
+    refuse_variants(rnn, "Keras", allowed=("recurrent_dropout", "weight_drop", "merge_mode"))
     G, H = rnn.cell.gates, rnn.hidden_size
     order = _GRU_SWAP if G == 3 else None
     layers = []

@@ -22,6 +22,14 @@ reordered from PyTorch's order to ONNX's:
 
     LSTM  i f g o  ->  i o f c        GRU  r z n  ->  z r h        RNN  one block
     GRU(reset_after=True) -> linear_before_reset=1;  GRU(reset_after=False) -> linear_before_reset=0
+    LSTM(peephole=True) -> input P (K, 3·H) = [p_i, p_o, p_f] (rnnkit's peephole_l{k} is [p_i, p_f, p_o])
+
+    merge_mode sum / mul / ave -> the directions of Y taken apart (Gather) and added, multiplied or averaged
+
+Of the cell variants ONNX's operators compute the peepholes and the merge
+modes are a few nodes; recurrent_dropout and weight_drop are off in
+evaluation, so they export as the plain cell; the others (proj_size,
+layer_norm, zoneout) raise InteropError naming the option.
     RNN(nonlinearity="relu") -> activations=["Relu"] per direction
 
 ``sequence_lens`` (the graph input ``lengths`` cast to int32) makes ONNX stop
@@ -57,7 +65,8 @@ from typing import Callable, NamedTuple
 
 import numpy as np
 
-from rnnkit.interop._common import InteropError
+from rnnkit.interop._common import InteropError, refuse_variants
+from rnnkit.interop.onnx_variants import merged, peepholes
 
 OPSET = 17
 _ONNX_ORDER = {"LSTM": (0, 3, 1, 2), "GRU": (1, 0, 2), "RNN": (0,)}
@@ -174,6 +183,7 @@ def _layer_rows(g: Graph, state: str | None, layer: int, K: int) -> str:
 def recurrent(g: Graph, rnn, x: str, seq_lens: str | None = None, initial: tuple = (None, None)) -> Stack:
     """x (B, T, D) -> the stack's outputs; ``seq_lens`` an int32 (B,) name or None (full length);
     ``initial`` the names of (h_0, c_0), each (L·K, B, H) or None (zeros)."""
+    refuse_variants(rnn, "ONNX export", allowed=("peephole", "recurrent_dropout", "weight_drop", "merge_mode"))
     op, L, K = _OP[rnn.cell.gates], rnn.num_layers, rnn.num_directions
     inp = g.op("Transpose", [x], perm=[1, 0, 2])                                  # (T, B, D)
     h_parts, c_parts = [], []
@@ -182,11 +192,12 @@ def recurrent(g: Graph, rnn, x: str, seq_lens: str | None = None, initial: tuple
         ins = [inp, W, R, B, seq_lens or "", _layer_rows(g, initial[0], layer, K)]
         if op == "LSTM":
             ins.append(_layer_rows(g, initial[1], layer, K))
+            ins.append(g.const(f"P_l{layer}", peepholes(rnn, layer)) if rnn.variants.peephole else "")
         while ins[-1] == "":                                                       # trailing optional inputs
             ins.pop()
         outs = g.op(op, ins, n_out=3 if op == "LSTM" else 2, **_layer_attrs(rnn))
         y = g.op("Transpose", [outs[0]], perm=[0, 2, 1, 3])                       # (T, K, B, H) -> (T, B, K, H)
-        inp = g.op("Reshape", [y, g.const("shape_tb", np.array([0, 0, -1], np.int64))])   # (T, B, K·H)
+        inp = merged(g, y, rnn.merge_mode if K == 2 else "concat")
         h_parts.append(outs[1])
         if op == "LSTM":
             c_parts.append(outs[2])
@@ -290,7 +301,7 @@ def _recurrent(g: Graph, rnn, opts: Options) -> None:
     x = g.input("x", "FLOAT", ["B", "T", rnn.input_size])
     initial = state_inputs(g, rnn) if opts.state else (None, None)
     stack = recurrent(g, rnn, x, lengths_input(g) if opts.lengths else None, initial)
-    g.output("output", stack.output, ["B", "T", rnn.num_directions * rnn.hidden_size])
+    g.output("output", stack.output, ["B", "T", rnn.output_width])
     state_outputs(g, rnn, stack)
 
 

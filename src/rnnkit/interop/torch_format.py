@@ -46,7 +46,7 @@ from typing import Mapping
 
 import numpy as np
 
-from rnnkit.interop._common import InteropError, describe, float_dtype, load_checked, read_tensors
+from rnnkit.interop._common import InteropError, describe, float_dtype, load_checked, read_tensors, refuse_variants
 from rnnkit.nn.conversions import register
 
 GATES = {1: "RNN", 3: "GRU", 4: "LSTM"}
@@ -69,9 +69,10 @@ def find_prefix(tensors: Mapping[str, np.ndarray], source="state_dict") -> str:
 def recurrent_sizes(tensors: Mapping[str, np.ndarray], prefix: str = "", source="state_dict") -> dict:
     """input_size, hidden_size, num_layers, bidirectional and gates (G) of a stack's tensors.
 
-    Read off ``weight_ih_l0`` (G·H, D) and ``weight_hh_l0`` (G·H, H); the
-    layers counted as ``weight_ih_l{k}`` keys; bidirectional if
-    ``weight_ih_l0_reverse`` exists. Anything else is checked on loading.
+    Read off ``weight_ih_l0`` (G·H, D) and ``weight_hh_l0`` (G·H, H), or (G·H, P)
+    with ``weight_hr_l0`` (P, H) of an LSTM with projections (then ``proj_size``
+    is in the result too); the layers counted as ``weight_ih_l{k}`` keys;
+    bidirectional if ``weight_ih_l0_reverse`` exists. Anything else is checked on loading.
     """
     where = describe(source)
     w_ih, w_hh = tensors.get(f"{prefix}weight_ih_l0"), tensors.get(f"{prefix}weight_hh_l0")
@@ -82,6 +83,10 @@ def recurrent_sizes(tensors: Mapping[str, np.ndarray], prefix: str = "", source=
         raise InteropError(f"{where}: {prefix}weight_ih_l0 {w_ih.shape} and {prefix}weight_hh_l0 {w_hh.shape} "
                            "are not (G·H, D) and (G·H, H)")
     hidden, gates = w_hh.shape[1], w_hh.shape[0] // w_hh.shape[1]
+    w_hr, extra = tensors.get(f"{prefix}weight_hr_l0"), {}
+    if w_hr is not None and w_hr.ndim == 2 and w_hr.shape[0] == w_hh.shape[1] and w_hh.shape[0] == 4 * w_hr.shape[1]:
+        # an LSTM projection's (P, H) and (4·H, P); a weight_hr_l0 that is not is listed as unexpected on loading
+        hidden, gates, extra = w_hr.shape[1], 4, {"proj_size": int(w_hr.shape[0])}
     if gates not in GATES:
         raise InteropError(f"{where}: {prefix}weight_hh_l0 {w_hh.shape} has {gates} gate blocks; "
                            "expected 1 (RNN), 3 (GRU) or 4 (LSTM)")
@@ -89,7 +94,7 @@ def recurrent_sizes(tensors: Mapping[str, np.ndarray], prefix: str = "", source=
     while f"{prefix}weight_ih_l{layers}" in tensors:
         layers += 1
     return {"input_size": int(w_ih.shape[1]), "hidden_size": int(hidden), "num_layers": layers,
-            "bidirectional": f"{prefix}weight_ih_l0_reverse" in tensors, "gates": gates}
+            "bidirectional": f"{prefix}weight_ih_l0_reverse" in tensors, "gates": gates, **extra}
 
 
 def _strip(tensors: Mapping[str, np.ndarray], prefix: str) -> dict[str, np.ndarray]:
@@ -199,8 +204,10 @@ def load_torch_state_dict(model, source) -> None:
 
 def to_torch_state_dict(model) -> dict[str, np.ndarray]:
     """``{torch name: array}`` (copies, the model's dtype) that ``torch_module.load_state_dict``
-    accepts after ``torch.from_numpy``; InteropError for a textbook GRU, which torch cannot compute."""
+    accepts after ``torch.from_numpy``; InteropError for a textbook GRU, which torch cannot compute, and for
+    the cell variants torch.nn lacks (all but ``proj_size``)."""
     for name, m in model.named_modules():
+        refuse_variants(m, "torch.nn", allowed=("proj_size", "recurrent_dropout", "weight_drop"))
         if getattr(m, "reset_after", True) is False:
             raise InteropError(f"{name or type(model).__name__}: GRU(reset_after=False) is the textbook form; "
                                "torch.nn.GRU computes only the reset-after form (export it to ONNX or Keras instead)")

@@ -171,8 +171,13 @@ def split_data(config: Config) -> tuple[Labelled, np.ndarray, np.ndarray, dict]:
     rates = _overlap_of([data.inputs[i] for i in train_idx], [data.inputs[i] for i in val_idx])
     leaks = rates["val_contained_rate"] > WARN_RATE
     split = None
-    if config.val_split == "phrases" or (config.val_split == "auto" and leaks):
+    if config.val_split == "phrases":
         split = phrase_split(data.inputs, config.val_fraction, SPLIT_SEED)
+    elif config.val_split == "auto" and leaks:
+        try:
+            split = phrase_split(data.inputs, config.val_fraction, SPLIT_SEED)
+        except DataError:  # too few whole texts to hold some out: the random split stays, with its warning
+            split = None
     if split is None:
         return data, train_idx, val_idx, {**rates, "val_split": "random"}
     if not config.quiet:
