@@ -1,6 +1,7 @@
 """charlm: it learns, samples, scores, resumes exactly, and refuses bad input."""
 from __future__ import annotations
 
+import dataclasses
 import math
 
 import numpy as np
@@ -182,7 +183,7 @@ def test_val_file_and_the_evaluation_convention(tmp_path):
 
 
 def test_without_a_budget_it_trains_for_the_default_time(tmp_path, monkeypatch):
-    monkeypatch.setattr(charlm, "DEFAULT_TIME_LIMIT", 0.5)
+    monkeypatch.setattr(charlm, "RECIPE", dataclasses.replace(charlm.RECIPE, default_time_limit=0.5))
     summary = charlm.train(tiny(tmp_path, max_steps=None))
     assert summary["stopped"] == "budget" and summary["time_s"] >= 0.5
     assert Run.open(summary["run"]).config["config"]["time_limit"] == 0.5   # kept for --resume

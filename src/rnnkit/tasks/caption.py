@@ -51,13 +51,13 @@ from rnnkit.data.text import decode_utf8, read_lines
 from rnnkit.data.vocab import EOS, PAD, UNK, Vocab
 from rnnkit.errors import DataError, RnnkitError, RunError
 from rnnkit.functional.losses import softmax_cross_entropy
+from rnnkit.tasks import driver
 from rnnkit.tasks.base import fit_scaler, make_recurrent, open_task_run, split_indices
-from rnnkit.tasks.session import Session
+from rnnkit.tasks.driver import Plan, Recipe
 from rnnkit.tasks.captioner import BOS, Captioner, tokenize
 from rnnkit.train.config import TrainConfig
 from rnnkit.train.progress import summary_table
 from rnnkit.train.run import Run
-from rnnkit.train.trainer import Trainer
 
 NAME = "caption"
 VERBS = ("predict", "evaluate", "info")
@@ -292,32 +292,37 @@ def _model_of_run(run: Run, config: Config) -> Captioner:
     return build_model(config, vocab, run.read_json("scaler.json"))
 
 
-def train(config: Config | None, resume: str | None = None, changes: dict | None = None) -> dict:
+def prepare(config: Config, run: Run | None) -> Plan:
+    """The vectors and captions, the model (the run's, or fresh from the training part), the objective."""
+    vectors, captions, train_idx, val_idx = read_split(config)
+    if run:
+        model = _model_of_run(run, config)
+    else:
+        config.features = int(vectors.shape[1])
+        tokens = [tokenize(c, config.level) for c in captions]
+        config.max_tokens = max(len(t) for t in tokens) + 5
+        model = build_model(config, build_vocab([tokens[i] for i in train_idx]), fit_scaler(vectors[train_idx]))
+    objective = CaptionObjective(model, vectors, captions, train_idx, val_idx, config)
+    common = Counter(captions[i] for i in train_idx).most_common(1)[0][0]
+    objective.extras = {"train_examples": len(train_idx), "val_examples": len(val_idx),
+                        "vocab_size": len(model.vocab),
+                        "majority_val_exact": float(np.mean([captions[i] == common for i in val_idx]))}
+    return Plan(objective, {"vocab.json": model.vocab.to_json(), "scaler.json": model.scaler},
+                report=lambda s: f"baseline: always saying {common!r} is exactly right for "
+                                 f"{s['majority_val_exact']:.4f} of the validation vectors (this run's best: "
+                                 f"{s['best_val_exact']:.4f})")
+
+
+RECIPE = Recipe(NAME, Config, prepare, default_epochs=DEFAULT_EPOCHS)
+
+
+def train(config: Config | None = None, resume: str | None = None, changes: dict | None = None) -> dict:
     """Train a captioner; returns the summary (``summary["run"]`` is the run directory).
 
     ``resume``: continue that run instead, with the budget ``changes`` (see :mod:`rnnkit.tasks.session`).
     """
-    with Session(NAME, Config, config, resume, changes) as session:
-        config, run = session.config, session.run
-        vectors, captions, train_idx, val_idx = read_split(config)
-        if run:
-            model = _model_of_run(run, config)
-        else:
-            config.features = int(vectors.shape[1])
-            tokens = [tokenize(c, config.level) for c in captions]
-            config.max_tokens = max(len(t) for t in tokens) + 5
-            model = build_model(config, build_vocab([tokens[i] for i in train_idx]), fit_scaler(vectors[train_idx]))
-        objective = CaptionObjective(model, vectors, captions, train_idx, val_idx, config)
-        run = session.create({"vocab.json": model.vocab.to_json(), "scaler.json": model.scaler})
-        common = Counter(captions[i] for i in train_idx).most_common(1)[0][0]
-        objective.extras = {"train_examples": len(train_idx), "val_examples": len(val_idx),
-                            "vocab_size": len(model.vocab),
-                            "majority_val_exact": float(np.mean([captions[i] == common for i in val_idx]))}
-        summary = session.fit(Trainer(objective, config, run, default_epochs=DEFAULT_EPOCHS))
-    if not config.quiet:
-        print(f"baseline: always saying {common!r} is exactly right for {summary['majority_val_exact']:.4f} of the "
-              f"validation vectors (this run's best: {summary['best_val_exact']:.4f})", flush=True)
-    return summary
+    return driver.train(RECIPE, config, resume, changes)
+
 
 def load(run: Run | str, which: str = "best") -> Captioner:
     """The trained captioner of a run (``best`` or ``last`` weights), in eval mode, with ``.config``."""

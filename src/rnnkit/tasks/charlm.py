@@ -53,12 +53,12 @@ from rnnkit.data.text import iter_text, line_chunks
 from rnnkit.data.vocab import EOS, UNK, Vocab, count_chars, count_words, encode_chars, encode_words
 from rnnkit.errors import DataError, RnnkitError
 from rnnkit.functional.losses import softmax_cross_entropy
+from rnnkit.tasks import driver
 from rnnkit.tasks.base import make_recurrent, open_task_run
+from rnnkit.tasks.driver import Plan, Recipe
 from rnnkit.tasks.language_model import LanguageModel
-from rnnkit.tasks.session import Session
 from rnnkit.train.config import TrainConfig, flag
 from rnnkit.train.run import Run
-from rnnkit.train.trainer import Trainer
 
 NAME = "charlm"
 VERBS = ("sample", "score", "evaluate", "info")
@@ -223,26 +223,28 @@ def split_ids(ids: np.ndarray, val_fraction: float, minimum: int) -> tuple[np.nd
     return ids[:-n_val], ids[-n_val:]
 
 
-def train(config: Config | None, resume: str | None = None, changes: dict | None = None) -> dict:
+def prepare(config: Config, run: Run | None) -> Plan:
+    """The vocabulary (the run's, or counted from the corpus), the model, the ids and the objective."""
+    if run:
+        vocab = Vocab.from_json(run.read_json("vocab.json"), str(run.file("vocab.json")))
+    else:
+        vocab = build_vocab(config.data, config)
+    model = build_model(vocab, config)
+    ids = encode_corpus(config.data, vocab, config.level)
+    train_ids, val_ids = train_val_ids(ids, vocab, config)
+    return Plan(LMObjective(model, train_ids, val_ids, config), files={"vocab.json": vocab.to_json()})
+
+
+RECIPE = Recipe(NAME, Config, prepare, default_time_limit=DEFAULT_TIME_LIMIT)
+
+
+def train(config: Config | None = None, resume: str | None = None, changes: dict | None = None) -> dict:
     """Train a language model; returns the summary (``summary["run"]`` is the run directory).
 
     ``resume``: continue that run instead, with the budget ``changes`` (see :mod:`rnnkit.tasks.session`).
     A new run given no budget trains for ``DEFAULT_TIME_LIMIT`` (stored in config.json, so a resume keeps it).
     """
-    if not resume and config is not None and (config.epochs, config.max_steps, config.time_limit) == (None,) * 3:
-        config.time_limit = DEFAULT_TIME_LIMIT
-    with Session(NAME, Config, config, resume, changes) as session:
-        config, run = session.config, session.run
-        if run:
-            vocab = Vocab.from_json(run.read_json("vocab.json"), str(run.file("vocab.json")))
-        else:
-            vocab = build_vocab(config.data, config)
-        model = build_model(vocab, config)
-        ids = encode_corpus(config.data, vocab, config.level)
-        train_ids, val_ids = train_val_ids(ids, vocab, config)
-        objective = LMObjective(model, train_ids, val_ids, config)
-        run = session.create({"vocab.json": vocab.to_json()})
-        return session.fit(Trainer(objective, config, run, default_epochs=1))
+    return driver.train(RECIPE, config, resume, changes)
 
 
 def train_val_ids(ids: np.ndarray, vocab: Vocab, config: Config) -> tuple[np.ndarray, np.ndarray]:

@@ -45,7 +45,6 @@ Python::
 """
 from __future__ import annotations
 
-import sys
 from argparse import SUPPRESS
 from collections import Counter
 from dataclasses import dataclass, field
@@ -59,14 +58,14 @@ from rnnkit.data.overlap import leak_warning, overlap
 from rnnkit.data.tables import Labelled, label_order, read_labelled
 from rnnkit.data.vocab import PAD, UNK, Vocab, words
 from rnnkit.errors import DataError, RnnkitError, RunError
+from rnnkit.tasks import driver
 from rnnkit.tasks.base import fit_scaler, make_recurrent, open_task_run, split_indices
 from rnnkit.tasks.classifier import Classifier, check_features, named_inputs
-from rnnkit.tasks.session import Session
+from rnnkit.tasks.driver import Plan, Recipe
 from rnnkit.train.config import TrainConfig, add_options, flag
 from rnnkit.train.metrics import classification_scores, format_confusion
 from rnnkit.train.progress import summary_table
 from rnnkit.train.run import Run
-from rnnkit.train.trainer import Trainer
 
 NAME = "classify"
 VERBS = ("predict", "evaluate", "info")
@@ -295,39 +294,40 @@ def _model_of_run(run: Run, config: Config) -> Classifier:
     return build_model(config, labels, None, run.read_json("scaler.json"))
 
 
-def train(config: Config | None, resume: str | None = None, changes: dict | None = None) -> dict:
+def prepare(config: Config, run: Run | None) -> Plan:
+    """The data split, the model (the run's, or fresh from the training part) and the objective."""
+    model, notes = (_model_of_run(run, config), {}) if run else (None, {})
+    data, train_idx, val_idx, leak = split_data(config)
+    if model is None:
+        model, notes = _fresh_model(config, data, train_idx)
+    y = class_ids(data.labels, model.labels, ", ".join(config.data) or "the bundled data")
+    seqs = encode(model, data.inputs)
+    objective = ClassifyObjective(model, ([seqs[i] for i in train_idx], y[train_idx]),
+                                  ([seqs[i] for i in val_idx], y[val_idx]), config)
+    majority = np.bincount(y[train_idx], minlength=len(model.labels)).argmax()
+    objective.extras = {"classes": len(model.labels), "train_examples": len(train_idx),
+                        "val_examples": len(val_idx),
+                        "majority_val_accuracy": float(np.mean(y[val_idx] == majority)), **leak, **notes}
+    files = {"labels.json": {"labels": model.labels}}
+    files |= {"vocab.json": model.vocab.to_json()} if model.vocab is not None else {"scaler.json": model.scaler}
+    where = f"--val {config.val}" if config.val else \
+        f"the last --val-fraction {config.val_fraction} of the shuffled examples"
+    return Plan(objective, files, warning=leak_warning({k[4:]: v for k, v in leak.items()}, where) if leak else None,
+                report=lambda summary: f"baseline: always predicting {model.labels[majority]!r} scores val_accuracy "
+                                       f"{summary['majority_val_accuracy']:.4f} (this run's best: "
+                                       f"{summary['best_val_accuracy']:.4f})")
+
+
+RECIPE = Recipe(NAME, Config, prepare, default_epochs=DEFAULT_EPOCHS)
+
+
+def train(config: Config | None = None, resume: str | None = None, changes: dict | None = None) -> dict:
     """Train a classifier; returns the summary (``summary["run"]`` is the run directory).
 
     Everything is read and checked before the run directory is created.
     ``resume``: continue that run instead, with the budget ``changes`` (see :mod:`rnnkit.tasks.session`).
     """
-    with Session(NAME, Config, config, resume, changes) as session:
-        config, run = session.config, session.run
-        model, notes = (_model_of_run(run, config), {}) if run else (None, {})
-        data, train_idx, val_idx, leak = split_data(config)
-        if model is None:
-            model, notes = _fresh_model(config, data, train_idx)
-        y = class_ids(data.labels, model.labels, ", ".join(config.data) or "the bundled data")
-        seqs = encode(model, data.inputs)
-        objective = ClassifyObjective(model, ([seqs[i] for i in train_idx], y[train_idx]),
-                                      ([seqs[i] for i in val_idx], y[val_idx]), config)
-        files = {"labels.json": {"labels": model.labels}}
-        files |= {"vocab.json": model.vocab.to_json()} if model.vocab is not None else {"scaler.json": model.scaler}
-        run = session.create(files)
-        majority = np.bincount(y[train_idx], minlength=len(model.labels)).argmax()
-        objective.extras = {"classes": len(model.labels), "train_examples": len(train_idx),
-                            "val_examples": len(val_idx),
-                            "majority_val_accuracy": float(np.mean(y[val_idx] == majority)), **leak, **notes}
-        warning = leak and leak_warning({k[4:]: v for k, v in leak.items()}, f"--val {config.val}" if config.val
-                                        else f"the last --val-fraction {config.val_fraction} of the shuffled examples")
-        if warning:
-            print(warning, file=sys.stderr, flush=True)
-        summary = session.fit(Trainer(objective, config, run, default_epochs=DEFAULT_EPOCHS))
-    if not config.quiet:
-        print(f"baseline: always predicting {model.labels[majority]!r} scores val_accuracy "
-              f"{summary['majority_val_accuracy']:.4f} (this run's best: {summary['best_val_accuracy']:.4f})",
-              flush=True)
-    return summary
+    return driver.train(RECIPE, config, resume, changes)
 
 # -- using a trained model ------------------------------------------------------------------------------------
 

@@ -24,11 +24,11 @@ import numpy as np
 
 from rnnkit.errors import RnnkitError
 from rnnkit.nn.module import Module
+from rnnkit.tasks import driver
 from rnnkit.tasks.base import open_task_run
-from rnnkit.tasks.session import Session
+from rnnkit.tasks.driver import Plan, Recipe
 from rnnkit.train.config import TrainConfig, flag
 from rnnkit.train.run import Run
-from rnnkit.train.trainer import Trainer
 
 BATCHES_PER_EPOCH = 100
 VAL_SIZE = 1000
@@ -161,24 +161,25 @@ class GeneratedTask:
             parser.add_argument(flag(name), dest=name, default=SUPPRESS,
                                 help=f"{text} (default {getattr(defaults, name)})", **kwargs)
 
-    def train(self, config, resume: str | None = None, changes: dict | None = None) -> dict:
+    def prepare(self, config, run: Run | None) -> Plan:
+        """The model and the objective (its data are drawn as it trains); the report names the baseline."""
+        objective = GeneratedObjective(self, self.build_model(config), config)
+
+        def report(summary: dict) -> str:  # the baseline's value is in the summary already (summary_extras)
+            key, _, how = self.baseline(config, objective.val)
+            return f"baseline: {how} scores {self.metric} {summary[key]:.4f} (this run's best: " \
+                   f"{summary[f'best_{self.metric}']:.4f})"
+
+        return Plan(objective, report=report)
+
+    def train(self, config=None, resume: str | None = None, changes: dict | None = None) -> dict:
         """Train on generated data; returns the summary (``summary["run"]`` is the run directory).
 
         The summary also holds the no-skill baseline (e.g. ``baseline_val_mse``), printed after
         the summary table unless ``--quiet``. ``resume``: continue that run instead, with the
         budget ``changes`` (see :mod:`rnnkit.tasks.session`).
         """
-        with Session(self.NAME, self.Config, config, resume, changes) as session:
-            config = session.config
-            model = self.build_model(config)
-            objective = GeneratedObjective(self, model, config)
-            run = session.create()
-            summary = session.fit(Trainer(objective, config, run, default_epochs=self.default_epochs))
-        if not config.quiet:  # the baseline is in the summary already: GeneratedObjective.summary_extras
-            _, value, how = self.baseline(config, objective.val)
-            best = summary[f"best_{self.metric}"]
-            print(f"baseline: {how} scores {self.metric} {value:.4f} (this run's best: {best:.4f})", flush=True)
-        return summary
+        return driver.train(Recipe(self.NAME, self.Config, self.prepare, self.default_epochs), config, resume, changes)
 
     def load(self, run: Run | str, which: str = "best") -> Module:
         """The trained model of a run (``best`` or ``last`` weights), in eval mode, with ``.config``."""

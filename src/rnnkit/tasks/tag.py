@@ -53,13 +53,13 @@ from rnnkit.data.batching import bucket_batches, pad_sequences
 from rnnkit.data.conll import SCHEMES, Tagged, read_conll
 from rnnkit.data.vocab import PAD, UNK, Vocab
 from rnnkit.errors import DataError, RnnkitError, RunError
+from rnnkit.tasks import driver
 from rnnkit.tasks.base import make_recurrent, open_task_run, split_indices
-from rnnkit.tasks.session import Session
+from rnnkit.tasks.driver import Plan, Recipe
 from rnnkit.tasks.tagger import CASINGS, Tagger, word_key
 from rnnkit.train.config import TrainConfig, add_options, flag
 from rnnkit.train.entities import chunks, entity_scores, format_entity_scores
 from rnnkit.train.run import Run
-from rnnkit.train.trainer import Trainer
 
 NAME = "tag"
 VERBS = ("predict", "evaluate", "info")
@@ -272,29 +272,34 @@ def _rare_words(model: Tagger, train: Tagged) -> np.ndarray:
     return rare
 
 
-def train(config: Config | None, resume: str | None = None, changes: dict | None = None) -> dict:
+def prepare(config: Config, run: Run | None) -> Plan:
+    """The sentences, the model (the run's, or fresh with vocabularies of the training part), the objective."""
+    model = _model_of_run(run, config) if run else None
+    train_data, val_data = read_data(config)
+    if model is None:
+        model = build_model(config, *build_vocabs(train_data, val_data, config))
+    objective = TagObjective(model, ([model.encode(s) for s in train_data.tokens], tag_ids(model, train_data)),
+                             ([model.encode(s) for s in val_data.tokens], tag_ids(model, val_data),
+                              val_data.tags), config, _rare_words(model, train_data))
+    objective.extras = {"train_sentences": len(train_data), "val_sentences": len(val_data),
+                        "train_words": int(objective.lengths.sum()), "vocab_size": len(model.vocab),
+                        "tags": len(model.tags), "scheme": train_data.scheme}
+    files = {"tags.json": {"tags": model.tags, "scheme": train_data.scheme}, "vocab.json": model.vocab.to_json()}
+    if model.chars is not None:
+        files["chars.json"] = model.chars.to_json()
+    return Plan(objective, files)
+
+
+RECIPE = Recipe(NAME, Config, prepare, default_epochs=DEFAULT_EPOCHS)
+
+
+def train(config: Config | None = None, resume: str | None = None, changes: dict | None = None) -> dict:
     """Train a tagger; returns the summary (``summary["run"]`` is the run directory).
 
     Everything is read and checked before the run directory is created.
     ``resume``: continue that run instead, with the budget ``changes`` (see :mod:`rnnkit.tasks.session`).
     """
-    with Session(NAME, Config, config, resume, changes) as session:
-        config, run = session.config, session.run
-        model = _model_of_run(run, config) if run else None
-        train_data, val_data = read_data(config)
-        if model is None:
-            model = build_model(config, *build_vocabs(train_data, val_data, config))
-        objective = TagObjective(model, ([model.encode(s) for s in train_data.tokens], tag_ids(model, train_data)),
-                                 ([model.encode(s) for s in val_data.tokens], tag_ids(model, val_data),
-                                  val_data.tags), config, _rare_words(model, train_data))
-        files = {"tags.json": {"tags": model.tags, "scheme": train_data.scheme}, "vocab.json": model.vocab.to_json()}
-        if model.chars is not None:
-            files["chars.json"] = model.chars.to_json()
-        run = session.create(files)
-        objective.extras = {"train_sentences": len(train_data), "val_sentences": len(val_data),
-                            "train_words": int(objective.lengths.sum()), "vocab_size": len(model.vocab),
-                            "tags": len(model.tags), "scheme": train_data.scheme}
-        return session.fit(Trainer(objective, config, run, default_epochs=DEFAULT_EPOCHS))
+    return driver.train(RECIPE, config, resume, changes)
 
 # -- using a trained model ------------------------------------------------------------------------------------
 

@@ -1,0 +1,75 @@
+"""The one task driver: data → model → objective → trainer, for every task.
+
+A task describes itself as a :class:`Recipe` (its name, its Config, its defaults) and a
+``prepare(config, run)`` hook that reads the data, builds the model (fresh, or from ``run``'s files
+when resuming) and wraps both in an objective; it returns a :class:`Plan`. The driver owns the
+rest, the same for every task::
+
+    Session (lock, resume rules, data checks)  →  prepare  →  create the run with the plan's files
+        →  Trainer(objective).fit  →  the plan's finish (test scores) and report
+
+so a task module holds only what is its own: its reader, its model, its metric, its options::
+
+    RECIPE = Recipe(NAME, Config, prepare, default_epochs=10)
+
+    def train(config=None, resume=None, changes=None) -> dict:
+        return driver.train(RECIPE, config, resume, changes)
+"""
+from __future__ import annotations
+
+import sys
+from dataclasses import dataclass, field
+from typing import Callable
+
+from rnnkit.tasks.session import Session
+from rnnkit.train.config import TrainConfig
+from rnnkit.train.run import Run
+from rnnkit.train.trainer import Objective, Trainer
+
+
+@dataclass
+class Plan:
+    """What a task's ``prepare`` hands the driver: the objective (which holds the model) and its extras."""
+
+    objective: Objective
+    files: dict = field(default_factory=dict)        # JSON files of a new run: {name: object} (vocabularies...)
+    write_new: Callable[[Run], None] | None = None   # writes more files into a new run (e.g. held-out data)
+    finish: Callable[[Run, dict], dict] | None = None  # after a run that ended (not interrupted): more summary
+    report: Callable[[dict], str] | None = None      # printed after the summary table unless --quiet
+    warning: str | None = None                       # printed on stderr before training (e.g. a data leak)
+
+
+@dataclass(frozen=True)
+class Recipe:
+    """A task as the driver sees it: ``prepare(config, run or None) -> Plan`` and the defaults."""
+
+    name: str
+    config_cls: type[TrainConfig]
+    prepare: Callable[[TrainConfig, Run | None], Plan]
+    default_epochs: int = 1                 # the budget of a run given none (not stored in config.json)
+    default_time_limit: float | None = None  # instead: a time budget, stored so that a resume keeps it
+
+
+def train(recipe: Recipe, config: TrainConfig | None = None, resume=None, changes: dict | None = None) -> dict:
+    """Train a new run of ``recipe`` (``config``) or continue ``resume`` with the budget ``changes``;
+    the summary (``summary["run"]`` is the run directory)."""
+    no_budget = config is not None and (config.epochs, config.max_steps, config.time_limit) == (None,) * 3
+    if not resume and no_budget and recipe.default_time_limit:
+        config.time_limit = recipe.default_time_limit
+    with Session(recipe.name, recipe.config_cls, config, resume, changes) as session:
+        config = session.config
+        plan = recipe.prepare(config, session.run)
+        new = session.run is None
+        run = session.create(plan.files)
+        if new and plan.write_new:
+            plan.write_new(run)
+        if plan.warning:
+            print(plan.warning, file=sys.stderr, flush=True)
+        summary = session.fit(Trainer(plan.objective, config, run, default_epochs=recipe.default_epochs))
+        finished = summary["stopped"] != "interrupted"
+        if plan.finish and finished:
+            summary |= plan.finish(run, summary)
+            run.write_json("summary.json", summary)
+    if plan.report and not config.quiet and (finished or not plan.finish):  # else its resume reports
+        print(plan.report(summary), flush=True)
+    return summary
