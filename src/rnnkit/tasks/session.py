@@ -200,7 +200,7 @@ def _refuse_finished(trainer) -> None:
             summary.get("stopped") not in ("budget", "early stopping"):
         return  # interrupted or diverged: go on
     early = summary["stopped"] == "early stopping" and cfg.patience and s.bad_evals >= cfg.patience
-    if trainer._out_of_budget() or early:
+    if trainer.budget.spent(s) or early:
         why = "stopped early (--patience)" if early else "its budget is spent"
         raise RnnkitError(f"--resume: run {str(trainer.run.path)!r} has already finished at step {s.step}: {why}. "
                           f"To train on, raise --max-steps, --epochs or --time-limit (totals for the whole run)"

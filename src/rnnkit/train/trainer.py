@@ -37,7 +37,7 @@ import signal
 import threading
 import time
 from contextlib import contextmanager
-from dataclasses import asdict, dataclass, fields
+from dataclasses import asdict
 from typing import Iterator, Protocol
 
 import numpy as np
@@ -45,11 +45,13 @@ import numpy as np
 from rnnkit.errors import DivergenceError, RnnkitError, RunError
 from rnnkit.nn.module import Module
 from rnnkit.optim import SGD, Adagrad, Adam, AdamW, RMSprop, clip_grad_norm, grad_norm
+from rnnkit.train.budget import Budget
 from rnnkit.train.checkpoint import json_bytes, tensor_metadata, tensors_bytes
 from rnnkit.train.config import TrainConfig
 from rnnkit.train.progress import Progress, summary_table
 from rnnkit.train.run import Run, model_bytes
 from rnnkit.train.schedules import learning_rate
+from rnnkit.train.state import TrainState, new_window, restore_rngs, rng_states
 from rnnkit.train.stopping import stop_notes
 
 CHECKPOINT = ("last.safetensors", "state.safetensors", "state.json")
@@ -72,46 +74,6 @@ class Objective(Protocol):
     def restore_carried(self, tensors: dict[str, np.ndarray]) -> None: ...
 
 
-@dataclass
-class TrainState:
-    """Where training is: enough to resume exactly."""
-
-    step: int = 0
-    epoch: int = 0
-    batch_in_epoch: int = 0
-    elapsed: float = 0.0
-    best: float | None = None
-    best_step: int | None = None
-    bad_evals: int = 0
-    clipped: int = 0
-    items: int = 0
-    last_eval_step: int = -1
-    lr_scale: float = 1.0   # halved by every divergence rollback
-    rollbacks: int = 0
-
-    @classmethod
-    def from_json(cls, d, source: str) -> "TrainState":
-        """Rebuild from state.json's "train" entry; RunError naming the file and key if malformed."""
-        if not isinstance(d, dict):
-            raise RunError(f"{source}: 'train' must be a JSON object")
-        known = {f.name: f for f in fields(cls)}
-        unknown = sorted(set(d) - set(known))
-        if unknown:
-            raise RunError(f"{source}: unknown key(s) in 'train': {', '.join(unknown)}")
-        for name, value in d.items():
-            numeric = isinstance(value, (int, float)) and not isinstance(value, bool)
-            nullable = name in ("best", "best_step")
-            floating = name in ("elapsed", "best", "lr_scale")
-            if not ((value is None and nullable) or (numeric and (floating or isinstance(value, int)))):
-                raise RunError(f"{source}: train.{name}: expected {'a number' if floating else 'an integer'}, "
-                               f"given {value!r}"[:200])
-            if numeric and name not in ("best", "last_eval_step") and value < 0:
-                raise RunError(f"{source}: train.{name}: expected a value >= 0, given {value!r}")
-        if not 0 < d.get("lr_scale", 1.0) <= 1:
-            raise RunError(f"{source}: train.lr_scale: expected a number in (0, 1], given {d['lr_scale']!r}")
-        return cls(**d)
-
-
 def make_optimizer(config: TrainConfig):
     kinds = {"adam": Adam, "adamw": AdamW, "rmsprop": RMSprop, "sgd": SGD, "adagrad": Adagrad}
     kwargs = {"lr": config.lr}
@@ -120,27 +82,6 @@ def make_optimizer(config: TrainConfig):
     if config.optimizer == "sgd":
         kwargs["momentum"] = 0.9
     return kinds[config.optimizer](**kwargs)
-
-
-def _rng_states(model: Module) -> dict:
-    return {name: m.rng.bit_generator.state for name, m in model.named_modules() if hasattr(m, "rng")}
-
-
-def _restore_rngs(model: Module, states, source: str) -> None:
-    owners = {name: m for name, m in model.named_modules() if hasattr(m, "rng")}
-    if not isinstance(states, dict) or not set(states) <= set(owners):
-        raise RunError(f"{source}: 'rngs' must map the model's random generators ({', '.join(owners) or 'none'}) "
-                       f"to their states"[:300])
-    for name, m in owners.items():
-        if name in states:
-            try:
-                m.rng.bit_generator.state = states[name]
-            except (TypeError, ValueError, KeyError) as exc:
-                raise RunError(f"{source}: rngs.{name or '<model>'}: not a random-generator state ({exc})") from None
-
-
-def _new_window() -> dict:
-    return {"loss": 0.0, "n": 0, "clipped": 0, "norm": 0.0}
 
 
 def nonfinite_gradient(grads: dict[str, np.ndarray]) -> str | None:
@@ -155,28 +96,12 @@ class Trainer:
         self.obj, self.config, self.run = objective, config, run
         self.opt = make_optimizer(config)
         self.state = TrainState()
-        self.spe = max(1, objective.steps_per_epoch())
-        no_budget = config.epochs is None and config.max_steps is None and config.time_limit is None
-        self.epochs = default_epochs if no_budget else config.epochs
+        self.budget = Budget.of(config, objective.steps_per_epoch(), default_epochs)
+        self.spe = self.budget.steps_per_epoch
         self.records = run.metrics()
-        self.window = _new_window()
+        self.window = new_window()
         self.step_log: list[dict] = []   # per-step records not yet written to steps.jsonl
         self.stop_requested = False
-
-    # -- budget -------------------------------------------------------------------
-    def total_steps(self) -> int | None:
-        limits = [n for n in (self.config.max_steps, self.epochs and self.epochs * self.spe) if n]
-        return min(limits) if limits else None
-
-    def _progress_fraction(self) -> float:
-        total, limit = self.total_steps(), self.config.time_limit
-        parts = [self.state.step / total] if total else []
-        parts += [self.state.elapsed / limit] if limit else []
-        return max(parts) if parts else 0.0
-
-    def _out_of_budget(self) -> bool:
-        total, limit = self.total_steps(), self.config.time_limit
-        return bool((total and self.state.step >= total) or (limit and self.state.elapsed >= limit))
 
     # -- checkpoints ----------------------------------------------------------------
     def save_checkpoint(self, extra: dict[str, bytes] | None = None) -> None:
@@ -188,7 +113,7 @@ class Trainer:
         arrays, meta = self.opt.state_dict()
         tensors = {f"opt.{k}": v for k, v in arrays.items()}
         tensors |= {f"carry.{k}": v for k, v in self.obj.carried().items()}
-        info = {"train": asdict(s), "optimizer": meta, "rngs": _rng_states(self.obj.model), "window": self.window}
+        info = {"train": asdict(s), "optimizer": meta, "rngs": rng_states(self.obj.model), "window": self.window}
         files = {"last.safetensors": model_bytes(self.obj.model, step=s.step),
                  "state.safetensors": tensors_bytes(tensors, {"step": str(s.step)}),
                  "state.json": json_bytes(info)} | (extra or {})
@@ -214,8 +139,8 @@ class Trainer:
         if not isinstance(info, dict) or not {"train", "optimizer", "rngs"} <= set(info):
             raise RunError(f"{source}: expected the keys 'train', 'optimizer' and 'rngs'")
         state = TrainState.from_json(info["train"], source)
-        window = info.get("window", _new_window())
-        if not isinstance(window, dict) or set(window) != set(_new_window()) or not all(
+        window = info.get("window", new_window())
+        if not isinstance(window, dict) or set(window) != set(new_window()) or not all(
                 isinstance(v, (int, float)) and not isinstance(v, bool) for v in window.values()):
             raise RunError(f"{source}: 'window' must hold the numbers loss, n, clipped, norm")
         self._check_same_step(state.step)
@@ -228,7 +153,7 @@ class Trainer:
         except (ValueError, TypeError, KeyError, AttributeError) as exc:
             raise RunError(f"{run.file('state.safetensors')} / state.json: the optimizer or carried state does not "
                            f"fit this run ({exc})"[:400]) from None
-        _restore_rngs(self.obj.model, info["rngs"], source)
+        restore_rngs(self.obj.model, info["rngs"], source)
         self.state, self.window = state, dict(window)
 
     def _check_same_step(self, step: int) -> None:
@@ -283,12 +208,12 @@ class Trainer:
         cfg, s = self.config, self.state
         if not self.has_checkpoint():
             self.save_checkpoint()  # step 0: a run killed before its first checkpoint can still resume
-        self.bar = Progress(self.total_steps(), s.step, self.obj.unit, disable=cfg.quiet, time_limit=cfg.time_limit)
+        self.bar = Progress(self.budget.total_steps, s.step, self.obj.unit, disable=cfg.quiet, time_limit=cfg.time_limit)
         self.start = time.perf_counter() - s.elapsed
         self.stop_requested = self.stopped_early = False
         self.obj.model.train()
         with self._sigint_requests_stop(self.bar), self.bar:
-            while not (self._out_of_budget() or self.stopped_early or self.stop_requested):
+            while not (self.budget.spent(self.state) or self.stopped_early or self.stop_requested):
                 try:
                     self._epoch()
                 except DivergenceError as exc:
@@ -313,7 +238,7 @@ class Trainer:
             loss, items = self._step(batch)
             s.batch_in_epoch, s.items = i + 1, s.items + items
             s.elapsed = time.perf_counter() - self.start
-            if self._eval_due(i + 1 == self.spe) or self._out_of_budget():
+            if self._eval_due(i + 1 == self.spe) or self.budget.spent(self.state):
                 rec = self.evaluate()
                 s.elapsed = time.perf_counter() - self.start
                 self.bar.set_metric(obj.metric, rec[obj.metric])
@@ -321,7 +246,7 @@ class Trainer:
             elif cfg.checkpoint_every and s.step % cfg.checkpoint_every == 0:
                 self.save_checkpoint()
             self.bar.update(s.step, loss, s.items / max(s.elapsed, 1e-9), s.elapsed)
-            if self._out_of_budget() or self.stopped_early or self.stop_requested:
+            if self.budget.spent(self.state) or self.stopped_early or self.stop_requested:
                 return
         s.epoch, s.batch_in_epoch = s.epoch + 1, 0
 
@@ -357,7 +282,7 @@ class Trainer:
             raise DivergenceError(f"training diverged at step {s.step + 1}: the gradient of {name!r} is not "
                                   f"finite (global norm {norm})", s.step + 1, name)
         clipped = bool(cfg.clip and norm > cfg.clip)
-        lr = learning_rate(cfg.schedule, cfg.lr, s.step, self._progress_fraction(), cfg.lr_step, cfg.lr_gamma)
+        lr = learning_rate(cfg.schedule, cfg.lr, s.step, self.budget.fraction(s), cfg.lr_step, cfg.lr_gamma)
         self.opt.lr = lr * s.lr_scale
         self.opt.step(model.parameters(), grads)
         s.step += 1
@@ -413,7 +338,7 @@ class Trainer:
         n = max(window["n"], 1)
         out = {"train_loss": window["loss"] / n, "lr": self.opt.lr, "max_grad_norm": window["norm"],
                "clipped_steps": window["clipped"]}
-        self.window = _new_window()
+        self.window = new_window()
         return out
 
     def _finish(self, stopped: str, **notes) -> dict:
