@@ -58,6 +58,7 @@ from rnnkit.tasks.base import make_recurrent, open_task_run
 from rnnkit.tasks.driver import Plan, Recipe
 from rnnkit.tasks.language_model import LanguageModel
 from rnnkit.train.config import TrainConfig, flag
+from rnnkit.train.distributed import SINGLE, World, concat_shares, share
 from rnnkit.train.run import Run
 
 NAME = "charlm"
@@ -146,6 +147,17 @@ class LMObjective:
                             f"--batch-size {B} and --bptt {bptt}; use smaller values or more text")
         self.length = stream_length(len(train_ids), B, bptt - 1)
         self.state = None
+        self.world, self.rows = SINGLE, slice(None)   # the streams of this rank (all of them, alone)
+
+    def distribute(self, world: World) -> None:
+        """Train on this rank's share of the ``batch_size`` streams (and validate on its share of the
+        validation streams); the carried state is this rank's rows."""
+        self.world, self.rows = world, share(self.config.batch_size, world.rank, world.size)
+
+    def share(self, batch) -> tuple[tuple[np.ndarray, np.ndarray], int]:
+        """This rank's streams of a global (x, y) chunk, and the tokens they hold (the loss's count)."""
+        x, y = batch
+        return (x[self.rows], y[self.rows]), x[self.rows].size
 
     def steps_per_epoch(self) -> int:
         return stream_steps(len(self.train_ids), self.config.batch_size, self.config.bptt)
@@ -166,7 +178,11 @@ class LMObjective:
         return float(loss), x.size
 
     def evaluate(self) -> dict[str, float]:
-        nats = evaluate_ids(self.model, self.val_ids, EVAL_STREAMS, self.config.bptt)
+        streams = stream_count(len(self.val_ids), EVAL_STREAMS, self.config.bptt)
+        rows = share(streams, self.world.rank, self.world.size)
+        sums = np.array(nats_and_tokens(self.model, self.val_ids, streams, self.config.bptt, rows))
+        total, count = self.world.allreduce_sum(sums)
+        nats = float(total / count)
         return {"val_loss": nats, "val_bits": nats / math.log(2), "val_perplexity": math.exp(min(nats, 700))}
 
     def summary_extras(self) -> dict:
@@ -176,13 +192,14 @@ class LMObjective:
                 "val_streams": stream_count(n_val, EVAL_STREAMS, self.config.bptt)}
 
     def carried(self) -> dict[str, np.ndarray]:
+        """The state carried into the next chunk, (layers, batch_size, H) each: every rank's rows joined."""
         if self.state is None:
             return {}
         parts = self.state if isinstance(self.state, tuple) else (self.state,)
-        return {f"state{i}": p for i, p in enumerate(parts)}
+        return {f"state{i}": concat_shares(self.world, p, axis=1) for i, p in enumerate(parts)}
 
     def restore_carried(self, tensors: dict[str, np.ndarray]) -> None:
-        parts = tuple(tensors[f"state{i}"] for i in range(len(tensors)))
+        parts = tuple(tensors[f"state{i}"][:, self.rows] for i in range(len(tensors)))
         self.state = None if not parts else parts if len(parts) > 1 else parts[0]
 
 
@@ -202,12 +219,21 @@ def evaluate_ids(model: LanguageModel, ids: np.ndarray, streams: int, bptt: int)
     from chunk to chunk (every token but the first is predicted; a leftover of fewer than the streams is
     not)."""
     B = stream_count(len(ids), streams, bptt)
+    total, count = nats_and_tokens(model, ids, B, bptt, slice(None))
+    return total / count
+
+
+def nats_and_tokens(model: LanguageModel, ids: np.ndarray, streams: int, bptt: int, rows: slice) -> tuple[float, int]:
+    """(Σ nats, tokens) over the ``rows`` of ``ids`` cut into ``streams`` streams (the rows of one rank)."""
     total, count, state = 0.0, 0, None
-    for x, y in as_int64(stream_batches(ids, B, bptt)):
+    for x, y in as_int64(stream_batches(ids, streams, bptt)):
+        x, y = x[rows], y[rows]
+        if not x.size:
+            break  # a rank with no validation stream
         logits, state = model.forward(x, state)
         loss, _ = softmax_cross_entropy(logits, y)
         total, count = total + float(loss) * y.size, count + y.size
-    return total / count
+    return total, count
 
 
 def build_model(vocab: Vocab, config: Config) -> LanguageModel:
@@ -238,13 +264,15 @@ def prepare(config: Config, run: Run | None) -> Plan:
 RECIPE = Recipe(NAME, Config, prepare, default_time_limit=DEFAULT_TIME_LIMIT)
 
 
-def train(config: Config | None = None, resume: str | None = None, changes: dict | None = None) -> dict:
+def train(config: Config | None = None, resume: str | None = None, changes: dict | None = None,
+          world=None) -> dict:
     """Train a language model; returns the summary (``summary["run"]`` is the run directory).
 
-    ``resume``: continue that run instead, with the budget ``changes`` (see :mod:`rnnkit.tasks.session`).
+    ``resume``: continue that run instead, with the budget ``changes`` (see :mod:`rnnkit.tasks.session`);
+    ``world``: the processes training together (see :mod:`rnnkit.tasks.driver`).
     A new run given no budget trains for ``DEFAULT_TIME_LIMIT`` (stored in config.json, so a resume keeps it).
     """
-    return driver.train(RECIPE, config, resume, changes)
+    return driver.train(RECIPE, config, resume, changes, world)
 
 
 def train_val_ids(ids: np.ndarray, vocab: Vocab, config: Config) -> tuple[np.ndarray, np.ndarray]:

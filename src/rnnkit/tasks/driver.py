@@ -17,12 +17,17 @@ so a task module holds only what is its own: its reader, its model, its metric, 
 """
 from __future__ import annotations
 
+import hashlib
+import json
 import sys
 from dataclasses import dataclass, field
 from typing import Callable
 
+from rnnkit.errors import RnnkitError
 from rnnkit.tasks.session import Session
+from rnnkit.train import distributed
 from rnnkit.train.config import TrainConfig
+from rnnkit.train.distributed import World
 from rnnkit.train.run import Run
 from rnnkit.train.trainer import Objective, Trainer
 
@@ -50,26 +55,66 @@ class Recipe:
     default_time_limit: float | None = None  # instead: a time budget, stored so that a resume keeps it
 
 
-def train(recipe: Recipe, config: TrainConfig | None = None, resume=None, changes: dict | None = None) -> dict:
+def train(recipe: Recipe, config: TrainConfig | None = None, resume=None, changes: dict | None = None,
+          world: World | None = None) -> dict:
     """Train a new run of ``recipe`` (``config``) or continue ``resume`` with the budget ``changes``;
-    the summary (``summary["run"]`` is the run directory)."""
+    the summary (``summary["run"]`` is the run directory).
+
+    ``world``: the processes training together (default: MPI's when started by an MPI launcher, else
+    this process alone, :func:`rnnkit.train.distributed.detect`); rank 0 alone writes and prints."""
+    world = distributed.detect() if world is None else world
     no_budget = config is not None and (config.epochs, config.max_steps, config.time_limit) == (None,) * 3
     if not resume and no_budget and recipe.default_time_limit:
         config.time_limit = recipe.default_time_limit
-    with Session(recipe.name, recipe.config_cls, config, resume, changes) as session:
+    with Session(recipe.name, recipe.config_cls, config, resume, changes, world) as session:
         config = session.config
-        plan = recipe.prepare(config, session.run)
+        if world.size > 1:
+            _check_world(world, recipe, config, session.data_files)
+        plan = world.agree(lambda: recipe.prepare(config, session.run))
+        if world.size > 1 and not hasattr(plan.objective, "distribute"):
+            raise RnnkitError(f"{recipe.name}: trains in one process only so far; run it without mpiexec "
+                              f"(--distributed works for charlm)")
         new = session.run is None
         run = session.create(plan.files)
-        if new and plan.write_new:
+        if world.root and new and plan.write_new:
             plan.write_new(run)
-        if plan.warning:
+        if world.root and plan.warning:
             print(plan.warning, file=sys.stderr, flush=True)
-        summary = session.fit(Trainer(plan.objective, config, run, default_epochs=recipe.default_epochs))
+        trainer = Trainer(plan.objective, config, run, default_epochs=recipe.default_epochs, world=world)
+        summary = _fit(session, trainer, world)
         finished = summary["stopped"] != "interrupted"
-        if plan.finish and finished:
+        if world.root and plan.finish and finished:
             summary |= plan.finish(run, summary)
             run.write_json("summary.json", summary)
-    if plan.report and not config.quiet and (finished or not plan.finish):  # else its resume reports
+    if world.root and plan.report and not config.quiet and (finished or not plan.finish):  # else its resume reports
         print(plan.report(summary), flush=True)
     return summary
+
+
+def _check_world(world: World, recipe: Recipe, config: TrainConfig, data_files: dict) -> None:
+    """Every rank trains the same configuration on the same data, and each has a share of the batch."""
+    if world.size > config.batch_size:
+        raise RnnkitError(f"--batch-size {config.batch_size}: fewer sequences than the {world.size} processes "
+                          f"(--batch-size is the global batch, shared among them); give a larger one or fewer "
+                          f"processes")
+    mine = {"task": recipe.name, "config": config.to_dict(), "data_files": data_files}
+    digests = world.allgather(hashlib.sha256(json.dumps(mine, sort_keys=True).encode()).hexdigest())
+    differ = [rank for rank, digest in enumerate(digests) if digest != digests[0]]
+    if differ:
+        raise RnnkitError(f"rank(s) {', '.join(map(str, differ))} of {world.size} see a different configuration or "
+                          f"different data files than rank 0 (their SHA-256 of the options and of the data "
+                          f"differ): give every process the same options and the same files")
+
+
+def _fit(session: Session, trainer: Trainer, world: World) -> dict:
+    """Train; on several ranks, an error that struck this rank alone stops them all (none waits forever)."""
+    try:
+        return session.fit(trainer)
+    except RnnkitError:
+        raise  # raised on every rank alike (agreed, or from the reduced loss)
+    except BaseException as exc:
+        if world.size > 1:
+            print(f"rnnkit: rank {world.rank} of {world.size} failed: {type(exc).__name__}: {exc}"[:500],
+                  file=sys.stderr, flush=True)
+            world.abort(1)
+        raise

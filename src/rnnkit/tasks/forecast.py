@@ -320,9 +320,10 @@ def prepare(config: Config, run: Run | None) -> Plan:
 RECIPE = Recipe(NAME, Config, prepare, default_epochs=DEFAULT_EPOCHS)
 
 
-def train(config: Config | None = None, resume: str | None = None, changes: dict | None = None) -> dict:
+def train(config: Config | None = None, resume: str | None = None, changes: dict | None = None,
+          world=None) -> dict:
     """Train (or ``resume`` with the budget ``changes``) a forecaster; the summary has test scores and baselines."""
-    return driver.train(RECIPE, config, resume, changes)
+    return driver.train(RECIPE, config, resume, changes, world)
 
 # -- using a trained model -------------------------------------------------------------------------------
 

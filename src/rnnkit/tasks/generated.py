@@ -172,14 +172,15 @@ class GeneratedTask:
 
         return Plan(objective, report=report)
 
-    def train(self, config=None, resume: str | None = None, changes: dict | None = None) -> dict:
+    def train(self, config=None, resume: str | None = None, changes: dict | None = None, world=None) -> dict:
         """Train on generated data; returns the summary (``summary["run"]`` is the run directory).
 
         The summary also holds the no-skill baseline (e.g. ``baseline_val_mse``), printed after
         the summary table unless ``--quiet``. ``resume``: continue that run instead, with the
-        budget ``changes`` (see :mod:`rnnkit.tasks.session`).
+        budget ``changes`` (see :mod:`rnnkit.tasks.session`); ``world``: see :mod:`rnnkit.tasks.driver`.
         """
-        return driver.train(Recipe(self.NAME, self.Config, self.prepare, self.default_epochs), config, resume, changes)
+        recipe = Recipe(self.NAME, self.Config, self.prepare, self.default_epochs)
+        return driver.train(recipe, config, resume, changes, world)
 
     def load(self, run: Run | str, which: str = "best") -> Module:
         """The trained model of a run (``best`` or ``last`` weights), in eval mode, with ``.config``."""

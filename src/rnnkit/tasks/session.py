@@ -34,6 +34,7 @@ from rnnkit.errors import RnnkitError, RunError
 from rnnkit.tasks.base import open_run, open_task_run
 from rnnkit.train.checkpoint import sha256_file
 from rnnkit.train.config import TrainConfig, flag
+from rnnkit.train.distributed import SINGLE, World
 from rnnkit.train.lock import LOCK_FILE, RunLock, run_containing
 from rnnkit.train.run import MANIFEST, Run, fresh_run_dir
 
@@ -47,8 +48,8 @@ class Session:
     """A new run of ``task`` (``config``) or the resumed run ``resume`` (with the option ``changes``)."""
 
     def __init__(self, task: str, config_cls: type[TrainConfig], config: TrainConfig | None = None,
-                 resume=None, changes: dict | None = None):
-        self.task, self.config_cls, self.config = task, config_cls, config
+                 resume=None, changes: dict | None = None, world: World = SINGLE):
+        self.task, self.config_cls, self.config, self.world = task, config_cls, config, world
         self.resume, self.changes = resume, dict(changes or {})
         self.run: Run | None = None
         self.lock: RunLock | None = None
@@ -58,18 +59,29 @@ class Session:
     # -- opening ----------------------------------------------------------------------------------
     def __enter__(self) -> "Session":
         if self.resume:
-            try:
-                self._open()
-            except BaseException:  # __exit__ is not called when __enter__ fails: release the lock here
-                if self.lock is not None:
-                    self.lock.release()
-                raise
+            path, config = self.world.on_root(self._open_on_root)  # one lock, one reader of the rules
+            if not self.world.root:  # the others see the run as rank 0 left it, and their own data files
+                self.run = Run(path)
+                self.config = self.config_cls.from_dict(config, str(self.run.file("config.json")))
+            recorded = self.run.config.get("data_files", {})
+            self.data_files = recorded if self.world.root else {p: fingerprint(p) for p in recorded
+                                                                if os.path.isfile(p)}
         else:
             if self.config is None:
                 raise RnnkitError("train: give a config (a new run) or resume=RUN")
             self.config.check()
             self.data_files = _resolve_data(self.config)
         return self
+
+    def _open_on_root(self) -> tuple[str, dict]:
+        """Open, lock and check the run being resumed (rank 0); its path and its (changed) config."""
+        try:
+            self._open()
+        except BaseException:  # __exit__ is not called when __enter__ fails: release the lock here
+            if self.lock is not None:
+                self.lock.release()
+            raise
+        return str(self.run.path), self.config.to_dict()
 
     def _open(self) -> None:
         run, _, _ = open_run(self.resume, self.task)
@@ -95,6 +107,12 @@ class Session:
         """The run to train: the resumed one, or a new directory with config.json and the task's ``files``."""
         if self.run is not None:
             return self.run
+        path = self.world.on_root(lambda: str(self._create(files or {})))  # rank 0 alone writes the run
+        self.config.out = path
+        self.run = self.run or Run(path)
+        return self.run
+
+    def _create(self, files: dict) -> Path:
         config = self.config
         path = Path(config.out) if config.out else fresh_run_dir(Path("runs") / self.task)
         _check_new_dir(path)
@@ -106,9 +124,9 @@ class Session:
         config.out = str(path)
         self.run.write_json("config.json", {"task": self.task, "rnnkit_version": rnnkit.__version__,
                                             "config": config.to_dict(), "data_files": self.data_files})
-        for name, obj in (files or {}).items():
+        for name, obj in files.items():
             self.run.write_json(name, obj)
-        return self.run
+        return path
 
     # -- training -------------------------------------------------------------------------------------
     def fit(self, trainer) -> dict:

@@ -293,13 +293,15 @@ def prepare(config: Config, run: Run | None) -> Plan:
 RECIPE = Recipe(NAME, Config, prepare, default_epochs=DEFAULT_EPOCHS)
 
 
-def train(config: Config | None = None, resume: str | None = None, changes: dict | None = None) -> dict:
+def train(config: Config | None = None, resume: str | None = None, changes: dict | None = None,
+          world=None) -> dict:
     """Train a tagger; returns the summary (``summary["run"]`` is the run directory).
 
     Everything is read and checked before the run directory is created.
-    ``resume``: continue that run instead, with the budget ``changes`` (see :mod:`rnnkit.tasks.session`).
+    ``resume``: continue that run instead, with the budget ``changes`` (see :mod:`rnnkit.tasks.session`);
+    ``world``: the processes training together (see :mod:`rnnkit.tasks.driver`).
     """
-    return driver.train(RECIPE, config, resume, changes)
+    return driver.train(RECIPE, config, resume, changes, world)
 
 # -- using a trained model ------------------------------------------------------------------------------------
 

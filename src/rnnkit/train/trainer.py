@@ -37,25 +37,22 @@ import signal
 import threading
 import time
 from contextlib import contextmanager
-from dataclasses import asdict
 from typing import Iterator, Protocol
 
 import numpy as np
 
-from rnnkit.errors import DivergenceError, RnnkitError, RunError
+from rnnkit.errors import DivergenceError, RnnkitError
 from rnnkit.nn.module import Module
 from rnnkit.optim import SGD, Adagrad, Adam, AdamW, RMSprop, clip_grad_norm, grad_norm
 from rnnkit.train.budget import Budget
-from rnnkit.train.checkpoint import json_bytes, tensor_metadata, tensors_bytes
+from rnnkit.train import snapshots
 from rnnkit.train.config import TrainConfig
+from rnnkit.train.distributed import SINGLE, World, mean_gradients
 from rnnkit.train.progress import Progress, summary_table
 from rnnkit.train.run import Run, model_bytes
 from rnnkit.train.schedules import learning_rate
-from rnnkit.train.state import TrainState, new_window, restore_rngs, rng_states
+from rnnkit.train.state import TrainState, new_window
 from rnnkit.train.stopping import stop_notes
-
-CHECKPOINT = ("last.safetensors", "state.safetensors", "state.json")
-
 
 class Objective(Protocol):
     """What a task gives the trainer (``summary_extras() -> dict`` is optional)."""
@@ -92,83 +89,39 @@ def nonfinite_gradient(grads: dict[str, np.ndarray]) -> str | None:
 class Trainer:
     """Train ``objective`` under ``config``, writing everything into ``run``."""
 
-    def __init__(self, objective: Objective, config: TrainConfig, run: Run, default_epochs: int = 1):
-        self.obj, self.config, self.run = objective, config, run
+    def __init__(self, objective: Objective, config: TrainConfig, run: Run, default_epochs: int = 1,
+                 world: World = SINGLE):
+        self.obj, self.config, self.run, self.world = objective, config, run, world
+        if world.size > 1:
+            objective.distribute(world)
+            if not world.root:
+                snapshots.seed_rank_streams(objective.model, config.seed, world.rank)
         self.opt = make_optimizer(config)
         self.state = TrainState()
         self.budget = Budget.of(config, objective.steps_per_epoch(), default_epochs)
         self.spe = self.budget.steps_per_epoch
-        self.records = run.metrics()
+        self.records = run.metrics() if world.root else []
         self.window = new_window()
         self.step_log: list[dict] = []   # per-step records not yet written to steps.jsonl
         self.stop_requested = False
 
-    # -- checkpoints ----------------------------------------------------------------
+    # -- checkpoints (rnnkit.train.snapshots) ---------------------------------------------
     def save_checkpoint(self, extra: dict[str, bytes] | None = None) -> None:
-        """Write the logs, then commit last.safetensors, state.safetensors and state.json (+ ``extra``) as one."""
-        s = self.state
-        if self.step_log:
-            self.run.append_jsonl("steps.jsonl", self.step_log)
-            self.step_log = []
-        arrays, meta = self.opt.state_dict()
-        tensors = {f"opt.{k}": v for k, v in arrays.items()}
-        tensors |= {f"carry.{k}": v for k, v in self.obj.carried().items()}
-        info = {"train": asdict(s), "optimizer": meta, "rngs": rng_states(self.obj.model), "window": self.window}
-        files = {"last.safetensors": model_bytes(self.obj.model, step=s.step),
-                 "state.safetensors": tensors_bytes(tensors, {"step": str(s.step)}),
-                 "state.json": json_bytes(info)} | (extra or {})
-        self.run.commit(files, step=s.step)
-
-    def has_checkpoint(self) -> bool:
-        return all(name in self.run.manifest()["files"] for name in CHECKPOINT)
+        """Commit last.safetensors, state.safetensors and state.json (+ ``extra``) as one (rank 0 writes)."""
+        snapshots.save(self, extra)
 
     def resume(self) -> None:
         """Continue from the run's last checkpoint (weights, optimizer, position, RNGs, carried state, logs)."""
-        self.run.recover()
         self._load_checkpoint()
-        s = self.state
-        self.records = self.run.truncate_jsonl("metrics.jsonl", s.step)
-        self.run.truncate_jsonl("steps.jsonl", s.step)
+        if self.world.root:
+            self.records = self.run.truncate_jsonl("metrics.jsonl", self.state.step)
+            self.run.truncate_jsonl("steps.jsonl", self.state.step)
         self.step_log = []
 
     def _load_checkpoint(self) -> None:
-        """Restore everything a checkpoint holds; RunError naming the file if any part is bad or they disagree."""
-        run = self.run
-        source = str(run.file("state.json"))
-        info = run.read_verified_json("state.json")
-        if not isinstance(info, dict) or not {"train", "optimizer", "rngs"} <= set(info):
-            raise RunError(f"{source}: expected the keys 'train', 'optimizer' and 'rngs'")
-        state = TrainState.from_json(info["train"], source)
-        window = info.get("window", new_window())
-        if not isinstance(window, dict) or set(window) != set(new_window()) or not all(
-                isinstance(v, (int, float)) and not isinstance(v, bool) for v in window.values()):
-            raise RunError(f"{source}: 'window' must hold the numbers loss, n, clipped, norm")
-        self._check_same_step(state.step)
-        tensors = run.load_tensors("state.safetensors")
-        run.load_model("last.safetensors", self.obj.model)
-        try:
-            self.opt.load_state_dict({k[4:]: v for k, v in tensors.items() if k.startswith("opt.")},
-                                     info["optimizer"])
-            self.obj.restore_carried({k[6:]: v for k, v in tensors.items() if k.startswith("carry.")})
-        except (ValueError, TypeError, KeyError, AttributeError) as exc:
-            raise RunError(f"{run.file('state.safetensors')} / state.json: the optimizer or carried state does not "
-                           f"fit this run ({exc})"[:400]) from None
-        restore_rngs(self.obj.model, info["rngs"], source)
-        self.state, self.window = state, dict(window)
-
-    def _check_same_step(self, step: int) -> None:
-        """The three checkpoint files and the manifest must all describe ``step``."""
-        manifest = self.run.manifest()
-        steps = {"state.json": step}
-        if "step" in manifest:
-            steps["manifest.json"] = manifest["step"]
-        for name in ("last.safetensors", "state.safetensors"):
-            value = tensor_metadata(self.run.verified(name)).get("step")
-            if value is not None:
-                steps[name] = int(value) if value.isdigit() else value
-        if len(set(steps.values())) > 1:
-            shown = ", ".join(f"{k} at step {v}" for k, v in steps.items())
-            raise RunError(f"{self.run.path}: the checkpoint files disagree ({shown})")
+        """Rank 0 recovers the run from an interrupted commit; then every rank reads the checkpoint."""
+        self.world.on_root(lambda: self.run.recover() and None)
+        self.state, self.window = self.world.agree(lambda: snapshots.load(self))
 
     # -- evaluation -------------------------------------------------------------------
     def evaluate(self, window: dict | None = None) -> dict:
@@ -190,7 +143,8 @@ class Trainer:
                   **(window if window is not None else self._window_summary()),
                   **{k: float(v) for k, v in result.items()}}
         self.records.append(record)
-        self.run.write_metrics(self.records)
+        if self.world.root:
+            self.run.write_metrics(self.records)
         self.save_checkpoint(extra)
         return record
 
@@ -205,10 +159,12 @@ class Trainer:
         The first Ctrl-C finishes the current step, writes a checkpoint and
         stops cleanly (``rnnkit train --resume`` continues); a second one aborts.
         """
-        cfg, s = self.config, self.state
-        if not self.has_checkpoint():
+        cfg, s, world = self.config, self.state, self.world
+        world.broadcast_arrays(self.obj.model.parameters())  # every rank starts from rank 0's weights
+        if not world.on_root(lambda: snapshots.has_checkpoint(self.run)):
             self.save_checkpoint()  # step 0: a run killed before its first checkpoint can still resume
-        self.bar = Progress(self.budget.total_steps, s.step, self.obj.unit, disable=cfg.quiet, time_limit=cfg.time_limit)
+        self.bar = Progress(self.budget.total_steps, s.step, self.obj.unit, disable=cfg.quiet or not world.root,
+                            time_limit=cfg.time_limit)
         self.start = time.perf_counter() - s.elapsed
         self.stop_requested = self.stopped_early = False
         self.obj.model.train()
@@ -237,10 +193,11 @@ class Trainer:
                 continue  # resuming mid-epoch: these were done before the interruption
             loss, items = self._step(batch)
             s.batch_in_epoch, s.items = i + 1, s.items + items
-            s.elapsed = time.perf_counter() - self.start
+            if self.world.size == 1:  # on several ranks, rank 0's clock came with the gradients
+                s.elapsed = time.perf_counter() - self.start
             if self._eval_due(i + 1 == self.spe) or self.budget.spent(self.state):
                 rec = self.evaluate()
-                s.elapsed = time.perf_counter() - self.start
+                s.elapsed = self.world.broadcast(time.perf_counter() - self.start)  # rank 0's clock
                 self.bar.set_metric(obj.metric, rec[obj.metric])
                 self.stopped_early = bool(cfg.patience and s.bad_evals >= cfg.patience)
             elif cfg.checkpoint_every and s.step % cfg.checkpoint_every == 0:
@@ -272,8 +229,11 @@ class Trainer:
     def _step(self, batch) -> tuple[float, int]:
         cfg, s, model = self.config, self.state, self.obj.model
         model.zero_grad()
-        loss, items = self._train_step(batch)
-        grads = model.gradients()
+        if self.world.size == 1:
+            loss, items = self._train_step(batch)
+            grads = model.gradients()
+        else:
+            loss, items, grads = self._shared_step(batch)
         if not math.isfinite(loss):
             raise DivergenceError(f"training diverged at step {s.step + 1}: the loss is {loss}", s.step + 1, "loss")
         norm = clip_grad_norm(grads, cfg.clip) if cfg.clip else grad_norm(grads)
@@ -295,6 +255,21 @@ class Trainer:
         self.step_log.append({"step": s.step, "time": round(time.perf_counter() - self.start, 4), "loss": loss,
                               "grad_norm": norm, "clipped": clipped, "lr": float(self.opt.lr)})
         return loss, items
+
+    def _shared_step(self, batch) -> tuple[float, int, dict[str, np.ndarray]]:
+        """This rank's share of the step, then one Allreduce: the global mean loss and gradient, the items,
+        rank 0's clock and any rank's stop request, the same on every rank (rnnkit.train.distributed)."""
+        share, weight = self.obj.share(batch)
+        try:
+            loss, items = self._train_step(share)
+        except DivergenceError:
+            loss, items = math.nan, 0  # the reduced loss is not finite either: every rank raises it below
+        grads = self.obj.model.gradients()
+        clock = time.perf_counter() - self.start if self.world.root else 0.0
+        loss, _, (items, clock, stops) = mean_gradients(self.world, grads, loss, weight,
+                                                        [items, clock, float(self.stop_requested)])
+        self.state.elapsed, self.stop_requested = float(clock), bool(stops)
+        return loss, int(round(float(items))), grads
 
     def _train_step(self, batch) -> tuple[float, int]:
         """The objective's step; an overflow that a layer's finiteness check caught is a divergence too.
@@ -321,14 +296,10 @@ class Trainer:
             raise DivergenceError(f"{exc}; stopped ({why}); try a smaller --lr or a --clip value",
                                   exc.step, exc.tensor) from None
         rollbacks, scale, elapsed = s.rollbacks + 1, s.lr_scale * 0.5, s.elapsed
-        self.run.recover()
-        self._load_checkpoint()
+        self.resume()
         s = self.state
         s.rollbacks, s.lr_scale, s.elapsed = rollbacks, scale, elapsed
         self.start = time.perf_counter() - elapsed
-        self.step_log = []
-        self.records = self.run.truncate_jsonl("metrics.jsonl", s.step)
-        self.run.truncate_jsonl("steps.jsonl", s.step)
         self.save_checkpoint()  # the halved rate is part of the state from now on
         self.bar.write(f"{exc}; rolled back to step {s.step} with the learning rate halved "
                        f"(x{scale:g}; rollback {rollbacks} of {cfg.max_rollbacks})")
@@ -356,6 +327,8 @@ class Trainer:
             summary["last"] = self.records[-1]
         extras = getattr(obj, "summary_extras", None)
         summary |= (extras() if callable(extras) else {}) | stop_notes(self, stopped)  # stop_reason if early
+        if not self.world.root:
+            return summary
         if self.step_log:
             self.run.append_jsonl("steps.jsonl", self.step_log)
             self.step_log = []
