@@ -15,6 +15,7 @@ from rnnkit.errors import DataError, RunError
 from rnnkit.nn.recurrent import GRU, LSTM, RNN, Recurrent
 from rnnkit.train.checkpoint import tensor_shapes
 from rnnkit.train.config import TrainConfig
+from rnnkit.train.distributed import SINGLE, World, share
 from rnnkit.train.run import Run
 
 
@@ -93,3 +94,26 @@ def fit_scaler(rows: np.ndarray) -> dict:
     ``{"mean": [D floats], "std": [D floats]}``, ready for JSON; inputs become (x − mean) / std."""
     std = rows.std(axis=0)
     return {"mean": rows.mean(axis=0).tolist(), "std": np.where(std > 0, std, 1.0).tolist()}
+
+
+class RowShares:
+    """Data parallel for an objective whose batch is a tuple of arrays with one row per sequence: on
+    several ranks each takes its share of the rows of every batch. Validation is not split: every
+    rank evaluates all of it (the same result on each). Subclasses say what their loss averages over
+    (:meth:`weight`: sequences, unless it counts real tokens)."""
+
+    world: World = SINGLE
+
+    def distribute(self, world: World) -> None:
+        self.world = world
+
+    def share(self, batch: tuple) -> tuple[tuple, int]:
+        """This rank's rows of ``batch`` and their weight (0 if the batch has fewer rows than ranks)."""
+        part = share(len(batch[0]), self.world.rank, self.world.size)
+        rows = [None if a is None else a[part] for a in batch]
+        mine = type(batch)(*rows) if hasattr(batch, "_fields") else tuple(rows)
+        return mine, self.weight(mine) if part.stop > part.start else 0
+
+    def weight(self, batch: tuple) -> int:
+        """How many items the loss of ``batch`` is the mean over: its sequences."""
+        return len(batch[0])

@@ -52,7 +52,7 @@ from rnnkit.data.vocab import EOS, PAD, UNK, Vocab
 from rnnkit.errors import DataError, RnnkitError, RunError
 from rnnkit.functional.losses import softmax_cross_entropy
 from rnnkit.tasks import driver
-from rnnkit.tasks.base import fit_scaler, make_recurrent, open_task_run, split_indices
+from rnnkit.tasks.base import RowShares, fit_scaler, make_recurrent, open_task_run, split_indices
 from rnnkit.tasks.driver import Plan, Recipe
 from rnnkit.tasks.captioner import BOS, Captioner, tokenize
 from rnnkit.train.config import TrainConfig
@@ -225,7 +225,7 @@ def scores(model: Captioner, vectors: np.ndarray, captions: list[str], batch: in
 # -- training --------------------------------------------------------------------------------------------
 
 
-class CaptionObjective:
+class CaptionObjective(RowShares):
     """Shuffled batches of (vector, caption) pairs, teacher forcing; greedy exact match on validation."""
 
     metric, mode, unit = "val_exact", "max", "captions"
@@ -252,6 +252,9 @@ class CaptionObjective:
 
     def start_epoch(self) -> None:
         pass
+
+    def weight(self, batch) -> int:
+        return int(np.sum(batch[3]))  # the loss is the mean over the caption tokens the mask keeps
 
     def train_step(self, batch) -> tuple[float, int]:
         v, inputs, targets, mask = batch

@@ -59,7 +59,7 @@ from rnnkit.data.tables import Labelled, label_order, read_labelled
 from rnnkit.data.vocab import PAD, UNK, Vocab, words
 from rnnkit.errors import DataError, RnnkitError, RunError
 from rnnkit.tasks import driver
-from rnnkit.tasks.base import fit_scaler, make_recurrent, open_task_run, split_indices
+from rnnkit.tasks.base import RowShares, fit_scaler, make_recurrent, open_task_run, split_indices
 from rnnkit.tasks.classifier import Classifier, check_features, named_inputs
 from rnnkit.tasks.driver import Plan, Recipe
 from rnnkit.train.config import TrainConfig, add_options, flag
@@ -219,7 +219,7 @@ def scores(model: Classifier, seqs: list[np.ndarray], y: np.ndarray) -> dict:
 # -- training ------------------------------------------------------------------------------------------------
 
 
-class ClassifyObjective:
+class ClassifyObjective(RowShares):
     """Padded, length-bucketed batches of whole sequences; validation accuracy for the best weights."""
 
     metric, mode, unit = "val_accuracy", "max", "examples"

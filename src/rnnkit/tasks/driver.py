@@ -72,8 +72,8 @@ def train(recipe: Recipe, config: TrainConfig | None = None, resume=None, change
             _check_world(world, recipe, config, session.data_files)
         plan = world.agree(lambda: recipe.prepare(config, session.run))
         if world.size > 1 and not hasattr(plan.objective, "distribute"):
-            raise RnnkitError(f"{recipe.name}: trains in one process only so far; run it without mpiexec "
-                              f"(--distributed works for charlm)")
+            raise RnnkitError(f"{recipe.name}: its objective cannot share a batch among processes (it has no "
+                              f"distribute/share); run it in one process, without mpiexec")
         new = session.run is None
         run = session.create(plan.files)
         if world.root and new and plan.write_new:

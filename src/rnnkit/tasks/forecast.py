@@ -57,7 +57,7 @@ from rnnkit.data.series import Clock, Series, read_series
 from rnnkit.errors import DataError, RnnkitError, RunError
 from rnnkit.functional.losses import mse
 from rnnkit.tasks import driver
-from rnnkit.tasks.base import fit_scaler, make_recurrent, open_task_run
+from rnnkit.tasks.base import RowShares, fit_scaler, make_recurrent, open_task_run
 from rnnkit.tasks.driver import Plan, Recipe
 from rnnkit.tasks.forecaster import Forecaster, changes
 from rnnkit.train.config import TrainConfig, add_options, flag
@@ -237,7 +237,7 @@ def score(forecasts: dict[str, np.ndarray], prefix: str = "") -> dict:
 # -- training --------------------------------------------------------------------------------------------
 
 
-class ForecastObjective:
+class ForecastObjective(RowShares):
     """Shuffled batches of training windows; rolling forecasts of the validation rows choose the best weights.
 
     An epoch is at least ``MIN_EPOCH_BATCHES`` batches: a short series (the airline's 71 windows are 5
@@ -267,6 +267,9 @@ class ForecastObjective:
 
     def start_epoch(self) -> None:
         pass
+
+    def weight(self, batch) -> int:
+        return batch[1].size  # the mean squared error is over every predicted value
 
     def train_step(self, batch) -> tuple[float, int]:
         x, y = batch

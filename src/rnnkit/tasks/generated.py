@@ -25,7 +25,7 @@ import numpy as np
 from rnnkit.errors import RnnkitError
 from rnnkit.nn.module import Module
 from rnnkit.tasks import driver
-from rnnkit.tasks.base import open_task_run
+from rnnkit.tasks.base import RowShares, open_task_run
 from rnnkit.tasks.driver import Plan, Recipe
 from rnnkit.train.config import TrainConfig, flag
 from rnnkit.train.run import Run
@@ -70,7 +70,7 @@ def parse_ints(text: str, count: int, low: int, high: int) -> list[int]:
     return values
 
 
-class GeneratedObjective:
+class GeneratedObjective(RowShares):
     """The trainer's view of a generated task: fresh batches every epoch, a fixed validation set."""
 
     unit = "examples"
@@ -89,6 +89,9 @@ class GeneratedObjective:
 
     def start_epoch(self) -> None:
         pass
+
+    def weight(self, batch: Examples) -> int:
+        return batch.y.size if batch.mask is None else int(batch.mask.sum())  # what the loss averages over
 
     def train_step(self, batch: Examples) -> tuple[float, int]:
         loss, dout = self.task.loss(self.model.forward(batch.x), batch)

@@ -54,7 +54,7 @@ from rnnkit.data.conll import SCHEMES, Tagged, read_conll
 from rnnkit.data.vocab import PAD, UNK, Vocab
 from rnnkit.errors import DataError, RnnkitError, RunError
 from rnnkit.tasks import driver
-from rnnkit.tasks.base import make_recurrent, open_task_run, split_indices
+from rnnkit.tasks.base import RowShares, make_recurrent, open_task_run, split_indices
 from rnnkit.tasks.driver import Plan, Recipe
 from rnnkit.tasks.tagger import CASINGS, Tagger, word_key
 from rnnkit.train.config import TrainConfig, add_options, flag
@@ -205,7 +205,7 @@ def scores(model: Tagger, rows: list[np.ndarray], y: list[np.ndarray], gold: lis
 # -- training ------------------------------------------------------------------------------------------------
 
 
-class TagObjective:
+class TagObjective(RowShares):
     """Padded, length-bucketed batches of sentences; validation entity F1 for the best weights."""
 
     metric, mode, unit = "val_f1", "max", "words"
@@ -235,6 +235,9 @@ class TagObjective:
 
     def start_epoch(self) -> None:
         pass
+
+    def weight(self, batch) -> int:
+        return int(batch[1].sum())  # the loss is the mean over real words
 
     def train_step(self, batch) -> tuple[float, int]:
         x, lengths, y = batch

@@ -48,7 +48,7 @@ from rnnkit.data.vocab import PAD, UNK, Vocab
 from rnnkit.errors import DataError, RnnkitError, RunError
 from rnnkit.functional.losses import softmax_cross_entropy
 from rnnkit.tasks import driver
-from rnnkit.tasks.base import make_recurrent, open_task_run, validation_size
+from rnnkit.tasks.base import RowShares, make_recurrent, open_task_run, validation_size
 from rnnkit.tasks.driver import Plan, Recipe
 from rnnkit.tasks.seq2seq import ATTENTION_KINDS, BOS_ID, EOS_ID, PAD_ID, Seq2Seq
 from rnnkit.train.bleu import corpus_bleu, exact_match
@@ -244,7 +244,7 @@ def evaluate(model: Seq2Seq, paths: list[str]) -> dict:
 # -- training --------------------------------------------------------------------------------------------------
 
 
-class TranslateObjective:
+class TranslateObjective(RowShares):
     """Teacher-forced batches bucketed by length; greedy BLEU on the held-out pairs picks the best weights."""
 
     metric, mode, unit = "val_bleu", "max", "tokens"
@@ -265,6 +265,9 @@ class TranslateObjective:
 
     def start_epoch(self) -> None:
         pass
+
+    def weight(self, batch) -> int:
+        return int(batch[4].sum())  # the loss is the mean over real target tokens (and <eos>)
 
     def train_step(self, batch) -> tuple[float, int]:
         src, src_len, tgt_in, tgt_out, tgt_len = batch

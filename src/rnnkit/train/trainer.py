@@ -261,7 +261,7 @@ class Trainer:
         rank 0's clock and any rank's stop request, the same on every rank (rnnkit.train.distributed)."""
         share, weight = self.obj.share(batch)
         try:
-            loss, items = self._train_step(share)
+            loss, items = self._train_step(share) if weight else (0.0, 0)  # no rows: nothing to add
         except DivergenceError:
             loss, items = math.nan, 0  # the reduced loss is not finite either: every rank raises it below
         grads = self.obj.model.gradients()
