@@ -8,8 +8,9 @@ Measured (the bundled tiny Shakespeare, the charlm defaults: 2-layer LSTM, batch
 
 * chars/s of the whole ``rnnkit train charlm`` for one process with 1 and with 2 BLAS threads, and for
   2 ranks of 1 thread each under ``mpiexec -n 2`` (the summary's ``chars_per_s``, validation included);
-* per step on 2 ranks: compute (forward + backward of the rank's share) and the one Allreduce of the
-  gradients, and the bytes it reduces;
+* per step on 2 ranks: compute (forward + backward of the rank's share), the wait for the slower rank
+  (a barrier, so that it is not counted as Allreduce) and the one Allreduce of the gradients, and the
+  bytes it reduces;
 * Allreduce time of a large buffer between the 2 local ranks (the bandwidth of shared memory).
 
 Modelled: a step of global batch B on N machines takes C/N + A(N), C the one-process step time and
@@ -67,7 +68,7 @@ def probe(steps: int, hidden: int) -> None:
     objective = charlm.prepare(config, None).objective
     objective.distribute(world)
     model, batches = objective.model, objective.batches(np.random.default_rng(0))
-    compute, reduce, nbytes = [], [], 0
+    compute, wait, reduce, nbytes = [], [], [], 0
     for i, batch in zip(range(steps), batches):
         model.zero_grad()
         share, weight = objective.share(batch)
@@ -75,11 +76,14 @@ def probe(steps: int, hidden: int) -> None:
         loss, _ = objective.train_step(share)
         t1 = time.perf_counter()
         grads = model.gradients()
+        world.comm.Barrier()  # waiting for the slower rank, apart from the Allreduce itself
+        tb = time.perf_counter()
         mean_gradients(world, grads, loss, weight, [0.0, 0.0, 0.0])
         t2 = time.perf_counter()
         if i >= 5:  # warm-up steps left out
             compute.append(t1 - t0)
-            reduce.append(t2 - t1)
+            wait.append(tb - t1)
+            reduce.append(t2 - tb)
         nbytes = sum(g.nbytes for g in grads.values())
     big = np.ones(8 * 2**20 // 4, dtype=np.float32)   # 8 MiB: the bandwidth of the local Allreduce
     world.allreduce_sum(big)
@@ -88,7 +92,8 @@ def probe(steps: int, hidden: int) -> None:
         world.allreduce_sum(big)
     local_bw = 10 * big.nbytes / (time.perf_counter() - t0)
     if world.root:
-        print(json.dumps({"compute_s": float(np.median(compute)), "allreduce_s": float(np.median(reduce)),
+        print(json.dumps({"compute_s": float(np.median(compute)), "wait_for_other_rank_s": float(np.median(wait)),
+                          "allreduce_s": float(np.median(reduce)),
                           "bytes_per_step": nbytes, "parameters": model.num_parameters(),
                           "local_allreduce_bytes_per_s": local_bw}))
 
@@ -112,6 +117,7 @@ def main() -> None:
     args = parser.parse_args()
     if args.probe:
         return probe(args.steps, args.hidden)
+    load = os.getloadavg()  # other jobs on the machine: the numbers mean little when it is above 0.5
     with tempfile.TemporaryDirectory() as tmp:
         measured = {name: chars_per_s(r, t, args.steps, args.hidden, Path(tmp) / name)
                     for name, r, t in (("1 process, 1 thread", 1, 1), ("1 process, 2 threads", 1, 2),
@@ -121,7 +127,7 @@ def main() -> None:
                           env=env(1), check=True, capture_output=True, text=True)
     step = json.loads(done.stdout.strip().splitlines()[-1])
     one_step = 2 * step["compute_s"]  # one process does both shares' work
-    result = {"chars_per_s": measured,
+    result = {"load_average_before": load, "chars_per_s": measured,
               "speedup_2_ranks_vs_1_thread": round(measured["2 ranks x 1 thread"] / measured["1 process, 1 thread"], 2),
               "per_step_on_2_ranks": step, "network_assumed": NETWORK,
               "model": {f"hidden {h}": ring_model(one_step * (h / args.hidden) ** 2, step["parameters"]
