@@ -62,6 +62,20 @@ def weights(run_dir: Path) -> dict[str, np.ndarray]:
     return load_tensors(run_dir / "last.safetensors")
 
 
+def last_metrics(run_dir: Path) -> dict:
+    import json
+    record = json.loads((run_dir / "metrics.jsonl").read_text().splitlines()[-1])
+    return {k: v for k, v in record.items() if k != "time"}
+
+
+def assert_same_validation(a: Path, b: Path, rtol: float) -> None:
+    """The last evaluation (validation shared among the ranks, then reduced) as one process saw it."""
+    ma, mb = last_metrics(a), last_metrics(b)
+    assert ma.keys() == mb.keys()
+    for k in ma:
+        assert ma[k] == pytest.approx(mb[k], rel=rtol, abs=1e-12), k
+
+
 def assert_close(a: dict, b: dict, rtol: float) -> None:
     assert a.keys() == b.keys()
     for k in a:
@@ -75,6 +89,7 @@ def test_ranks_reach_the_weights_of_one_process_at_the_same_global_batch(tmp_pat
     many = run(ranks, train_args(corpus, tmp_path / "many", dtype=dtype))
     assert one.returncode == 0 and many.returncode == 0, many.stderr[-2000:]
     assert_close(weights(tmp_path / "many"), weights(tmp_path / "one"), rtol)
+    assert_same_validation(tmp_path / "many", tmp_path / "one", 100 * rtol)
     assert (tmp_path / "many" / "summary.json").exists() and not many.stdout   # rank 0 wrote; --quiet
 
 
@@ -157,7 +172,8 @@ def test_ranks_with_different_options_are_refused_before_anything_is_written(tmp
 
 @pytest.mark.parametrize("task", ["copy", "tag"])
 def test_row_sharing_tasks_match_one_process_too(tmp_path, task):
-    """copy's loss is masked, tag's counts real words: uneven weights (batch 5 on 2 ranks). No dropout: each
+    """copy's loss is masked, tag's counts real words: uneven weights (batch 5 on 2 ranks); their validation is
+    shared among the ranks too. No dropout: each
     rank draws its own masks (its own stream), so with dropout the runs differ as two seeds do."""
     args = ["-m", "rnnkit", "train", task, "--quiet", "--max-steps", "20", "--batch-size", "5", "--hidden", "8",
             "--dtype", "float64", "--eval-every", "20", "--seed", "1", "--dropout", "0"]
@@ -165,3 +181,4 @@ def test_row_sharing_tasks_match_one_process_too(tmp_path, task):
     two = run(2, args + ["--out", str(tmp_path / "two")])
     assert one.returncode == 0 and two.returncode == 0, two.stderr[-2000:]
     assert_close(weights(tmp_path / "two"), weights(tmp_path / "one"), 1e-10)
+    assert_same_validation(tmp_path / "two", tmp_path / "one", 1e-8)

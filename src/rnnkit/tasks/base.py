@@ -15,7 +15,7 @@ from rnnkit.errors import DataError, RunError
 from rnnkit.nn.recurrent import GRU, LSTM, RNN, Recurrent
 from rnnkit.train.checkpoint import tensor_shapes
 from rnnkit.train.config import TrainConfig
-from rnnkit.train.distributed import SINGLE, World, share
+from rnnkit.train.distributed import SINGLE, World, concat_shares, share
 from rnnkit.train.run import Run
 
 
@@ -98,9 +98,9 @@ def fit_scaler(rows: np.ndarray) -> dict:
 
 class RowShares:
     """Data parallel for an objective whose batch is a tuple of arrays with one row per sequence: on
-    several ranks each takes its share of the rows of every batch. Validation is not split: every
-    rank evaluates all of it (the same result on each). Subclasses say what their loss averages over
-    (:meth:`weight`: sequences, unless it counts real tokens)."""
+    several ranks each takes its share of the rows of every batch. Subclasses say what their loss
+    averages over (:meth:`weight`: sequences, unless it counts real tokens), and may share the forward
+    passes of their validation with :meth:`spread`."""
 
     world: World = SINGLE
 
@@ -117,3 +117,10 @@ class RowShares:
     def weight(self, batch: tuple) -> int:
         """How many items the loss of ``batch`` is the mean over: its sequences."""
         return len(batch[0])
+
+    def spread(self, items, compute):
+        """``compute(items)`` with the work shared among the ranks: each runs ``compute`` on its share of
+        ``items`` (its rows of the result, in order); the rows of all, joined, on every rank."""
+        if len(items) < self.world.size:
+            return compute(items)
+        return concat_shares(self.world, compute(items[share(len(items), self.world.rank, self.world.size)]), 0)

@@ -48,6 +48,7 @@ from __future__ import annotations
 from argparse import SUPPRESS
 from collections import Counter
 from dataclasses import dataclass, field
+from functools import partial
 from importlib import resources
 
 import numpy as np
@@ -209,9 +210,10 @@ def logits_of(model: Classifier, seqs: list[np.ndarray], batch_size: int = EVAL_
     return out
 
 
-def scores(model: Classifier, seqs: list[np.ndarray], y: np.ndarray) -> dict:
-    """loss, accuracy, macro_f1 and the confusion matrix of ``model`` on encoded examples."""
-    logits = logits_of(model, seqs)
+def scores(model: Classifier, seqs: list[np.ndarray], y: np.ndarray, logits_fn=logits_of) -> dict:
+    """loss, accuracy, macro_f1 and the confusion matrix of ``model`` on encoded examples (``logits_fn``:
+    how the logits are computed)."""
+    logits = logits_fn(model, seqs)
     loss, _ = model.loss(logits, y)
     return {"loss": float(loss), **classification_scores(y, model.predicted(logits), len(model.labels))}
 
@@ -248,7 +250,7 @@ class ClassifyObjective(RowShares):
         return float(loss), len(y)
 
     def evaluate(self) -> dict[str, float]:
-        s = scores(self.model, *self.val)
+        s = scores(self.model, *self.val, logits_fn=lambda model, seqs: self.spread(seqs, partial(logits_of, model)))
         return {"val_loss": s["loss"], "val_accuracy": s["accuracy"], "val_macro_f1": s["macro_f1"]}
 
     def carried(self) -> dict[str, np.ndarray]:

@@ -17,6 +17,7 @@ instance then offers what a task module offers (``NAME``, ``VERBS``,
 from __future__ import annotations
 
 import inspect
+from functools import partial
 from argparse import SUPPRESS
 from typing import NamedTuple
 
@@ -99,7 +100,8 @@ class GeneratedObjective(RowShares):
         return float(loss), len(batch.x)
 
     def evaluate(self) -> dict[str, float]:
-        return {f"val_{k}": v for k, v in self.task.metrics(self.model, self.val).items()}
+        out = self.spread(self.val.x, partial(self.task.outputs, self.model))  # each rank its share
+        return {f"val_{k}": v for k, v in self.task.scores(out, self.val).items()}
 
     def carried(self) -> dict[str, np.ndarray]:
         return {}  # every sequence starts from a zero state: nothing is carried between steps
@@ -149,9 +151,12 @@ class GeneratedTask:
 
     # -- shared --------------------------------------------------------------------
     def metrics(self, model: Module, batch: Examples) -> dict[str, float]:
-        """``scores`` of the model on ``batch``, run forward ``CHUNK`` sequences at a time."""
-        out = np.concatenate([model.forward(batch.x[i:i + CHUNK]) for i in range(0, len(batch.x), CHUNK)])
-        return self.scores(out, batch)
+        """``scores`` of the model on ``batch``."""
+        return self.scores(self.outputs(model, batch.x), batch)
+
+    def outputs(self, model: Module, x: np.ndarray) -> np.ndarray:
+        """The model's outputs for the inputs ``x`` (N, T, D), run forward ``CHUNK`` sequences at a time."""
+        return np.concatenate([model.forward(x[i:i + CHUNK]) for i in range(0, len(x), CHUNK)])
 
     def evaluate_fresh(self, model: Module, size: int = 1000, seed: int = 1) -> dict[str, float]:
         """The task's metrics of a loaded model on ``size`` freshly generated examples."""

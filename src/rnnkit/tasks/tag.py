@@ -193,9 +193,11 @@ def logits_of(model: Tagger, rows: list[np.ndarray], batch_size: int = EVAL_BATC
     return out
 
 
-def scores(model: Tagger, rows: list[np.ndarray], y: list[np.ndarray], gold: list[list[str]]) -> dict:
-    """Loss, entity scores and token accuracy of ``model`` on encoded sentences."""
-    logits = logits_of(model, rows)
+def scores(model: Tagger, rows: list[np.ndarray], y: list[np.ndarray], gold: list[list[str]],
+           logits_fn=logits_of) -> dict:
+    """Loss, entity scores and token accuracy of ``model`` on encoded sentences (``logits_fn``: how the
+    logits are computed)."""
+    logits = logits_fn(model, rows)
     flat = np.concatenate(logits)
     loss, _ = model.loss(flat, np.concatenate(y))
     pred = [[model.tags[k] for k in z.argmax(axis=1)] for z in logits]
@@ -239,6 +241,12 @@ class TagObjective(RowShares):
     def weight(self, batch) -> int:
         return int(batch[1].sum())  # the loss is the mean over real words
 
+    def _shared_logits(self, model: Tagger, rows: list[np.ndarray]) -> list[np.ndarray]:
+        """:func:`logits_of`, each rank running its share of the sentences (their words' rows joined)."""
+        words = self.spread(rows, lambda part: np.concatenate(logits_of(model, part) or
+                                                              [np.zeros((0, len(model.tags)), model.dtype)]))
+        return np.split(words, np.cumsum([len(r) for r in rows])[:-1])
+
     def train_step(self, batch) -> tuple[float, int]:
         x, lengths, y = batch
         loss, dlogits = self.model.loss(self.model.forward(x, lengths), y, lengths)
@@ -246,7 +254,7 @@ class TagObjective(RowShares):
         return float(loss), int(lengths.sum())
 
     def evaluate(self) -> dict[str, float]:
-        s = scores(self.model, *self.val)
+        s = scores(self.model, *self.val, logits_fn=self._shared_logits)
         return {"val_loss": s["loss"], "val_f1": s["f1"], "val_precision": s["precision"],
                 "val_recall": s["recall"], "val_accuracy": s["accuracy"]}
 
