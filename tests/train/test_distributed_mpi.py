@@ -83,13 +83,30 @@ def assert_close(a: dict, b: dict, rtol: float) -> None:
         assert err <= rtol, f"{k}: relative difference {err:.3g} > {rtol}"
 
 
+@pytest.fixture(scope="module")
+def trained(tmp_path_factory, corpus):
+    """A finished run of ``ranks`` (0: one process without mpiexec) with ``options``, trained once per module."""
+    done = {}
+
+    def get(ranks: int, **options) -> Path:
+        key = (ranks, tuple(sorted(options.items())))
+        if key not in done:
+            out = tmp_path_factory.mktemp("ref") / "run"
+            result = run(ranks, train_args(corpus, out, **options))
+            assert result.returncode == 0, result.stderr[-2000:]
+            done[key] = out
+        return done[key]
+    return get
+
+
 @pytest.mark.parametrize("ranks,dtype,rtol", [(2, "float64", 1e-10), (3, "float64", 1e-10), (2, "float32", 1e-5)])
-def test_ranks_reach_the_weights_of_one_process_at_the_same_global_batch(tmp_path, corpus, ranks, dtype, rtol):
-    one = run(0, train_args(corpus, tmp_path / "one", dtype=dtype))
+def test_ranks_reach_the_weights_of_one_process_at_the_same_global_batch(tmp_path, corpus, trained, ranks, dtype,
+                                                                          rtol):
+    one = trained(0, dtype=dtype)
     many = run(ranks, train_args(corpus, tmp_path / "many", dtype=dtype))
-    assert one.returncode == 0 and many.returncode == 0, many.stderr[-2000:]
-    assert_close(weights(tmp_path / "many"), weights(tmp_path / "one"), rtol)
-    assert_same_validation(tmp_path / "many", tmp_path / "one", 100 * rtol)
+    assert many.returncode == 0, many.stderr[-2000:]
+    assert_close(weights(tmp_path / "many"), weights(one), rtol)
+    assert_same_validation(tmp_path / "many", one, 100 * rtol)
     assert (tmp_path / "many" / "summary.json").exists() and not many.stdout   # rank 0 wrote; --quiet
 
 
@@ -135,25 +152,24 @@ def kill_rank_midway(corpus: Path, out: Path, options: dict, rank: int, after_st
 RESUME = dict(max_steps=300, eval_every=50, checkpoint_every=4, dtype="float64")
 
 
-def test_sigkill_then_resume_on_two_ranks_is_bit_identical(tmp_path, corpus):
+def test_sigkill_then_resume_on_two_ranks_is_bit_identical(tmp_path, corpus, trained):
     options = RESUME | {"dropout": 0.1}    # each rank's dropout generator must come back exactly
-    reference = run(2, train_args(corpus, tmp_path / "ref", **options))
-    assert reference.returncode == 0, reference.stderr[-2000:]
+    reference = trained(2, **options)
     killed = kill_rank_midway(corpus, tmp_path / "run", options, rank=1, after_step=60)
     assert killed.returncode != 0 and "rank 1" in killed.stderr      # the launcher names the dead rank
     resumed = run(2, ["-m", "rnnkit", "train", "--resume", str(tmp_path / "run"), "--quiet"])
     assert resumed.returncode == 0, resumed.stderr[-2000:]
-    a, b = weights(tmp_path / "run"), weights(tmp_path / "ref")
+    a, b = weights(tmp_path / "run"), weights(reference)
     assert all(np.array_equal(a[k], b[k]) for k in a)
 
 
-def test_a_two_rank_run_resumes_in_one_process(tmp_path, corpus):
-    reference = run(2, train_args(corpus, tmp_path / "ref", **RESUME))
-    assert reference.returncode == 0, reference.stderr[-2000:]
+@pytest.mark.parametrize("ranks", [0, 3])
+def test_a_two_rank_run_resumes_on_another_number_of_ranks(tmp_path, corpus, trained, ranks):
+    """In one process (0: no mpiexec) or on 3 ranks: the global position and the whole carried state."""
     kill_rank_midway(corpus, tmp_path / "run", RESUME, rank=0, after_step=60)
-    resumed = run(0, ["-m", "rnnkit", "train", "--resume", str(tmp_path / "run"), "--quiet"])
+    resumed = run(ranks, ["-m", "rnnkit", "train", "--resume", str(tmp_path / "run"), "--quiet"])
     assert resumed.returncode == 0, resumed.stderr[-2000:]
-    assert_close(weights(tmp_path / "run"), weights(tmp_path / "ref"), 1e-10)
+    assert_close(weights(tmp_path / "run"), weights(trained(2, **RESUME)), 1e-10)
 
 
 def test_more_ranks_than_the_global_batch_is_refused_by_rank_0_and_writes_nothing(tmp_path, corpus):

@@ -1,12 +1,12 @@
 """One training invocation of any task: its run directory (new or resumed), its lock, the resume rules.
 
-Every task's ``train(config, resume=None, changes=None)`` runs inside a :class:`Session`::
+Every task trains inside a :class:`Session`, which the task driver (:mod:`rnnkit.tasks.driver`) opens::
 
-    with Session(NAME, Config, config, resume, changes) as session:
+    with Session(NAME, Config, config, resume, changes, world) as session:
         config = session.config                      # the stored one (with the allowed changes) on resume
         ...read the data, build the model (from session.run's files on resume)...
         run = session.create({"vocab.json": vocab.to_json()})   # the run: created only now
-        return session.fit(Trainer(objective, config, run))
+        return session.fit(Trainer(objective, config, run, world=world))
 
 What the session guarantees, whichever task:
 
@@ -18,6 +18,9 @@ What the session guarantees, whichever task:
 * **Resume rules**: a resume may change the budget and the stopping rules (:data:`RESUMABLE`,
   totals for the whole run); any other option given with a value other than the run's is
   refused by name. Resuming a run that has finished says so (exit 2) instead of doing nothing.
+* **One writer**: on several ranks (``world``, :mod:`rnnkit.train.distributed`) rank 0 alone opens,
+  locks, creates and writes the run; the others get its configuration and path from rank 0 (an error
+  there is raised on every rank) and read the run directory only when resuming.
 * **Data**: a new run stores its data files as absolute paths with their size and SHA-256
   (``data_files`` in config.json); a resume from any directory finds them, and refuses data that
   has changed since.

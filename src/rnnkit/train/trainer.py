@@ -21,7 +21,12 @@ carried state, the position (epoch, batch), the dropout generators' states,
 the learning-rate scale and the running log window. A run killed at any
 moment and resumed from it ends with the same weights, bit for bit, as a run
 that was never interrupted. One checkpoint is written before the first step,
-so even a run killed at once can be resumed.
+so even a run killed at once can be resumed (:mod:`rnnkit.train.snapshots`).
+
+On several ranks (``world``, :mod:`rnnkit.train.distributed`) each rank runs the objective's step on
+its share of the global batch and one Allreduce makes the gradient, the loss, the count, the clock
+(rank 0's) and any stop request the same on every rank, before the same clipping and optimizer step.
+Every rank evaluates (sharing the work, if the objective does) and checkpoints; rank 0 alone writes.
 
 Divergence guard: a step whose loss or gradient is not finite is stopped
 before the weights change (:class:`~rnnkit.errors.DivergenceError` names the
@@ -44,8 +49,8 @@ import numpy as np
 from rnnkit.errors import DivergenceError, RnnkitError
 from rnnkit.nn.module import Module
 from rnnkit.optim import SGD, Adagrad, Adam, AdamW, RMSprop, clip_grad_norm, grad_norm
-from rnnkit.train.budget import Budget
 from rnnkit.train import snapshots
+from rnnkit.train.budget import Budget
 from rnnkit.train.config import TrainConfig
 from rnnkit.train.distributed import SINGLE, World, mean_gradients
 from rnnkit.train.progress import Progress, summary_table
@@ -54,8 +59,11 @@ from rnnkit.train.schedules import learning_rate
 from rnnkit.train.state import TrainState, new_window
 from rnnkit.train.stopping import stop_notes
 
+
 class Objective(Protocol):
-    """What a task gives the trainer (``summary_extras() -> dict`` is optional)."""
+    """What a task gives the trainer (``summary_extras() -> dict`` is optional, and so are
+    ``distribute(world)`` and ``share(batch) -> (this rank's part, its weight)``, which training on
+    several ranks needs: see :mod:`rnnkit.train.distributed`)."""
 
     model: Module
     metric: str   # the key of evaluate()'s result used for best/early stopping
