@@ -1,11 +1,13 @@
-"""What every task shares: building the recurrent stack, opening runs, splitting data.
+"""What every task shares: building the recurrent stack, opening runs, splitting data, sharing batches.
 
 A task module (``charlm``, ``classify``, ...) provides ``NAME``, a ``Config``
 dataclass (a :class:`~rnnkit.train.config.TrainConfig` with task fields), a
-``train(config, resume=None, changes=None) -> summary`` function (the one Python call that
-the ``rnnkit train TASK`` command makes), a ``load(run) -> model`` function
-and ``add_arguments(parser)`` for its command-line options. A run is created
-(or resumed) by :class:`rnnkit.tasks.session.Session`.
+``prepare(config, run) -> Plan`` and its ``RECIPE`` for the task driver, a
+``train(config, resume=None, changes=None, world=None) -> summary`` function (the one Python
+call that the ``rnnkit train TASK`` command makes, handed to :func:`rnnkit.tasks.driver.train`),
+a ``load(run) -> model`` function and ``add_arguments(parser)`` for its command-line options.
+Its objective shares each batch among several ranks with :class:`RowShares` (or its own
+``distribute``/``share``, as charlm's streams do).
 """
 from __future__ import annotations
 
