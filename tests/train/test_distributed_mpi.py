@@ -186,11 +186,11 @@ def test_ranks_with_different_options_are_refused_before_anything_is_written(tmp
     assert "rank(s) 1 of 2 see a different configuration or different data files" in proc.stderr
 
 
-@pytest.mark.parametrize("task", ["copy", "tag"])
+@pytest.mark.parametrize("task", ["copy", "tag", "caption"])
 def test_row_sharing_tasks_match_one_process_too(tmp_path, task):
-    """copy's loss is masked, tag's counts real words: uneven weights (batch 5 on 2 ranks); their validation is
-    shared among the ranks too. No dropout: each
-    rank draws its own masks (its own stream), so with dropout the runs differ as two seeds do."""
+    """copy's and caption's losses are masked, tag's counts real words: uneven weights (batch 5 on 2 ranks);
+    their validation is shared among the ranks too. No dropout: each rank draws its own masks (its own
+    stream), so with dropout the runs differ as two seeds do."""
     args = ["-m", "rnnkit", "train", task, "--quiet", "--max-steps", "20", "--batch-size", "5", "--hidden", "8",
             "--dtype", "float64", "--eval-every", "20", "--seed", "1", "--dropout", "0"]
     one = run(0, args + ["--out", str(tmp_path / "one")])

@@ -126,3 +126,10 @@ class RowShares:
         if len(items) < self.world.size:
             return compute(items)
         return concat_shares(self.world, compute(items[share(len(items), self.world.rank, self.world.size)]), 0)
+
+    def each_share(self, n: int, compute) -> list:
+        """``compute(part)`` of every rank's share ``part`` (a slice) of ``n`` items, in rank order, on every
+        rank (its result must be JSON: numbers, strings, lists); one share of all if fewer than the ranks."""
+        if n < self.world.size:
+            return [compute(slice(None))]
+        return self.world.allgather(compute(share(n, self.world.rank, self.world.size)))

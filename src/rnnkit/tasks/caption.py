@@ -208,13 +208,25 @@ def teacher_forcing(model: Captioner, captions: list[str]) -> tuple[np.ndarray, 
 
 def scores(model: Captioner, vectors: np.ndarray, captions: list[str], batch: int = 512) -> dict:
     """Teacher-forced loss, and exact-match and token accuracy of the greedy captions."""
+    return scored(model, [caption_sums(model, vectors, captions, batch)], captions)
+
+
+def caption_sums(model: Captioner, vectors: np.ndarray, captions: list[str], batch: int = 512) -> list:
+    """[Σ nats over the caption tokens, their count, the greedy captions] of ``vectors``."""
     v = model.scale(vectors)
     total, count, said = 0.0, 0, []
     for i in range(0, len(v), batch):
         inputs, targets, mask = teacher_forcing(model, captions[i:i + batch])
         loss, _ = softmax_cross_entropy(model.forward(v[i:i + batch], inputs), targets, mask)
-        total, count = total + float(loss) * mask.sum(), count + int(mask.sum())
+        total, count = total + float(loss) * float(mask.sum()), count + int(mask.sum())
         said += model.generate(v[i:i + batch], model.config.max_tokens)
+    return [total, count, said]
+
+
+def scored(model: Captioner, parts: list, captions: list[str]) -> dict:
+    """The scores of :func:`caption_sums` of consecutive parts of ``captions`` (one, or a rank's each)."""
+    total, count = sum(p[0] for p in parts), sum(p[1] for p in parts)
+    said = [c for p in parts for c in p[2]]
     right = [a == b for a, b in zip(said, captions)]
     tokens = [(model.tokens(a), model.tokens(b)) for a, b in zip(said, captions)]
     token_right = sum(sum(x == y for x, y in zip(a, b)) for a, b in tokens)
@@ -263,7 +275,8 @@ class CaptionObjective(RowShares):
         return float(loss), len(v)
 
     def evaluate(self) -> dict[str, float]:
-        s = scores(self.model, self.val_vectors, self.val_captions)
+        v, c = self.val_vectors, self.val_captions
+        s = scored(self.model, self.each_share(len(c), lambda part: caption_sums(self.model, v[part], c[part])), c)
         return {"val_loss": s["loss"], "val_exact": s["exact"], "val_token_accuracy": s["token_accuracy"]}
 
     def carried(self) -> dict[str, np.ndarray]:

@@ -229,7 +229,16 @@ def format_prediction(result: dict) -> str:
 
 def scores(model: Seq2Seq, sources: list[str], references: list[str], beam: int = 1) -> dict:
     """BLEU (sacreBLEU's corpus BLEU, 0–100) and exact match of the model's translations."""
-    hyps = [_text(model, nbest[0][0]) for nbest in translate_ids(model, _source_ids(model, sources), beam)]
+    return scored(translations(model, sources, beam), references)
+
+
+def translations(model: Seq2Seq, sources: list[str], beam: int = 1) -> list[str]:
+    """The model's best translation of each source sentence."""
+    return [_text(model, nbest[0][0]) for nbest in translate_ids(model, _source_ids(model, sources), beam)]
+
+
+def scored(hyps: list[str], references: list[str]) -> dict:
+    """BLEU and exact match of the translations ``hyps`` (and the translations)."""
     return {"bleu": corpus_bleu(hyps, [references]), "exact_match": exact_match(hyps, references),
             "hypotheses": hyps}
 
@@ -278,7 +287,10 @@ class TranslateObjective(RowShares):
         return float(loss), int(tgt_len.sum())
 
     def evaluate(self) -> dict[str, float]:
-        s = scores(self.model, self.val_sources, self.val_targets, beam=1)
+        sources = self.val_sources  # greedy; each rank translates its share
+        hyps = [h for part in self.each_share(len(sources), lambda p: translations(self.model, sources[p]))
+                for h in part]
+        s = scored(hyps, self.val_targets)
         return {"val_bleu": s["bleu"], "val_exact_match": s["exact_match"]}
 
     def carried(self) -> dict[str, np.ndarray]:
