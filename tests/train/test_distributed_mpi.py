@@ -6,6 +6,7 @@ Skipped only where mpi4py or Open MPI's mpiexec is missing (``pip install "rnnki
 """
 from __future__ import annotations
 
+import json
 import os
 import shutil
 import signal
@@ -63,7 +64,6 @@ def weights(run_dir: Path) -> dict[str, np.ndarray]:
 
 
 def last_metrics(run_dir: Path) -> dict:
-    import json
     record = json.loads((run_dir / "metrics.jsonl").read_text().splitlines()[-1])
     return {k: v for k, v in record.items() if k != "time"}
 
@@ -107,7 +107,8 @@ def test_ranks_reach_the_weights_of_one_process_at_the_same_global_batch(tmp_pat
     assert many.returncode == 0, many.stderr[-2000:]
     assert_close(weights(tmp_path / "many"), weights(one), rtol)
     assert_same_validation(tmp_path / "many", one, 100 * rtol)
-    assert (tmp_path / "many" / "summary.json").exists() and not many.stdout   # rank 0 wrote; --quiet
+    assert json.loads((tmp_path / "many" / "summary.json").read_text())["ranks"] == ranks   # rank 0 wrote it
+    assert not many.stdout   # --quiet
 
 
 def rank_pid(tag: str, rank: int, timeout: float = 30) -> int:
@@ -126,7 +127,6 @@ def rank_pid(tag: str, rank: int, timeout: float = 30) -> int:
 
 
 def manifest_step(run_dir: Path) -> int:
-    import json
     try:
         return json.loads((run_dir / "manifest.json").read_text())["step"]
     except (OSError, ValueError, KeyError):
@@ -198,3 +198,11 @@ def test_row_sharing_tasks_match_one_process_too(tmp_path, task):
     assert one.returncode == 0 and two.returncode == 0, two.stderr[-2000:]
     assert_close(weights(tmp_path / "two"), weights(tmp_path / "one"), 1e-10)
     assert_same_validation(tmp_path / "two", tmp_path / "one", 1e-8)
+
+
+def test_distributed_without_a_launcher_trains_as_one_process(tmp_path):
+    """--distributed insists on MPI: with mpi4py there, a process started alone is a world of one."""
+    done = run(0, ["-m", "rnnkit", "train", "echo", "--distributed", "--quiet", "--max-steps", "2",
+                   "--out", str(tmp_path / "e")])
+    assert done.returncode == 0, done.stderr[-2000:]
+    assert "ranks" not in json.loads((tmp_path / "e" / "summary.json").read_text())

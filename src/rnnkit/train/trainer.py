@@ -331,6 +331,8 @@ class Trainer:
         }
         if s.rollbacks:
             summary |= {"rollbacks": s.rollbacks, "lr_scale": s.lr_scale}
+        if self.world.size > 1:
+            summary["ranks"] = self.world.size  # of this invocation (a resume may have another number)
         if self.records:
             summary["last"] = self.records[-1]
         extras = getattr(obj, "summary_extras", None)
