@@ -150,8 +150,10 @@ def kill_rank_midway(corpus: Path, out: Path, options: dict, rank: int, after_st
 
 
 RESUME = dict(max_steps=300, eval_every=50, checkpoint_every=4, dtype="float64")
+needs_proc = pytest.mark.skipif(not Path("/proc/self/environ").exists(), reason="finds a rank's process in /proc")
 
 
+@needs_proc
 def test_sigkill_then_resume_on_two_ranks_is_bit_identical(tmp_path, corpus, trained):
     options = RESUME | {"dropout": 0.1}    # each rank's dropout generator must come back exactly
     reference = trained(2, **options)
@@ -163,6 +165,7 @@ def test_sigkill_then_resume_on_two_ranks_is_bit_identical(tmp_path, corpus, tra
     assert all(np.array_equal(a[k], b[k]) for k in a)
 
 
+@needs_proc
 @pytest.mark.parametrize("ranks", [0, 3])
 def test_a_two_rank_run_resumes_on_another_number_of_ranks(tmp_path, corpus, trained, ranks):
     """In one process (0: no mpiexec) or on 3 ranks: the global position and the whole carried state."""
