@@ -133,7 +133,11 @@ def encode_corpus(paths: list[str], vocab: Vocab, level: str, source: str = "tra
 
 
 class LMObjective:
-    """Truncated-BPTT training and validation of a :class:`LanguageModel`."""
+    """Truncated-BPTT training and validation of a :class:`LanguageModel`.
+
+    On several ranks each keeps only its streams: rows ``rows`` of the ``batch_size`` training streams
+    and its share of the validation streams, so the token ids a rank holds shrink as ranks grow
+    (the whole text is still read, once to count and once to encode)."""
 
     metric, mode = "val_loss", "min"
 
@@ -141,31 +145,36 @@ class LMObjective:
         self.model, self.config = model, config
         self.unit = "chars" if config.level == "char" else "tokens"
         self.train_ids, self.val_ids = train_ids, val_ids
+        self.n_train, self.n_val = len(train_ids), len(val_ids)
         B, bptt = config.batch_size, config.bptt
         if stream_length(len(train_ids), B, bptt - 1) < 1:
             raise DataError(f"the training text has {len(train_ids)} tokens: too few for "
                             f"--batch-size {B} and --bptt {bptt}; use smaller values or more text")
-        self.length = stream_length(len(train_ids), B, bptt - 1)
+        self.length = stream_length(len(train_ids), B, bptt - 1)            # L of every training stream
+        self.val_streams = stream_count(self.n_val, EVAL_STREAMS, bptt)
+        self.val_length = stream_length(self.n_val, self.val_streams)
         self.state = None
-        self.world, self.rows = SINGLE, slice(None)   # the streams of this rank (all of them, alone)
+        self.world, self.rows, self.val_rows = SINGLE, slice(0, B), slice(0, self.val_streams)
 
     def distribute(self, world: World) -> None:
-        """Train on this rank's share of the ``batch_size`` streams (and validate on its share of the
-        validation streams); the carried state is this rank's rows."""
+        """Keep this rank's share of the training streams and of the validation streams only."""
         self.world, self.rows = world, share(self.config.batch_size, world.rank, world.size)
+        self.val_rows = share(self.val_streams, world.rank, world.size)
+        L, Lv = self.length, self.val_length  # a stream's tokens, and room for every epoch's offset
+        self.train_ids = _kept(self.train_ids[self.rows.start * L:self.rows.stop * L + self.config.bptt])
+        self.val_ids = _kept(self.val_ids[self.val_rows.start * Lv:self.val_rows.stop * Lv + 1])
 
     def share(self, batch) -> tuple[tuple[np.ndarray, np.ndarray], int]:
-        """This rank's streams of a global (x, y) chunk, and the tokens they hold (the loss's count)."""
-        x, y = batch
-        return (x[self.rows], y[self.rows]), x[self.rows].size
+        """The batch of this rank's streams (already its own), and the tokens it holds."""
+        return batch, batch[0].size
 
     def steps_per_epoch(self) -> int:
-        return stream_steps(len(self.train_ids), self.config.batch_size, self.config.bptt)
+        return stream_steps(self.n_train, self.config.batch_size, self.config.bptt)
 
     def batches(self, rng):
         offset = int(rng.integers(self.config.bptt))  # a new cut of the text every epoch
-        return as_int64(stream_batches(self.train_ids, self.config.batch_size, self.config.bptt, offset,
-                                       self.length))
+        streams = self.rows.stop - self.rows.start
+        return as_int64(stream_batches(self.train_ids, streams, self.config.bptt, offset, self.length))
 
     def start_epoch(self) -> None:
         self.state = None
@@ -178,18 +187,15 @@ class LMObjective:
         return float(loss), x.size
 
     def evaluate(self) -> dict[str, float]:
-        streams = stream_count(len(self.val_ids), EVAL_STREAMS, self.config.bptt)
-        rows = share(streams, self.world.rank, self.world.size)
-        sums = np.array(nats_and_tokens(self.model, self.val_ids, streams, self.config.bptt, rows))
+        streams = self.val_rows.stop - self.val_rows.start
+        sums = np.array(nats_and_tokens(self.model, self.val_ids, streams, self.config.bptt, self.val_length))
         total, count = self.world.allreduce_sum(sums)
         nats = float(total / count)
         return {"val_loss": nats, "val_bits": nats / math.log(2), "val_perplexity": math.exp(min(nats, 700))}
 
     def summary_extras(self) -> dict:
         """How the validation loss was measured, merged into the run's summary by the trainer."""
-        n_val = len(self.val_ids)
-        return {"train_tokens": len(self.train_ids), "val_tokens": n_val - 1,
-                "val_streams": stream_count(n_val, EVAL_STREAMS, self.config.bptt)}
+        return {"train_tokens": self.n_train, "val_tokens": self.n_val - 1, "val_streams": self.val_streams}
 
     def carried(self) -> dict[str, np.ndarray]:
         """The state carried into the next chunk, (layers, batch_size, H) each: every rank's rows joined."""
@@ -201,6 +207,11 @@ class LMObjective:
     def restore_carried(self, tensors: dict[str, np.ndarray]) -> None:
         parts = tuple(tensors[f"state{i}"][:, self.rows] for i in range(len(tensors)))
         self.state = None if not parts else parts if len(parts) > 1 else parts[0]
+
+
+def _kept(ids: np.ndarray) -> np.ndarray:
+    """A rank's part of the ids on its own: a copy (the rest can be freed), or, memory-mapped, a view."""
+    return ids if isinstance(ids, np.memmap) else ids.copy()
 
 
 def as_int64(batches):
@@ -219,17 +230,18 @@ def evaluate_ids(model: LanguageModel, ids: np.ndarray, streams: int, bptt: int)
     from chunk to chunk (every token but the first is predicted; a leftover of fewer than the streams is
     not)."""
     B = stream_count(len(ids), streams, bptt)
-    total, count = nats_and_tokens(model, ids, B, bptt, slice(None))
+    total, count = nats_and_tokens(model, ids, B, bptt)
     return total / count
 
 
-def nats_and_tokens(model: LanguageModel, ids: np.ndarray, streams: int, bptt: int, rows: slice) -> tuple[float, int]:
-    """(Σ nats, tokens) over the ``rows`` of ``ids`` cut into ``streams`` streams (the rows of one rank)."""
+def nats_and_tokens(model: LanguageModel, ids: np.ndarray, streams: int, bptt: int,
+                    length: int | None = None) -> tuple[float, int]:
+    """(Σ nats, tokens) of ``ids`` cut into ``streams`` streams (of ``length`` tokens: a rank's rows of a
+    longer text)."""
     total, count, state = 0.0, 0, None
-    for x, y in as_int64(stream_batches(ids, streams, bptt)):
-        x, y = x[rows], y[rows]
-        if not x.size:
-            break  # a rank with no validation stream
+    if streams < 1:
+        return total, count  # a rank with no validation stream
+    for x, y in as_int64(stream_batches(ids, streams, bptt, 0, length)):
         logits, state = model.forward(x, state)
         loss, _ = softmax_cross_entropy(logits, y)
         total, count = total + float(loss) * y.size, count + y.size
