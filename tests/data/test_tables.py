@@ -110,3 +110,14 @@ def test_npz_errors(tmp_path):
 
 def test_label_order_sorts_numbers_by_value():
     assert label_order(["10", "2", "pos", "neg", "2", "-1"]) == ["-1", "2", "10", "neg", "pos"]
+
+
+def test_npz_member_flagged_encrypted_is_a_data_error(tmp_path):
+    """zipfile raises RuntimeError for a member whose "encrypted" bit is set (found by the fuzz test)."""
+    np.savez(tmp_path / "ok.npz", X=np.zeros((1, 2, 1)), y=np.zeros(1))
+    data = bytearray((tmp_path / "ok.npz").read_bytes())
+    central = data.index(b"PK\x01\x02")  # the first member's central-directory entry
+    data[central + 8] |= 1                 # its general-purpose flags: bit 0, encrypted
+    (tmp_path / "enc.npz").write_bytes(bytes(data))
+    with pytest.raises(DataError, match="enc.npz: a damaged .npz archive"):
+        read_sequences(tmp_path / "enc.npz")

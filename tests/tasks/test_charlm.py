@@ -1,6 +1,7 @@
 """charlm: it learns, samples, scores, resumes exactly, and refuses bad input."""
 from __future__ import annotations
 
+import dataclasses
 import math
 
 import numpy as np
@@ -12,6 +13,7 @@ from rnnkit.data import vocab as rk_vocab
 from rnnkit.errors import DataError, RnnkitError, RunError
 from rnnkit.functional import losses as rk_loss
 from rnnkit.tasks import charlm
+from rnnkit.train import distributed as rk_world
 from rnnkit.train.run import Run
 from tests.conftest import assert_interrupt_and_resume_exact
 
@@ -182,8 +184,29 @@ def test_val_file_and_the_evaluation_convention(tmp_path):
 
 
 def test_without_a_budget_it_trains_for_the_default_time(tmp_path, monkeypatch):
-    monkeypatch.setattr(charlm, "DEFAULT_TIME_LIMIT", 0.5)
+    monkeypatch.setattr(charlm, "RECIPE", dataclasses.replace(charlm.RECIPE, default_time_limit=0.5))
     summary = charlm.train(tiny(tmp_path, max_steps=None))
     assert summary["stopped"] == "budget" and summary["time_s"] >= 0.5
     assert Run.open(summary["run"]).config["config"]["time_limit"] == 0.5   # kept for --resume
     assert charlm.train(tiny(tmp_path, "steps", max_steps=3))["steps"] == 3   # a budget given wins
+
+
+class RankOf(rk_world.World):
+    """Rank ``rank`` of ``size`` for the bookkeeping alone (its collectives do nothing)."""
+
+    def __init__(self, rank, size):
+        self.rank, self.size = rank, size
+
+
+@pytest.mark.parametrize("rank,size", [(0, 3), (2, 3), (1, 2)])
+def test_a_rank_keeps_only_its_streams_and_reads_the_same_batches(tmp_path, rank, size):
+    config = tiny(tmp_path, batch_size=5)
+    whole = charlm.prepare(config, None).objective
+    mine = charlm.prepare(config, None).objective
+    mine.distribute(RankOf(rank, size))
+    rows = mine.rows
+    assert len(mine.train_ids) <= (rows.stop - rows.start) * whole.length + config.bptt < len(whole.train_ids)
+    for seed in (0, 1):  # two epochs' offsets
+        for (x, y), (xr, yr) in zip(whole.batches(np.random.default_rng(seed)),
+                                    mine.batches(np.random.default_rng(seed))):
+            assert np.array_equal(x[rows], xr) and np.array_equal(y[rows], yr)

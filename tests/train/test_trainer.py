@@ -196,7 +196,7 @@ def test_resume_refuses_a_corrupted_or_inconsistent_checkpoint(tmp_path):
                                     {"other": {}}, [1]])
 def test_bad_random_generator_states_are_run_errors(states):
     from rnnkit.nn.layers import Dropout
-    from rnnkit.train.trainer import _restore_rngs
+    from rnnkit.train.state import restore_rngs as _restore_rngs
 
     with pytest.raises(RunError, match="state.json: "):
         _restore_rngs(Dropout(0.5, seed=0), states, "state.json")

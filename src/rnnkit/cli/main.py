@@ -35,6 +35,7 @@ from rnnkit.cli import (
 )
 from rnnkit.cli.options import harden
 from rnnkit.errors import RnnkitError
+from rnnkit.train.distributed import launch_rank
 
 SUBCOMMANDS = (train, predict, evaluate, sample, score, translate, forecast, info, plot, gradflow, inspect_run,
                experiment, export)
@@ -95,7 +96,8 @@ def parse(argv: list[str] | None) -> argparse.Namespace:
 
 
 def _fail(command: str, message: str) -> int:
-    print(f"rnnkit {command}: error: {message}", file=sys.stderr)
+    if launch_rank() == 0:  # under mpiexec every rank fails alike: rank 0 says it once
+        print(f"rnnkit {command}: error: {message}", file=sys.stderr)
     return 2
 
 

@@ -8,6 +8,7 @@ from rnnkit.errors import RnnkitError
 from rnnkit.tasks import TASKS
 from rnnkit.tasks.base import open_run
 from rnnkit.tasks.session import RESUMABLE
+from rnnkit.train import distributed
 from rnnkit.train.config import CELLS, DTYPES, ON_NAN, OPTIMIZERS, SCHEDULES, flag
 from rnnkit.train.lock import RunLock
 from rnnkit.train.run import Run
@@ -56,6 +57,8 @@ COMMON = {
     "out": (dict(metavar="DIR", type=str), "run directory (default: runs/TASK, never overwritten)"),
     "quiet": (dict(action="store_true"), "no progress bar or summary"),
 }
+DISTRIBUTED = ("train on the processes of an MPI launcher (mpiexec -n N rnnkit train ...; found without this flag "
+               "too); fail if MPI is not there. --batch-size is the global batch, shared among them")
 REVERIFY = ("with --resume: a run that lost its manifest.json: record the checksums of its files as they are "
             "now (only if you trust them)")
 
@@ -70,6 +73,7 @@ def add_common_arguments(parser: argparse.ArgumentParser, config_cls) -> None:
     group.add_argument("--resume", metavar="RUN", default=argparse.SUPPRESS,
                        help="continue the run RUN with its own configuration (a new budget may be given)")
     group.add_argument("--reverify", action="store_true", default=argparse.SUPPRESS, help=REVERIFY)
+    group.add_argument("--distributed", action="store_true", default=argparse.SUPPRESS, help=DISTRIBUTED)
 
 
 def register(subparsers) -> None:
@@ -78,6 +82,7 @@ def register(subparsers) -> None:
                                    formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--resume", metavar="RUN", help="continue the run RUN (with the options below, if given)")
     parser.add_argument("--reverify", action="store_true", default=argparse.SUPPRESS, help=REVERIFY)
+    parser.add_argument("--distributed", action="store_true", default=argparse.SUPPRESS, help=DISTRIBUTED)
     for name in RESUMABLE:  # `rnnkit train --resume R --time-limit 5`: no TASK needed
         kwargs, text = COMMON[name]
         parser.add_argument(flag(name), dest=name, default=argparse.SUPPRESS, help=text, **kwargs)
@@ -105,6 +110,7 @@ def with_task(argv: list[str]) -> list[str]:
 
 def run(args) -> int:
     resume = getattr(args, "resume", None)
+    world = distributed.detect(insist=getattr(args, "distributed", False))
     if resume:
         _, task_name, _ = open_run(resume)
         if args.task and args.task != task_name:
@@ -115,7 +121,7 @@ def run(args) -> int:
         task = TASKS[task_name]
         names = {f.name for f in fields(task.Config)}
         changes = {k: v for k, v in vars(args).items() if k in names}
-        summary = task.train(None, resume=resume, changes=changes)
+        summary = task.train(None, resume=resume, changes=changes, world=world)
     elif getattr(args, "reverify", False):
         raise RnnkitError("--reverify: applies to a run being resumed: rnnkit train --resume RUN --reverify")
     elif not args.task:
@@ -124,8 +130,9 @@ def run(args) -> int:
         task = TASKS[args.task]
         names = {f.name for f in fields(task.Config)}
         config = task.Config(**{k: v for k, v in vars(args).items() if k in names})
-        summary = task.train(config)
-    _write_curves(summary["run"], quiet=getattr(args, "quiet", False))
+        summary = task.train(config, world=world)
+    if world.root:
+        _write_curves(summary["run"], quiet=getattr(args, "quiet", False))
     return 130 if summary["stopped"] == "interrupted" else 0
 
 

@@ -183,8 +183,9 @@ def _label_strings(y: np.ndarray) -> list[str]:
     return [str(v) for v in y.tolist()]
 
 
-# what a damaged zip archive raises, opened or read (NotImplementedError: a bogus "zip version" field)
-_DAMAGED_ZIP = (OSError, EOFError, zipfile.BadZipFile, zlib.error, NotImplementedError)
+# what a damaged zip archive raises, opened or read (NotImplementedError: a bogus "zip version" field;
+# RuntimeError: a member whose header has the "encrypted" bit set)
+_DAMAGED_ZIP = (OSError, EOFError, zipfile.BadZipFile, zlib.error, NotImplementedError, RuntimeError)
 
 
 def npz_arrays(path: Path, wanted: str = "arrays X and y") -> dict[str, np.ndarray]:

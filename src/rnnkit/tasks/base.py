@@ -1,11 +1,13 @@
-"""What every task shares: building the recurrent stack, opening runs, splitting data.
+"""What every task shares: building the recurrent stack, opening runs, splitting data, sharing batches.
 
 A task module (``charlm``, ``classify``, ...) provides ``NAME``, a ``Config``
 dataclass (a :class:`~rnnkit.train.config.TrainConfig` with task fields), a
-``train(config, resume=None, changes=None) -> summary`` function (the one Python call that
-the ``rnnkit train TASK`` command makes), a ``load(run) -> model`` function
-and ``add_arguments(parser)`` for its command-line options. A run is created
-(or resumed) by :class:`rnnkit.tasks.session.Session`.
+``prepare(config, run) -> Plan`` and its ``RECIPE`` for the task driver, a
+``train(config, resume=None, changes=None, world=None) -> summary`` function (the one Python
+call that the ``rnnkit train TASK`` command makes, handed to :func:`rnnkit.tasks.driver.train`),
+a ``load(run) -> model`` function and ``add_arguments(parser)`` for its command-line options.
+Its objective shares each batch among several ranks with :class:`RowShares` (or its own
+``distribute``/``share``, as charlm's streams do).
 """
 from __future__ import annotations
 
@@ -15,6 +17,7 @@ from rnnkit.errors import DataError, RunError
 from rnnkit.nn.recurrent import GRU, LSTM, RNN, Recurrent
 from rnnkit.train.checkpoint import tensor_shapes
 from rnnkit.train.config import TrainConfig
+from rnnkit.train.distributed import SINGLE, World, concat_shares, share
 from rnnkit.train.run import Run
 
 
@@ -93,3 +96,40 @@ def fit_scaler(rows: np.ndarray) -> dict:
     ``{"mean": [D floats], "std": [D floats]}``, ready for JSON; inputs become (x − mean) / std."""
     std = rows.std(axis=0)
     return {"mean": rows.mean(axis=0).tolist(), "std": np.where(std > 0, std, 1.0).tolist()}
+
+
+class RowShares:
+    """Data parallel for an objective whose batch is a tuple of arrays with one row per sequence: on
+    several ranks each takes its share of the rows of every batch. Subclasses say what their loss
+    averages over (:meth:`weight`: sequences, unless it counts real tokens), and may share the forward
+    passes of their validation with :meth:`spread`."""
+
+    world: World = SINGLE
+
+    def distribute(self, world: World) -> None:
+        self.world = world
+
+    def share(self, batch: tuple) -> tuple[tuple, int]:
+        """This rank's rows of ``batch`` and their weight (0 if the batch has fewer rows than ranks)."""
+        part = share(len(batch[0]), self.world.rank, self.world.size)
+        rows = [None if a is None else a[part] for a in batch]
+        mine = type(batch)(*rows) if hasattr(batch, "_fields") else tuple(rows)
+        return mine, self.weight(mine) if part.stop > part.start else 0
+
+    def weight(self, batch: tuple) -> int:
+        """How many items the loss of ``batch`` is the mean over: its sequences."""
+        return len(batch[0])
+
+    def spread(self, items, compute):
+        """``compute(items)`` with the work shared among the ranks: each runs ``compute`` on its share of
+        ``items`` (its rows of the result, in order); the rows of all, joined, on every rank."""
+        if len(items) < self.world.size:
+            return compute(items)
+        return concat_shares(self.world, compute(items[share(len(items), self.world.rank, self.world.size)]), 0)
+
+    def each_share(self, n: int, compute) -> list:
+        """``compute(part)`` of every rank's share ``part`` (a slice) of ``n`` items, in rank order, on every
+        rank (its result must be JSON: numbers, strings, lists); one share of all if fewer than the ranks."""
+        if n < self.world.size:
+            return [compute(slice(None))]
+        return self.world.allgather(compute(share(n, self.world.rank, self.world.size)))

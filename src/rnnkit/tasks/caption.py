@@ -51,13 +51,13 @@ from rnnkit.data.text import decode_utf8, read_lines
 from rnnkit.data.vocab import EOS, PAD, UNK, Vocab
 from rnnkit.errors import DataError, RnnkitError, RunError
 from rnnkit.functional.losses import softmax_cross_entropy
-from rnnkit.tasks.base import fit_scaler, make_recurrent, open_task_run, split_indices
-from rnnkit.tasks.session import Session
+from rnnkit.tasks import driver
+from rnnkit.tasks.base import RowShares, fit_scaler, make_recurrent, open_task_run, split_indices
+from rnnkit.tasks.driver import Plan, Recipe
 from rnnkit.tasks.captioner import BOS, Captioner, tokenize
 from rnnkit.train.config import TrainConfig
 from rnnkit.train.progress import summary_table
 from rnnkit.train.run import Run
-from rnnkit.train.trainer import Trainer
 
 NAME = "caption"
 VERBS = ("predict", "evaluate", "info")
@@ -208,13 +208,25 @@ def teacher_forcing(model: Captioner, captions: list[str]) -> tuple[np.ndarray, 
 
 def scores(model: Captioner, vectors: np.ndarray, captions: list[str], batch: int = 512) -> dict:
     """Teacher-forced loss, and exact-match and token accuracy of the greedy captions."""
+    return scored(model, [caption_sums(model, vectors, captions, batch)], captions)
+
+
+def caption_sums(model: Captioner, vectors: np.ndarray, captions: list[str], batch: int = 512) -> list:
+    """[Σ nats over the caption tokens, their count, the greedy captions] of ``vectors``."""
     v = model.scale(vectors)
     total, count, said = 0.0, 0, []
     for i in range(0, len(v), batch):
         inputs, targets, mask = teacher_forcing(model, captions[i:i + batch])
         loss, _ = softmax_cross_entropy(model.forward(v[i:i + batch], inputs), targets, mask)
-        total, count = total + float(loss) * mask.sum(), count + int(mask.sum())
+        total, count = total + float(loss) * float(mask.sum()), count + int(mask.sum())
         said += model.generate(v[i:i + batch], model.config.max_tokens)
+    return [total, count, said]
+
+
+def scored(model: Captioner, parts: list, captions: list[str]) -> dict:
+    """The scores of :func:`caption_sums` of consecutive parts of ``captions`` (one, or a rank's each)."""
+    total, count = sum(p[0] for p in parts), sum(p[1] for p in parts)
+    said = [c for p in parts for c in p[2]]
     right = [a == b for a, b in zip(said, captions)]
     tokens = [(model.tokens(a), model.tokens(b)) for a, b in zip(said, captions)]
     token_right = sum(sum(x == y for x, y in zip(a, b)) for a, b in tokens)
@@ -225,7 +237,7 @@ def scores(model: Captioner, vectors: np.ndarray, captions: list[str], batch: in
 # -- training --------------------------------------------------------------------------------------------
 
 
-class CaptionObjective:
+class CaptionObjective(RowShares):
     """Shuffled batches of (vector, caption) pairs, teacher forcing; greedy exact match on validation."""
 
     metric, mode, unit = "val_exact", "max", "captions"
@@ -253,6 +265,9 @@ class CaptionObjective:
     def start_epoch(self) -> None:
         pass
 
+    def weight(self, batch) -> int:
+        return int(np.sum(batch[3]))  # the loss is the mean over the caption tokens the mask keeps
+
     def train_step(self, batch) -> tuple[float, int]:
         v, inputs, targets, mask = batch
         loss, dlogits = softmax_cross_entropy(self.model.forward(v, inputs), targets, mask)
@@ -260,7 +275,8 @@ class CaptionObjective:
         return float(loss), len(v)
 
     def evaluate(self) -> dict[str, float]:
-        s = scores(self.model, self.val_vectors, self.val_captions)
+        v, c = self.val_vectors, self.val_captions
+        s = scored(self.model, self.each_share(len(c), lambda part: caption_sums(self.model, v[part], c[part])), c)
         return {"val_loss": s["loss"], "val_exact": s["exact"], "val_token_accuracy": s["token_accuracy"]}
 
     def carried(self) -> dict[str, np.ndarray]:
@@ -292,32 +308,39 @@ def _model_of_run(run: Run, config: Config) -> Captioner:
     return build_model(config, vocab, run.read_json("scaler.json"))
 
 
-def train(config: Config | None, resume: str | None = None, changes: dict | None = None) -> dict:
+def prepare(config: Config, run: Run | None) -> Plan:
+    """The vectors and captions, the model (the run's, or fresh from the training part), the objective."""
+    vectors, captions, train_idx, val_idx = read_split(config)
+    if run:
+        model = _model_of_run(run, config)
+    else:
+        config.features = int(vectors.shape[1])
+        tokens = [tokenize(c, config.level) for c in captions]
+        config.max_tokens = max(len(t) for t in tokens) + 5
+        model = build_model(config, build_vocab([tokens[i] for i in train_idx]), fit_scaler(vectors[train_idx]))
+    objective = CaptionObjective(model, vectors, captions, train_idx, val_idx, config)
+    common = Counter(captions[i] for i in train_idx).most_common(1)[0][0]
+    objective.extras = {"train_examples": len(train_idx), "val_examples": len(val_idx),
+                        "vocab_size": len(model.vocab),
+                        "majority_val_exact": float(np.mean([captions[i] == common for i in val_idx]))}
+    return Plan(objective, {"vocab.json": model.vocab.to_json(), "scaler.json": model.scaler},
+                report=lambda s: f"baseline: always saying {common!r} is exactly right for "
+                                 f"{s['majority_val_exact']:.4f} of the validation vectors (this run's best: "
+                                 f"{s['best_val_exact']:.4f})")
+
+
+RECIPE = Recipe(NAME, Config, prepare, default_epochs=DEFAULT_EPOCHS)
+
+
+def train(config: Config | None = None, resume: str | None = None, changes: dict | None = None,
+          world=None) -> dict:
     """Train a captioner; returns the summary (``summary["run"]`` is the run directory).
 
-    ``resume``: continue that run instead, with the budget ``changes`` (see :mod:`rnnkit.tasks.session`).
+    ``resume``: continue that run instead, with the budget ``changes`` (see :mod:`rnnkit.tasks.session`);
+    ``world``: the processes training together (see :mod:`rnnkit.tasks.driver`).
     """
-    with Session(NAME, Config, config, resume, changes) as session:
-        config, run = session.config, session.run
-        vectors, captions, train_idx, val_idx = read_split(config)
-        if run:
-            model = _model_of_run(run, config)
-        else:
-            config.features = int(vectors.shape[1])
-            tokens = [tokenize(c, config.level) for c in captions]
-            config.max_tokens = max(len(t) for t in tokens) + 5
-            model = build_model(config, build_vocab([tokens[i] for i in train_idx]), fit_scaler(vectors[train_idx]))
-        objective = CaptionObjective(model, vectors, captions, train_idx, val_idx, config)
-        run = session.create({"vocab.json": model.vocab.to_json(), "scaler.json": model.scaler})
-        common = Counter(captions[i] for i in train_idx).most_common(1)[0][0]
-        objective.extras = {"train_examples": len(train_idx), "val_examples": len(val_idx),
-                            "vocab_size": len(model.vocab),
-                            "majority_val_exact": float(np.mean([captions[i] == common for i in val_idx]))}
-        summary = session.fit(Trainer(objective, config, run, default_epochs=DEFAULT_EPOCHS))
-    if not config.quiet:
-        print(f"baseline: always saying {common!r} is exactly right for {summary['majority_val_exact']:.4f} of the "
-              f"validation vectors (this run's best: {summary['best_val_exact']:.4f})", flush=True)
-    return summary
+    return driver.train(RECIPE, config, resume, changes, world)
+
 
 def load(run: Run | str, which: str = "best") -> Captioner:
     """The trained captioner of a run (``best`` or ``last`` weights), in eval mode, with ``.config``."""

@@ -53,12 +53,13 @@ from rnnkit.data.text import iter_text, line_chunks
 from rnnkit.data.vocab import EOS, UNK, Vocab, count_chars, count_words, encode_chars, encode_words
 from rnnkit.errors import DataError, RnnkitError
 from rnnkit.functional.losses import softmax_cross_entropy
+from rnnkit.tasks import driver
 from rnnkit.tasks.base import make_recurrent, open_task_run
+from rnnkit.tasks.driver import Plan, Recipe
 from rnnkit.tasks.language_model import LanguageModel
-from rnnkit.tasks.session import Session
 from rnnkit.train.config import TrainConfig, flag
+from rnnkit.train.distributed import SINGLE, World, concat_shares, share
 from rnnkit.train.run import Run
-from rnnkit.train.trainer import Trainer
 
 NAME = "charlm"
 VERBS = ("sample", "score", "evaluate", "info")
@@ -132,7 +133,11 @@ def encode_corpus(paths: list[str], vocab: Vocab, level: str, source: str = "tra
 
 
 class LMObjective:
-    """Truncated-BPTT training and validation of a :class:`LanguageModel`."""
+    """Truncated-BPTT training and validation of a :class:`LanguageModel`.
+
+    On several ranks each keeps only its streams: rows ``rows`` of the ``batch_size`` training streams
+    and its share of the validation streams, so the token ids a rank holds shrink as ranks grow
+    (the whole text is still read, once to count and once to encode)."""
 
     metric, mode = "val_loss", "min"
 
@@ -140,20 +145,36 @@ class LMObjective:
         self.model, self.config = model, config
         self.unit = "chars" if config.level == "char" else "tokens"
         self.train_ids, self.val_ids = train_ids, val_ids
+        self.n_train, self.n_val = len(train_ids), len(val_ids)
         B, bptt = config.batch_size, config.bptt
         if stream_length(len(train_ids), B, bptt - 1) < 1:
             raise DataError(f"the training text has {len(train_ids)} tokens: too few for "
                             f"--batch-size {B} and --bptt {bptt}; use smaller values or more text")
-        self.length = stream_length(len(train_ids), B, bptt - 1)
+        self.length = stream_length(len(train_ids), B, bptt - 1)            # L of every training stream
+        self.val_streams = stream_count(self.n_val, EVAL_STREAMS, bptt)
+        self.val_length = stream_length(self.n_val, self.val_streams)
         self.state = None
+        self.world, self.rows, self.val_rows = SINGLE, slice(0, B), slice(0, self.val_streams)
+
+    def distribute(self, world: World) -> None:
+        """Keep this rank's share of the training streams and of the validation streams only."""
+        self.world, self.rows = world, share(self.config.batch_size, world.rank, world.size)
+        self.val_rows = share(self.val_streams, world.rank, world.size)
+        L, Lv = self.length, self.val_length  # a stream's tokens, and room for every epoch's offset
+        self.train_ids = _kept(self.train_ids[self.rows.start * L:self.rows.stop * L + self.config.bptt])
+        self.val_ids = _kept(self.val_ids[self.val_rows.start * Lv:self.val_rows.stop * Lv + 1])
+
+    def share(self, batch) -> tuple[tuple[np.ndarray, np.ndarray], int]:
+        """The batch of this rank's streams (already its own), and the tokens it holds."""
+        return batch, batch[0].size
 
     def steps_per_epoch(self) -> int:
-        return stream_steps(len(self.train_ids), self.config.batch_size, self.config.bptt)
+        return stream_steps(self.n_train, self.config.batch_size, self.config.bptt)
 
     def batches(self, rng):
         offset = int(rng.integers(self.config.bptt))  # a new cut of the text every epoch
-        return as_int64(stream_batches(self.train_ids, self.config.batch_size, self.config.bptt, offset,
-                                       self.length))
+        streams = self.rows.stop - self.rows.start
+        return as_int64(stream_batches(self.train_ids, streams, self.config.bptt, offset, self.length))
 
     def start_epoch(self) -> None:
         self.state = None
@@ -166,24 +187,31 @@ class LMObjective:
         return float(loss), x.size
 
     def evaluate(self) -> dict[str, float]:
-        nats = evaluate_ids(self.model, self.val_ids, EVAL_STREAMS, self.config.bptt)
+        streams = self.val_rows.stop - self.val_rows.start
+        sums = np.array(nats_and_tokens(self.model, self.val_ids, streams, self.config.bptt, self.val_length))
+        total, count = self.world.allreduce_sum(sums)
+        nats = float(total / count)
         return {"val_loss": nats, "val_bits": nats / math.log(2), "val_perplexity": math.exp(min(nats, 700))}
 
     def summary_extras(self) -> dict:
         """How the validation loss was measured, merged into the run's summary by the trainer."""
-        n_val = len(self.val_ids)
-        return {"train_tokens": len(self.train_ids), "val_tokens": n_val - 1,
-                "val_streams": stream_count(n_val, EVAL_STREAMS, self.config.bptt)}
+        return {"train_tokens": self.n_train, "val_tokens": self.n_val - 1, "val_streams": self.val_streams}
 
     def carried(self) -> dict[str, np.ndarray]:
+        """The state carried into the next chunk, (layers, batch_size, H) each: every rank's rows joined."""
         if self.state is None:
             return {}
         parts = self.state if isinstance(self.state, tuple) else (self.state,)
-        return {f"state{i}": p for i, p in enumerate(parts)}
+        return {f"state{i}": concat_shares(self.world, p, axis=1) for i, p in enumerate(parts)}
 
     def restore_carried(self, tensors: dict[str, np.ndarray]) -> None:
-        parts = tuple(tensors[f"state{i}"] for i in range(len(tensors)))
+        parts = tuple(tensors[f"state{i}"][:, self.rows] for i in range(len(tensors)))
         self.state = None if not parts else parts if len(parts) > 1 else parts[0]
+
+
+def _kept(ids: np.ndarray) -> np.ndarray:
+    """A rank's part of the ids on its own: a copy (the rest can be freed), or, memory-mapped, a view."""
+    return ids if isinstance(ids, np.memmap) else ids.copy()
 
 
 def as_int64(batches):
@@ -202,12 +230,22 @@ def evaluate_ids(model: LanguageModel, ids: np.ndarray, streams: int, bptt: int)
     from chunk to chunk (every token but the first is predicted; a leftover of fewer than the streams is
     not)."""
     B = stream_count(len(ids), streams, bptt)
+    total, count = nats_and_tokens(model, ids, B, bptt)
+    return total / count
+
+
+def nats_and_tokens(model: LanguageModel, ids: np.ndarray, streams: int, bptt: int,
+                    length: int | None = None) -> tuple[float, int]:
+    """(Σ nats, tokens) of ``ids`` cut into ``streams`` streams (of ``length`` tokens: a rank's rows of a
+    longer text)."""
     total, count, state = 0.0, 0, None
-    for x, y in as_int64(stream_batches(ids, B, bptt)):
+    if streams < 1:
+        return total, count  # a rank with no validation stream
+    for x, y in as_int64(stream_batches(ids, streams, bptt, 0, length)):
         logits, state = model.forward(x, state)
         loss, _ = softmax_cross_entropy(logits, y)
         total, count = total + float(loss) * y.size, count + y.size
-    return total / count
+    return total, count
 
 
 def build_model(vocab: Vocab, config: Config) -> LanguageModel:
@@ -223,26 +261,30 @@ def split_ids(ids: np.ndarray, val_fraction: float, minimum: int) -> tuple[np.nd
     return ids[:-n_val], ids[-n_val:]
 
 
-def train(config: Config | None, resume: str | None = None, changes: dict | None = None) -> dict:
+def prepare(config: Config, run: Run | None) -> Plan:
+    """The vocabulary (the run's, or counted from the corpus), the model, the ids and the objective."""
+    if run:
+        vocab = Vocab.from_json(run.read_json("vocab.json"), str(run.file("vocab.json")))
+    else:
+        vocab = build_vocab(config.data, config)
+    model = build_model(vocab, config)
+    ids = encode_corpus(config.data, vocab, config.level)
+    train_ids, val_ids = train_val_ids(ids, vocab, config)
+    return Plan(LMObjective(model, train_ids, val_ids, config), files={"vocab.json": vocab.to_json()})
+
+
+RECIPE = Recipe(NAME, Config, prepare, default_time_limit=DEFAULT_TIME_LIMIT)
+
+
+def train(config: Config | None = None, resume: str | None = None, changes: dict | None = None,
+          world=None) -> dict:
     """Train a language model; returns the summary (``summary["run"]`` is the run directory).
 
-    ``resume``: continue that run instead, with the budget ``changes`` (see :mod:`rnnkit.tasks.session`).
+    ``resume``: continue that run instead, with the budget ``changes`` (see :mod:`rnnkit.tasks.session`);
+    ``world``: the processes training together (see :mod:`rnnkit.tasks.driver`).
     A new run given no budget trains for ``DEFAULT_TIME_LIMIT`` (stored in config.json, so a resume keeps it).
     """
-    if not resume and config is not None and (config.epochs, config.max_steps, config.time_limit) == (None,) * 3:
-        config.time_limit = DEFAULT_TIME_LIMIT
-    with Session(NAME, Config, config, resume, changes) as session:
-        config, run = session.config, session.run
-        if run:
-            vocab = Vocab.from_json(run.read_json("vocab.json"), str(run.file("vocab.json")))
-        else:
-            vocab = build_vocab(config.data, config)
-        model = build_model(vocab, config)
-        ids = encode_corpus(config.data, vocab, config.level)
-        train_ids, val_ids = train_val_ids(ids, vocab, config)
-        objective = LMObjective(model, train_ids, val_ids, config)
-        run = session.create({"vocab.json": vocab.to_json()})
-        return session.fit(Trainer(objective, config, run, default_epochs=1))
+    return driver.train(RECIPE, config, resume, changes, world)
 
 
 def train_val_ids(ids: np.ndarray, vocab: Vocab, config: Config) -> tuple[np.ndarray, np.ndarray]:

@@ -47,10 +47,10 @@ Python::
 """
 from __future__ import annotations
 
-import sys
 from argparse import SUPPRESS
 from collections import Counter
 from dataclasses import dataclass, field
+from functools import partial
 from importlib import resources
 
 import numpy as np
@@ -62,14 +62,14 @@ from rnnkit.data.phrases import phrase_split
 from rnnkit.data.tables import Labelled, label_order, read_labelled
 from rnnkit.data.vocab import PAD, UNK, Vocab, words
 from rnnkit.errors import DataError, RnnkitError, RunError
-from rnnkit.tasks.base import fit_scaler, make_recurrent, open_task_run, split_indices
+from rnnkit.tasks import driver
+from rnnkit.tasks.base import RowShares, fit_scaler, make_recurrent, open_task_run, split_indices
 from rnnkit.tasks.classifier import Classifier, check_features, named_inputs
-from rnnkit.tasks.session import Session
+from rnnkit.tasks.driver import Plan, Recipe
 from rnnkit.train.config import TrainConfig, add_options, flag
 from rnnkit.train.metrics import classification_scores, format_confusion
 from rnnkit.train.progress import summary_table
 from rnnkit.train.run import Run
-from rnnkit.train.trainer import Trainer
 
 NAME = "classify"
 VERBS = ("predict", "evaluate", "info")
@@ -151,10 +151,11 @@ def read_data(paths: list[str], config: Config) -> Labelled:
                          False if config.no_header else None)
 
 
-def split_data(config: Config) -> tuple[Labelled, np.ndarray, np.ndarray, dict]:
+def split_data(config: Config) -> tuple[Labelled, np.ndarray, np.ndarray, dict, str | None]:
     """The examples (DATA, then ``--val`` if given), the training and validation indices into them, and
     how much of the validation texts the training texts hold (:func:`~rnnkit.data.overlap.overlap`),
-    with how the split was made (``val_split``) when there is no ``--val``."""
+    with how the split was made (``val_split``) when there is no ``--val``; and a note for the user when
+    whole texts were held out (or None)."""
     data = read_data(config.data, config)
     if config.val:
         val = read_data([config.val], config)
@@ -164,10 +165,10 @@ def split_data(config: Config) -> tuple[Labelled, np.ndarray, np.ndarray, dict]:
         n = len(data.labels)
         data = Labelled(data.inputs + val.inputs, data.labels + val.labels, data.numeric)
         return (data, np.arange(n), np.arange(n, n + len(val.labels)),
-                {} if data.numeric else _overlap_of(data.inputs[:n], data.inputs[n:]))
+                {} if data.numeric else _overlap_of(data.inputs[:n], data.inputs[n:]), None)
     train_idx, val_idx = split_indices(len(data.labels), config.val_fraction, SPLIT_SEED)
     if data.numeric:
-        return data, train_idx, val_idx, {}
+        return data, train_idx, val_idx, {}, None
     rates = _overlap_of([data.inputs[i] for i in train_idx], [data.inputs[i] for i in val_idx])
     leaks = rates["val_contained_rate"] > WARN_RATE
     split = None
@@ -179,14 +180,13 @@ def split_data(config: Config) -> tuple[Labelled, np.ndarray, np.ndarray, dict]:
         except DataError:  # too few whole texts to hold some out: the random split stays, with its warning
             split = None
     if split is None:
-        return data, train_idx, val_idx, {**rates, "val_split": "random"}
-    if not config.quiet:
-        print(f"validation: {len(split.val):,} whole texts ({config.val_fraction:.0%} of the {split.wholes:,} that are "
-              f"part of no other text) and their copies; {split.left_out:,} phrases found only inside them are left "
-              f"out of training" + (f" (a random split had {rates['val_contained_rate']:.0%} of its "
-                                              "validation texts inside training texts)" if leaks else ""), flush=True)
+        return data, train_idx, val_idx, {**rates, "val_split": "random"}, None
+    note = (f"note: validation holds {len(split.val):,} whole texts ({config.val_fraction:.0%} of the {split.wholes:,} "
+            f"that are part of no other text) and their copies; {split.left_out:,} phrases found only inside them "
+            f"are left out of training" + (f" (a random split had {rates['val_contained_rate']:.0%} of its "
+                                           "validation texts inside training texts)" if leaks else ""))
     phrases = _overlap_of([data.inputs[i] for i in split.train], [data.inputs[i] for i in split.val])
-    return data, split.train, split.val, {**phrases, "val_split": "phrases", "val_left_out": split.left_out}
+    return data, split.train, split.val, {**phrases, "val_split": "phrases", "val_left_out": split.left_out}, note
 
 
 def _split_name(config: Config, leak: dict) -> str:
@@ -247,9 +247,10 @@ def logits_of(model: Classifier, seqs: list[np.ndarray], batch_size: int = EVAL_
     return out
 
 
-def scores(model: Classifier, seqs: list[np.ndarray], y: np.ndarray) -> dict:
-    """loss, accuracy, macro_f1 and the confusion matrix of ``model`` on encoded examples."""
-    logits = logits_of(model, seqs)
+def scores(model: Classifier, seqs: list[np.ndarray], y: np.ndarray, logits_fn=logits_of) -> dict:
+    """loss, accuracy, macro_f1 and the confusion matrix of ``model`` on encoded examples (``logits_fn``:
+    how the logits are computed)."""
+    logits = logits_fn(model, seqs)
     loss, _ = model.loss(logits, y)
     return {"loss": float(loss), **classification_scores(y, model.predicted(logits), len(model.labels))}
 
@@ -257,7 +258,7 @@ def scores(model: Classifier, seqs: list[np.ndarray], y: np.ndarray) -> dict:
 # -- training ------------------------------------------------------------------------------------------------
 
 
-class ClassifyObjective:
+class ClassifyObjective(RowShares):
     """Padded, length-bucketed batches of whole sequences; validation accuracy for the best weights."""
 
     metric, mode, unit = "val_accuracy", "max", "examples"
@@ -286,7 +287,7 @@ class ClassifyObjective:
         return float(loss), len(y)
 
     def evaluate(self) -> dict[str, float]:
-        s = scores(self.model, *self.val)
+        s = scores(self.model, *self.val, logits_fn=lambda model, seqs: self.spread(seqs, partial(logits_of, model)))
         return {"val_loss": s["loss"], "val_accuracy": s["accuracy"], "val_macro_f1": s["macro_f1"]}
 
     def carried(self) -> dict[str, np.ndarray]:
@@ -332,38 +333,41 @@ def _model_of_run(run: Run, config: Config) -> Classifier:
     return build_model(config, labels, None, run.read_json("scaler.json"))
 
 
-def train(config: Config | None, resume: str | None = None, changes: dict | None = None) -> dict:
+def prepare(config: Config, run: Run | None) -> Plan:
+    """The data split, the model (the run's, or fresh from the training part) and the objective."""
+    model, notes = (_model_of_run(run, config), {}) if run else (None, {})
+    data, train_idx, val_idx, leak, note = split_data(config)
+    if model is None:
+        model, notes = _fresh_model(config, data, train_idx)
+    y = class_ids(data.labels, model.labels, ", ".join(config.data) or "the bundled data")
+    seqs = encode(model, data.inputs)
+    objective = ClassifyObjective(model, ([seqs[i] for i in train_idx], y[train_idx]),
+                                  ([seqs[i] for i in val_idx], y[val_idx]), config)
+    majority = np.bincount(y[train_idx], minlength=len(model.labels)).argmax()
+    objective.extras = {"classes": len(model.labels), "train_examples": len(train_idx),
+                        "val_examples": len(val_idx),
+                        "majority_val_accuracy": float(np.mean(y[val_idx] == majority)), **leak, **notes}
+    files = {"labels.json": {"labels": model.labels}}
+    files |= {"vocab.json": model.vocab.to_json()} if model.vocab is not None else {"scaler.json": model.scaler}
+    warning = leak and leak_warning({k[4:]: v for k, v in leak.items()}, _split_name(config, leak))
+    return Plan(objective, files, warning="\n".join(filter(None, (note, warning))) or None,
+                report=lambda summary: f"baseline: always predicting {model.labels[majority]!r} scores val_accuracy "
+                                       f"{summary['majority_val_accuracy']:.4f} (this run's best: "
+                                       f"{summary['best_val_accuracy']:.4f})")
+
+
+RECIPE = Recipe(NAME, Config, prepare, default_epochs=DEFAULT_EPOCHS)
+
+
+def train(config: Config | None = None, resume: str | None = None, changes: dict | None = None,
+          world=None) -> dict:
     """Train a classifier; returns the summary (``summary["run"]`` is the run directory).
 
     Everything is read and checked before the run directory is created.
-    ``resume``: continue that run instead, with the budget ``changes`` (see :mod:`rnnkit.tasks.session`).
+    ``resume``: continue that run instead, with the budget ``changes`` (see :mod:`rnnkit.tasks.session`);
+    ``world``: the processes training together (see :mod:`rnnkit.tasks.driver`).
     """
-    with Session(NAME, Config, config, resume, changes) as session:
-        config, run = session.config, session.run
-        model, notes = (_model_of_run(run, config), {}) if run else (None, {})
-        data, train_idx, val_idx, leak = split_data(config)
-        if model is None:
-            model, notes = _fresh_model(config, data, train_idx)
-        y = class_ids(data.labels, model.labels, ", ".join(config.data) or "the bundled data")
-        seqs = encode(model, data.inputs)
-        objective = ClassifyObjective(model, ([seqs[i] for i in train_idx], y[train_idx]),
-                                      ([seqs[i] for i in val_idx], y[val_idx]), config)
-        files = {"labels.json": {"labels": model.labels}}
-        files |= {"vocab.json": model.vocab.to_json()} if model.vocab is not None else {"scaler.json": model.scaler}
-        run = session.create(files)
-        majority = np.bincount(y[train_idx], minlength=len(model.labels)).argmax()
-        objective.extras = {"classes": len(model.labels), "train_examples": len(train_idx),
-                            "val_examples": len(val_idx),
-                            "majority_val_accuracy": float(np.mean(y[val_idx] == majority)), **leak, **notes}
-        warning = leak and leak_warning({k[4:]: v for k, v in leak.items()}, _split_name(config, leak))
-        if warning:
-            print(warning, file=sys.stderr, flush=True)
-        summary = session.fit(Trainer(objective, config, run, default_epochs=DEFAULT_EPOCHS))
-    if not config.quiet:
-        print(f"baseline: always predicting {model.labels[majority]!r} scores val_accuracy "
-              f"{summary['majority_val_accuracy']:.4f} (this run's best: {summary['best_val_accuracy']:.4f})",
-              flush=True)
-    return summary
+    return driver.train(RECIPE, config, resume, changes, world)
 
 # -- using a trained model ------------------------------------------------------------------------------------
 

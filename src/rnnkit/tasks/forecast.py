@@ -56,12 +56,12 @@ import numpy as np
 from rnnkit.data.series import Clock, Series, read_series
 from rnnkit.errors import DataError, RnnkitError, RunError
 from rnnkit.functional.losses import mse
-from rnnkit.tasks.base import fit_scaler, make_recurrent, open_task_run
-from rnnkit.tasks.session import Session
+from rnnkit.tasks import driver
+from rnnkit.tasks.base import RowShares, fit_scaler, make_recurrent, open_task_run
+from rnnkit.tasks.driver import Plan, Recipe
 from rnnkit.tasks.forecaster import Forecaster, changes
 from rnnkit.train.config import TrainConfig, add_options, flag
 from rnnkit.train.run import Run
-from rnnkit.train.trainer import Trainer
 
 NAME = "forecast"
 VERBS = ("predict", "evaluate", "forecast", "info")
@@ -237,7 +237,7 @@ def score(forecasts: dict[str, np.ndarray], prefix: str = "") -> dict:
 # -- training --------------------------------------------------------------------------------------------
 
 
-class ForecastObjective:
+class ForecastObjective(RowShares):
     """Shuffled batches of training windows; rolling forecasts of the validation rows choose the best weights.
 
     An epoch is at least ``MIN_EPOCH_BATCHES`` batches: a short series (the airline's 71 windows are 5
@@ -268,6 +268,9 @@ class ForecastObjective:
     def start_epoch(self) -> None:
         pass
 
+    def weight(self, batch) -> int:
+        return batch[1].size  # the mean squared error is over every predicted value
+
     def train_step(self, batch) -> tuple[float, int]:
         x, y = batch
         loss, dpred = mse(self.model.forward(x), y)
@@ -293,32 +296,37 @@ def _tail(series: Series, model: Forecaster) -> dict:
             "clock": series.clock.to_json()}
 
 
-def train(config: Config | None, resume: str | None = None, changes: dict | None = None) -> dict:
-    """Train (or ``resume`` with the budget ``changes``) a forecaster; the summary has test scores and baselines."""
-    with Session(NAME, Config, config, resume, changes) as session:
-        config, run = session.config, session.run
-        series = read_data(config.data[0] if config.data else None, config)
-        first = config.window - 1 + int(config.difference)
-        train_end, test_start = split_points(len(series.times), config, first, series.source)
-        spec = run.read_json("spec.json") if run else fit_spec(config, series, train_end)
-        model = build_model(config, spec)
-        objective = ForecastObjective(model, series, train_end, test_start, config)
-        run = session.create({"spec.json": spec, "tail.json": _tail(series, model)})
-        summary = session.fit(Trainer(objective, config, run, default_epochs=DEFAULT_EPOCHS))
-        if summary["stopped"] == "interrupted":
-            return summary  # scored when --resume finishes it
+def prepare(config: Config, run: Run | None) -> Plan:
+    """The series and its split, the model (scaled by the run's spec, or one fitted to the training rows),
+    the objective; a finished run is scored on the test window against the baselines."""
+    series = read_data(config.data[0] if config.data else None, config)
+    first = config.window - 1 + int(config.difference)
+    train_end, test_start = split_points(len(series.times), config, first, series.source)
+    spec = run.read_json("spec.json") if run else fit_spec(config, series, train_end)
+    model = build_model(config, spec)
+
+    def finish(run: Run, summary: dict) -> dict:
         run.load_model("best.safetensors", model)
         model.eval()
         test = score(rolling(model, series.values, test_start, len(series.times), spec["season"], series.source),
                      "test_")
-        summary |= {"train_rows": train_end, "val_rows": test_start - train_end,
-                    "test_rows": len(series.times) - test_start,
-                    "test_from": series.times[test_start], "log": spec["log"], "season": spec["season"], **test}
-        run.write_json("summary.json", summary)
-    if not config.quiet:
-        print(format_comparison(test, "test_", f"test window {series.times[test_start]} .. {series.times[-1]}"),
-              flush=True)
-    return summary
+        return {"train_rows": train_end, "val_rows": test_start - train_end,
+                "test_rows": len(series.times) - test_start,
+                "test_from": series.times[test_start], "log": spec["log"], "season": spec["season"], **test}
+
+    return Plan(ForecastObjective(model, series, train_end, test_start, config),
+                {"spec.json": spec, "tail.json": _tail(series, model)}, finish=finish,
+                report=lambda s: format_comparison(s, "test_", f"test window {series.times[test_start]} .. "
+                                                             f"{series.times[-1]}"))
+
+
+RECIPE = Recipe(NAME, Config, prepare, default_epochs=DEFAULT_EPOCHS)
+
+
+def train(config: Config | None = None, resume: str | None = None, changes: dict | None = None,
+          world=None) -> dict:
+    """Train (or ``resume`` with the budget ``changes``) a forecaster; the summary has test scores and baselines."""
+    return driver.train(RECIPE, config, resume, changes, world)
 
 # -- using a trained model -------------------------------------------------------------------------------
 

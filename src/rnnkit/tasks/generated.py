@@ -17,6 +17,7 @@ instance then offers what a task module offers (``NAME``, ``VERBS``,
 from __future__ import annotations
 
 import inspect
+from functools import partial
 from argparse import SUPPRESS
 from typing import NamedTuple
 
@@ -24,11 +25,11 @@ import numpy as np
 
 from rnnkit.errors import RnnkitError
 from rnnkit.nn.module import Module
-from rnnkit.tasks.base import open_task_run
-from rnnkit.tasks.session import Session
+from rnnkit.tasks import driver
+from rnnkit.tasks.base import RowShares, open_task_run
+from rnnkit.tasks.driver import Plan, Recipe
 from rnnkit.train.config import TrainConfig, flag
 from rnnkit.train.run import Run
-from rnnkit.train.trainer import Trainer
 
 BATCHES_PER_EPOCH = 100
 VAL_SIZE = 1000
@@ -70,7 +71,7 @@ def parse_ints(text: str, count: int, low: int, high: int) -> list[int]:
     return values
 
 
-class GeneratedObjective:
+class GeneratedObjective(RowShares):
     """The trainer's view of a generated task: fresh batches every epoch, a fixed validation set."""
 
     unit = "examples"
@@ -90,13 +91,17 @@ class GeneratedObjective:
     def start_epoch(self) -> None:
         pass
 
+    def weight(self, batch: Examples) -> int:
+        return batch.y.size if batch.mask is None else int(batch.mask.sum())  # what the loss averages over
+
     def train_step(self, batch: Examples) -> tuple[float, int]:
         loss, dout = self.task.loss(self.model.forward(batch.x), batch)
         self.model.backward(dout)
         return float(loss), len(batch.x)
 
     def evaluate(self) -> dict[str, float]:
-        return {f"val_{k}": v for k, v in self.task.metrics(self.model, self.val).items()}
+        out = self.spread(self.val.x, partial(self.task.outputs, self.model))  # each rank its share
+        return {f"val_{k}": v for k, v in self.task.scores(out, self.val).items()}
 
     def carried(self) -> dict[str, np.ndarray]:
         return {}  # every sequence starts from a zero state: nothing is carried between steps
@@ -146,9 +151,12 @@ class GeneratedTask:
 
     # -- shared --------------------------------------------------------------------
     def metrics(self, model: Module, batch: Examples) -> dict[str, float]:
-        """``scores`` of the model on ``batch``, run forward ``CHUNK`` sequences at a time."""
-        out = np.concatenate([model.forward(batch.x[i:i + CHUNK]) for i in range(0, len(batch.x), CHUNK)])
-        return self.scores(out, batch)
+        """``scores`` of the model on ``batch``."""
+        return self.scores(self.outputs(model, batch.x), batch)
+
+    def outputs(self, model: Module, x: np.ndarray) -> np.ndarray:
+        """The model's outputs for the inputs ``x`` (N, T, D), run forward ``CHUNK`` sequences at a time."""
+        return np.concatenate([model.forward(x[i:i + CHUNK]) for i in range(0, len(x), CHUNK)])
 
     def evaluate_fresh(self, model: Module, size: int = 1000, seed: int = 1) -> dict[str, float]:
         """The task's metrics of a loaded model on ``size`` freshly generated examples."""
@@ -161,24 +169,26 @@ class GeneratedTask:
             parser.add_argument(flag(name), dest=name, default=SUPPRESS,
                                 help=f"{text} (default {getattr(defaults, name)})", **kwargs)
 
-    def train(self, config, resume: str | None = None, changes: dict | None = None) -> dict:
+    def prepare(self, config, run: Run | None) -> Plan:
+        """The model and the objective (its data are drawn as it trains); the report names the baseline."""
+        objective = GeneratedObjective(self, self.build_model(config), config)
+
+        def report(summary: dict) -> str:  # the baseline's value is in the summary already (summary_extras)
+            key, _, how = self.baseline(config, objective.val)
+            return f"baseline: {how} scores {self.metric} {summary[key]:.4f} (this run's best: " \
+                   f"{summary[f'best_{self.metric}']:.4f})"
+
+        return Plan(objective, report=report)
+
+    def train(self, config=None, resume: str | None = None, changes: dict | None = None, world=None) -> dict:
         """Train on generated data; returns the summary (``summary["run"]`` is the run directory).
 
         The summary also holds the no-skill baseline (e.g. ``baseline_val_mse``), printed after
         the summary table unless ``--quiet``. ``resume``: continue that run instead, with the
-        budget ``changes`` (see :mod:`rnnkit.tasks.session`).
+        budget ``changes`` (see :mod:`rnnkit.tasks.session`); ``world``: see :mod:`rnnkit.tasks.driver`.
         """
-        with Session(self.NAME, self.Config, config, resume, changes) as session:
-            config = session.config
-            model = self.build_model(config)
-            objective = GeneratedObjective(self, model, config)
-            run = session.create()
-            summary = session.fit(Trainer(objective, config, run, default_epochs=self.default_epochs))
-        if not config.quiet:  # the baseline is in the summary already: GeneratedObjective.summary_extras
-            _, value, how = self.baseline(config, objective.val)
-            best = summary[f"best_{self.metric}"]
-            print(f"baseline: {how} scores {self.metric} {value:.4f} (this run's best: {best:.4f})", flush=True)
-        return summary
+        recipe = Recipe(self.NAME, self.Config, self.prepare, self.default_epochs)
+        return driver.train(recipe, config, resume, changes, world)
 
     def load(self, run: Run | str, which: str = "best") -> Module:
         """The trained model of a run (``best`` or ``last`` weights), in eval mode, with ``.config``."""

@@ -1,12 +1,12 @@
 """One training invocation of any task: its run directory (new or resumed), its lock, the resume rules.
 
-Every task's ``train(config, resume=None, changes=None)`` runs inside a :class:`Session`::
+Every task trains inside a :class:`Session`, which the task driver (:mod:`rnnkit.tasks.driver`) opens::
 
-    with Session(NAME, Config, config, resume, changes) as session:
+    with Session(NAME, Config, config, resume, changes, world) as session:
         config = session.config                      # the stored one (with the allowed changes) on resume
         ...read the data, build the model (from session.run's files on resume)...
         run = session.create({"vocab.json": vocab.to_json()})   # the run: created only now
-        return session.fit(Trainer(objective, config, run))
+        return session.fit(Trainer(objective, config, run, world=world))
 
 What the session guarantees, whichever task:
 
@@ -18,6 +18,9 @@ What the session guarantees, whichever task:
 * **Resume rules**: a resume may change the budget and the stopping rules (:data:`RESUMABLE`,
   totals for the whole run); any other option given with a value other than the run's is
   refused by name. Resuming a run that has finished says so (exit 2) instead of doing nothing.
+* **One writer**: on several ranks (``world``, :mod:`rnnkit.train.distributed`) rank 0 alone opens,
+  locks, creates and writes the run; the others get its configuration and path from rank 0 (an error
+  there is raised on every rank) and read the run directory only when resuming.
 * **Data**: a new run stores its data files as absolute paths with their size and SHA-256
   (``data_files`` in config.json); a resume from any directory finds them, and refuses data that
   has changed since.
@@ -34,6 +37,7 @@ from rnnkit.errors import RnnkitError, RunError
 from rnnkit.tasks.base import open_run, open_task_run
 from rnnkit.train.checkpoint import sha256_file
 from rnnkit.train.config import TrainConfig, flag
+from rnnkit.train.distributed import SINGLE, World
 from rnnkit.train.lock import LOCK_FILE, RunLock, run_containing
 from rnnkit.train.run import MANIFEST, Run, fresh_run_dir
 
@@ -47,8 +51,8 @@ class Session:
     """A new run of ``task`` (``config``) or the resumed run ``resume`` (with the option ``changes``)."""
 
     def __init__(self, task: str, config_cls: type[TrainConfig], config: TrainConfig | None = None,
-                 resume=None, changes: dict | None = None):
-        self.task, self.config_cls, self.config = task, config_cls, config
+                 resume=None, changes: dict | None = None, world: World = SINGLE):
+        self.task, self.config_cls, self.config, self.world = task, config_cls, config, world
         self.resume, self.changes = resume, dict(changes or {})
         self.run: Run | None = None
         self.lock: RunLock | None = None
@@ -58,18 +62,29 @@ class Session:
     # -- opening ----------------------------------------------------------------------------------
     def __enter__(self) -> "Session":
         if self.resume:
-            try:
-                self._open()
-            except BaseException:  # __exit__ is not called when __enter__ fails: release the lock here
-                if self.lock is not None:
-                    self.lock.release()
-                raise
+            path, config = self.world.on_root(self._open_on_root)  # one lock, one reader of the rules
+            if not self.world.root:  # the others see the run as rank 0 left it, and their own data files
+                self.run = Run(path)
+                self.config = self.config_cls.from_dict(config, str(self.run.file("config.json")))
+            recorded = self.run.config.get("data_files", {})
+            self.data_files = recorded if self.world.root else {p: fingerprint(p) for p in recorded
+                                                                if os.path.isfile(p)}
         else:
             if self.config is None:
                 raise RnnkitError("train: give a config (a new run) or resume=RUN")
             self.config.check()
             self.data_files = _resolve_data(self.config)
         return self
+
+    def _open_on_root(self) -> tuple[str, dict]:
+        """Open, lock and check the run being resumed (rank 0); its path and its (changed) config."""
+        try:
+            self._open()
+        except BaseException:  # __exit__ is not called when __enter__ fails: release the lock here
+            if self.lock is not None:
+                self.lock.release()
+            raise
+        return str(self.run.path), self.config.to_dict()
 
     def _open(self) -> None:
         run, _, _ = open_run(self.resume, self.task)
@@ -95,6 +110,12 @@ class Session:
         """The run to train: the resumed one, or a new directory with config.json and the task's ``files``."""
         if self.run is not None:
             return self.run
+        path = self.world.on_root(lambda: str(self._create(files or {})))  # rank 0 alone writes the run
+        self.config.out = path
+        self.run = self.run or Run(path)
+        return self.run
+
+    def _create(self, files: dict) -> Path:
         config = self.config
         path = Path(config.out) if config.out else fresh_run_dir(Path("runs") / self.task)
         _check_new_dir(path)
@@ -106,9 +127,9 @@ class Session:
         config.out = str(path)
         self.run.write_json("config.json", {"task": self.task, "rnnkit_version": rnnkit.__version__,
                                             "config": config.to_dict(), "data_files": self.data_files})
-        for name, obj in (files or {}).items():
+        for name, obj in files.items():
             self.run.write_json(name, obj)
-        return self.run
+        return path
 
     # -- training -------------------------------------------------------------------------------------
     def fit(self, trainer) -> dict:
@@ -200,7 +221,7 @@ def _refuse_finished(trainer) -> None:
             summary.get("stopped") not in ("budget", "early stopping"):
         return  # interrupted or diverged: go on
     early = summary["stopped"] == "early stopping" and cfg.patience and s.bad_evals >= cfg.patience
-    if trainer._out_of_budget() or early:
+    if trainer.budget.spent(s) or early:
         why = "stopped early (--patience)" if early else "its budget is spent"
         raise RnnkitError(f"--resume: run {str(trainer.run.path)!r} has already finished at step {s.step}: {why}. "
                           f"To train on, raise --max-steps, --epochs or --time-limit (totals for the whole run)"

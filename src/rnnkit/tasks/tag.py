@@ -53,13 +53,13 @@ from rnnkit.data.batching import bucket_batches, pad_sequences
 from rnnkit.data.conll import SCHEMES, Tagged, read_conll
 from rnnkit.data.vocab import PAD, UNK, Vocab
 from rnnkit.errors import DataError, RnnkitError, RunError
-from rnnkit.tasks.base import make_recurrent, open_task_run, split_indices
-from rnnkit.tasks.session import Session
+from rnnkit.tasks import driver
+from rnnkit.tasks.base import RowShares, make_recurrent, open_task_run, split_indices
+from rnnkit.tasks.driver import Plan, Recipe
 from rnnkit.tasks.tagger import CASINGS, Tagger, word_key
 from rnnkit.train.config import TrainConfig, add_options, flag
 from rnnkit.train.entities import chunks, entity_scores, format_entity_scores
 from rnnkit.train.run import Run
-from rnnkit.train.trainer import Trainer
 
 NAME = "tag"
 VERBS = ("predict", "evaluate", "info")
@@ -193,9 +193,11 @@ def logits_of(model: Tagger, rows: list[np.ndarray], batch_size: int = EVAL_BATC
     return out
 
 
-def scores(model: Tagger, rows: list[np.ndarray], y: list[np.ndarray], gold: list[list[str]]) -> dict:
-    """Loss, entity scores and token accuracy of ``model`` on encoded sentences."""
-    logits = logits_of(model, rows)
+def scores(model: Tagger, rows: list[np.ndarray], y: list[np.ndarray], gold: list[list[str]],
+           logits_fn=logits_of) -> dict:
+    """Loss, entity scores and token accuracy of ``model`` on encoded sentences (``logits_fn``: how the
+    logits are computed)."""
+    logits = logits_fn(model, rows)
     flat = np.concatenate(logits)
     loss, _ = model.loss(flat, np.concatenate(y))
     pred = [[model.tags[k] for k in z.argmax(axis=1)] for z in logits]
@@ -205,7 +207,7 @@ def scores(model: Tagger, rows: list[np.ndarray], y: list[np.ndarray], gold: lis
 # -- training ------------------------------------------------------------------------------------------------
 
 
-class TagObjective:
+class TagObjective(RowShares):
     """Padded, length-bucketed batches of sentences; validation entity F1 for the best weights."""
 
     metric, mode, unit = "val_f1", "max", "words"
@@ -236,6 +238,15 @@ class TagObjective:
     def start_epoch(self) -> None:
         pass
 
+    def weight(self, batch) -> int:
+        return int(batch[1].sum())  # the loss is the mean over real words
+
+    def _shared_logits(self, model: Tagger, rows: list[np.ndarray]) -> list[np.ndarray]:
+        """:func:`logits_of`, each rank running its share of the sentences (their words' rows joined)."""
+        words = self.spread(rows, lambda part: np.concatenate(logits_of(model, part) or
+                                                              [np.zeros((0, len(model.tags)), model.dtype)]))
+        return np.split(words, np.cumsum([len(r) for r in rows])[:-1])
+
     def train_step(self, batch) -> tuple[float, int]:
         x, lengths, y = batch
         loss, dlogits = self.model.loss(self.model.forward(x, lengths), y, lengths)
@@ -243,7 +254,7 @@ class TagObjective:
         return float(loss), int(lengths.sum())
 
     def evaluate(self) -> dict[str, float]:
-        s = scores(self.model, *self.val)
+        s = scores(self.model, *self.val, logits_fn=self._shared_logits)
         return {"val_loss": s["loss"], "val_f1": s["f1"], "val_precision": s["precision"],
                 "val_recall": s["recall"], "val_accuracy": s["accuracy"]}
 
@@ -272,29 +283,36 @@ def _rare_words(model: Tagger, train: Tagged) -> np.ndarray:
     return rare
 
 
-def train(config: Config | None, resume: str | None = None, changes: dict | None = None) -> dict:
+def prepare(config: Config, run: Run | None) -> Plan:
+    """The sentences, the model (the run's, or fresh with vocabularies of the training part), the objective."""
+    model = _model_of_run(run, config) if run else None
+    train_data, val_data = read_data(config)
+    if model is None:
+        model = build_model(config, *build_vocabs(train_data, val_data, config))
+    objective = TagObjective(model, ([model.encode(s) for s in train_data.tokens], tag_ids(model, train_data)),
+                             ([model.encode(s) for s in val_data.tokens], tag_ids(model, val_data),
+                              val_data.tags), config, _rare_words(model, train_data))
+    objective.extras = {"train_sentences": len(train_data), "val_sentences": len(val_data),
+                        "train_words": int(objective.lengths.sum()), "vocab_size": len(model.vocab),
+                        "tags": len(model.tags), "scheme": train_data.scheme}
+    files = {"tags.json": {"tags": model.tags, "scheme": train_data.scheme}, "vocab.json": model.vocab.to_json()}
+    if model.chars is not None:
+        files["chars.json"] = model.chars.to_json()
+    return Plan(objective, files)
+
+
+RECIPE = Recipe(NAME, Config, prepare, default_epochs=DEFAULT_EPOCHS)
+
+
+def train(config: Config | None = None, resume: str | None = None, changes: dict | None = None,
+          world=None) -> dict:
     """Train a tagger; returns the summary (``summary["run"]`` is the run directory).
 
     Everything is read and checked before the run directory is created.
-    ``resume``: continue that run instead, with the budget ``changes`` (see :mod:`rnnkit.tasks.session`).
+    ``resume``: continue that run instead, with the budget ``changes`` (see :mod:`rnnkit.tasks.session`);
+    ``world``: the processes training together (see :mod:`rnnkit.tasks.driver`).
     """
-    with Session(NAME, Config, config, resume, changes) as session:
-        config, run = session.config, session.run
-        model = _model_of_run(run, config) if run else None
-        train_data, val_data = read_data(config)
-        if model is None:
-            model = build_model(config, *build_vocabs(train_data, val_data, config))
-        objective = TagObjective(model, ([model.encode(s) for s in train_data.tokens], tag_ids(model, train_data)),
-                                 ([model.encode(s) for s in val_data.tokens], tag_ids(model, val_data),
-                                  val_data.tags), config, _rare_words(model, train_data))
-        files = {"tags.json": {"tags": model.tags, "scheme": train_data.scheme}, "vocab.json": model.vocab.to_json()}
-        if model.chars is not None:
-            files["chars.json"] = model.chars.to_json()
-        run = session.create(files)
-        objective.extras = {"train_sentences": len(train_data), "val_sentences": len(val_data),
-                            "train_words": int(objective.lengths.sum()), "vocab_size": len(model.vocab),
-                            "tags": len(model.tags), "scheme": train_data.scheme}
-        return session.fit(Trainer(objective, config, run, default_epochs=DEFAULT_EPOCHS))
+    return driver.train(RECIPE, config, resume, changes, world)
 
 # -- using a trained model ------------------------------------------------------------------------------------
 

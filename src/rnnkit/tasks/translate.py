@@ -47,14 +47,14 @@ from rnnkit.data.pairs import Pairs, detokenize, parse_pairs, read_pairs, tokeni
 from rnnkit.data.vocab import PAD, UNK, Vocab
 from rnnkit.errors import DataError, RnnkitError, RunError
 from rnnkit.functional.losses import softmax_cross_entropy
-from rnnkit.tasks.base import make_recurrent, open_task_run, validation_size
-from rnnkit.tasks.session import Session
+from rnnkit.tasks import driver
+from rnnkit.tasks.base import RowShares, make_recurrent, open_task_run, validation_size
+from rnnkit.tasks.driver import Plan, Recipe
 from rnnkit.tasks.seq2seq import ATTENTION_KINDS, BOS_ID, EOS_ID, PAD_ID, Seq2Seq
 from rnnkit.train.bleu import corpus_bleu, exact_match
 from rnnkit.train.checkpoint import atomic_write_bytes
 from rnnkit.train.config import TrainConfig, add_options, flag
 from rnnkit.train.run import Run
-from rnnkit.train.trainer import Trainer
 
 NAME = "translate"
 VERBS = ("translate", "predict", "evaluate", "info")
@@ -229,7 +229,16 @@ def format_prediction(result: dict) -> str:
 
 def scores(model: Seq2Seq, sources: list[str], references: list[str], beam: int = 1) -> dict:
     """BLEU (sacreBLEU's corpus BLEU, 0–100) and exact match of the model's translations."""
-    hyps = [_text(model, nbest[0][0]) for nbest in translate_ids(model, _source_ids(model, sources), beam)]
+    return scored(translations(model, sources, beam), references)
+
+
+def translations(model: Seq2Seq, sources: list[str], beam: int = 1) -> list[str]:
+    """The model's best translation of each source sentence."""
+    return [_text(model, nbest[0][0]) for nbest in translate_ids(model, _source_ids(model, sources), beam)]
+
+
+def scored(hyps: list[str], references: list[str]) -> dict:
+    """BLEU and exact match of the translations ``hyps`` (and the translations)."""
     return {"bleu": corpus_bleu(hyps, [references]), "exact_match": exact_match(hyps, references),
             "hypotheses": hyps}
 
@@ -244,7 +253,7 @@ def evaluate(model: Seq2Seq, paths: list[str]) -> dict:
 # -- training --------------------------------------------------------------------------------------------------
 
 
-class TranslateObjective:
+class TranslateObjective(RowShares):
     """Teacher-forced batches bucketed by length; greedy BLEU on the held-out pairs picks the best weights."""
 
     metric, mode, unit = "val_bleu", "max", "tokens"
@@ -266,6 +275,9 @@ class TranslateObjective:
     def start_epoch(self) -> None:
         pass
 
+    def weight(self, batch) -> int:
+        return int(batch[4].sum())  # the loss is the mean over real target tokens (and <eos>)
+
     def train_step(self, batch) -> tuple[float, int]:
         src, src_len, tgt_in, tgt_out, tgt_len = batch
         logits = self.model.forward(src, tgt_in, src_len, tgt_len)
@@ -275,7 +287,10 @@ class TranslateObjective:
         return float(loss), int(tgt_len.sum())
 
     def evaluate(self) -> dict[str, float]:
-        s = scores(self.model, self.val_sources, self.val_targets, beam=1)
+        sources = self.val_sources  # greedy; each rank translates its share
+        hyps = [h for part in self.each_share(len(sources), lambda p: translations(self.model, sources[p]))
+                for h in part]
+        s = scored(hyps, self.val_targets)
         return {"val_bleu": s["bleu"], "val_exact_match": s["exact_match"]}
 
     def carried(self) -> dict[str, np.ndarray]:
@@ -293,7 +308,7 @@ def make_batch(src: list[np.ndarray], tgt: list[np.ndarray]):
     return src_pad, src_len, tgt_in, tgt_out, tgt_len
 
 
-def _prepare(config: Config, pairs: Pairs, model: Seq2Seq | None):
+def _model_and_splits(config: Config, pairs: Pairs, model: Seq2Seq | None):
     """The model (new vocabularies from the training part unless given) and the encoded splits."""
     if config.val:   # all of DATA trains; --val holds out
         held, n = load_pairs([config.val]), len(pairs.sources)
@@ -320,33 +335,39 @@ def _write_heldout(run: Run, val: tuple[list, list]) -> None:
     atomic_write_bytes(run.file("heldout.tsv"), text.encode("utf-8"))
 
 
-def train(config: Config | None, resume: str | None = None, changes: dict | None = None) -> dict:
+def prepare(config: Config, run: Run | None) -> Plan:
+    """The pairs, the model (the run's, or fresh with vocabularies of the training part), the objective;
+    a finished run is scored on the held-out pairs (written into a new run as heldout.tsv)."""
+    model = _model_of_run(run, config) if run else None
+    model, train_set, val, skipped = _model_and_splits(config, load_pairs(config.data), model)
+
+    def finish(run: Run, summary: dict) -> dict:
+        return _final_scores(run, config, val) | {
+            "train_pairs": len(train_set[0]), "heldout_pairs": len(val[0]), "skipped_too_long": skipped,
+            "source_vocab": len(model.source_vocab), "target_vocab": len(model.target_vocab)}
+
+    return Plan(TranslateObjective(model, train_set, val, config),
+                files={"source_vocab.json": model.source_vocab.to_json(),
+                       "target_vocab.json": model.target_vocab.to_json()},
+                write_new=lambda run: _write_heldout(run, val), finish=finish,
+                report=lambda s: f"held-out BLEU {s['heldout_bleu_greedy']:.2f} (greedy), "
+                                 f"{s['heldout_bleu_beam']:.2f} (beam {config.beam}); exact match "
+                                 f"{s['heldout_exact_match_beam']:.3f}")
+
+
+RECIPE = Recipe(NAME, Config, prepare, default_epochs=DEFAULT_EPOCHS)
+
+
+def train(config: Config | None = None, resume: str | None = None, changes: dict | None = None,
+          world=None) -> dict:
     """Train a translation model; returns the summary (``summary["run"]`` is the run directory).
 
     Everything is read and checked before the run directory is created.
-    ``resume``: continue that run instead, with the budget ``changes`` (see :mod:`rnnkit.tasks.session`).
+    ``resume``: continue that run instead, with the budget ``changes`` (see :mod:`rnnkit.tasks.session`);
+    ``world``: the processes training together (see :mod:`rnnkit.tasks.driver`).
     """
-    with Session(NAME, Config, config, resume, changes) as session:
-        config, run = session.config, session.run
-        model = _model_of_run(run, config) if run else None
-        pairs = load_pairs(config.data)
-        model, train_set, val, skipped = _prepare(config, pairs, model)
-        objective = TranslateObjective(model, train_set, val, config)
-        if run is None:
-            run = session.create({"source_vocab.json": model.source_vocab.to_json(),
-                                  "target_vocab.json": model.target_vocab.to_json()})
-            _write_heldout(run, val)
-        summary = session.fit(Trainer(objective, config, run, default_epochs=DEFAULT_EPOCHS))
-        if summary["stopped"] == "interrupted":
-            return summary
-        summary |= _final_scores(run, config, val) | {
-            "train_pairs": len(train_set[0]), "heldout_pairs": len(val[0]), "skipped_too_long": skipped,
-            "source_vocab": len(model.source_vocab), "target_vocab": len(model.target_vocab)}
-        run.write_json("summary.json", summary)
-    if not config.quiet:
-        print(f"held-out BLEU {summary['heldout_bleu_greedy']:.2f} (greedy), {summary['heldout_bleu_beam']:.2f} "
-              f"(beam {config.beam}); exact match {summary['heldout_exact_match_beam']:.3f}", flush=True)
-    return summary
+    return driver.train(RECIPE, config, resume, changes, world)
+
 
 def _final_scores(run: Run, config: Config, val: tuple[list, list]) -> dict:
     """Greedy and beam BLEU of the best weights on the held-out pairs."""

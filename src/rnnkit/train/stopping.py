@@ -48,4 +48,4 @@ def stop_notes(trainer, stopped: str) -> dict:
         return {}
     s, cfg, obj = trainer.state, trainer.config, trainer.obj
     return {"stop_reason": early_stop_reason(obj.metric, obj.mode, s.best, s.best_step, s.step, s.elapsed,
-                                             cfg.patience, trainer.total_steps(), cfg.time_limit)}
+                                             cfg.patience, trainer.budget.total_steps, cfg.time_limit)}

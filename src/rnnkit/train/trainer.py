@@ -21,7 +21,12 @@ carried state, the position (epoch, batch), the dropout generators' states,
 the learning-rate scale and the running log window. A run killed at any
 moment and resumed from it ends with the same weights, bit for bit, as a run
 that was never interrupted. One checkpoint is written before the first step,
-so even a run killed at once can be resumed.
+so even a run killed at once can be resumed (:mod:`rnnkit.train.snapshots`).
+
+On several ranks (``world``, :mod:`rnnkit.train.distributed`) each rank runs the objective's step on
+its share of the global batch and one Allreduce makes the gradient, the loss, the count, the clock
+(rank 0's) and any stop request the same on every rank, before the same clipping and optimizer step.
+Every rank evaluates (sharing the work, if the objective does) and checkpoints; rank 0 alone writes.
 
 Divergence guard: a step whose loss or gradient is not finite is stopped
 before the weights change (:class:`~rnnkit.errors.DivergenceError` names the
@@ -37,26 +42,28 @@ import signal
 import threading
 import time
 from contextlib import contextmanager
-from dataclasses import asdict, dataclass, fields
 from typing import Iterator, Protocol
 
 import numpy as np
 
-from rnnkit.errors import DivergenceError, RnnkitError, RunError
+from rnnkit.errors import DivergenceError, RnnkitError
 from rnnkit.nn.module import Module
 from rnnkit.optim import SGD, Adagrad, Adam, AdamW, RMSprop, clip_grad_norm, grad_norm
-from rnnkit.train.checkpoint import json_bytes, tensor_metadata, tensors_bytes
+from rnnkit.train import snapshots
+from rnnkit.train.budget import Budget
 from rnnkit.train.config import TrainConfig
+from rnnkit.train.distributed import SINGLE, World, mean_gradients
 from rnnkit.train.progress import Progress, summary_table
 from rnnkit.train.run import Run, model_bytes
 from rnnkit.train.schedules import learning_rate
+from rnnkit.train.state import TrainState, new_window
 from rnnkit.train.stopping import stop_notes
-
-CHECKPOINT = ("last.safetensors", "state.safetensors", "state.json")
 
 
 class Objective(Protocol):
-    """What a task gives the trainer (``summary_extras() -> dict`` is optional)."""
+    """What a task gives the trainer (``summary_extras() -> dict`` is optional, and so are
+    ``distribute(world)`` and ``share(batch) -> (this rank's part, its weight)``, which training on
+    several ranks needs: see :mod:`rnnkit.train.distributed`)."""
 
     model: Module
     metric: str   # the key of evaluate()'s result used for best/early stopping
@@ -72,46 +79,6 @@ class Objective(Protocol):
     def restore_carried(self, tensors: dict[str, np.ndarray]) -> None: ...
 
 
-@dataclass
-class TrainState:
-    """Where training is: enough to resume exactly."""
-
-    step: int = 0
-    epoch: int = 0
-    batch_in_epoch: int = 0
-    elapsed: float = 0.0
-    best: float | None = None
-    best_step: int | None = None
-    bad_evals: int = 0
-    clipped: int = 0
-    items: int = 0
-    last_eval_step: int = -1
-    lr_scale: float = 1.0   # halved by every divergence rollback
-    rollbacks: int = 0
-
-    @classmethod
-    def from_json(cls, d, source: str) -> "TrainState":
-        """Rebuild from state.json's "train" entry; RunError naming the file and key if malformed."""
-        if not isinstance(d, dict):
-            raise RunError(f"{source}: 'train' must be a JSON object")
-        known = {f.name: f for f in fields(cls)}
-        unknown = sorted(set(d) - set(known))
-        if unknown:
-            raise RunError(f"{source}: unknown key(s) in 'train': {', '.join(unknown)}")
-        for name, value in d.items():
-            numeric = isinstance(value, (int, float)) and not isinstance(value, bool)
-            nullable = name in ("best", "best_step")
-            floating = name in ("elapsed", "best", "lr_scale")
-            if not ((value is None and nullable) or (numeric and (floating or isinstance(value, int)))):
-                raise RunError(f"{source}: train.{name}: expected {'a number' if floating else 'an integer'}, "
-                               f"given {value!r}"[:200])
-            if numeric and name not in ("best", "last_eval_step") and value < 0:
-                raise RunError(f"{source}: train.{name}: expected a value >= 0, given {value!r}")
-        if not 0 < d.get("lr_scale", 1.0) <= 1:
-            raise RunError(f"{source}: train.lr_scale: expected a number in (0, 1], given {d['lr_scale']!r}")
-        return cls(**d)
-
-
 def make_optimizer(config: TrainConfig):
     kinds = {"adam": Adam, "adamw": AdamW, "rmsprop": RMSprop, "sgd": SGD, "adagrad": Adagrad}
     kwargs = {"lr": config.lr}
@@ -122,27 +89,6 @@ def make_optimizer(config: TrainConfig):
     return kinds[config.optimizer](**kwargs)
 
 
-def _rng_states(model: Module) -> dict:
-    return {name: m.rng.bit_generator.state for name, m in model.named_modules() if hasattr(m, "rng")}
-
-
-def _restore_rngs(model: Module, states, source: str) -> None:
-    owners = {name: m for name, m in model.named_modules() if hasattr(m, "rng")}
-    if not isinstance(states, dict) or not set(states) <= set(owners):
-        raise RunError(f"{source}: 'rngs' must map the model's random generators ({', '.join(owners) or 'none'}) "
-                       f"to their states"[:300])
-    for name, m in owners.items():
-        if name in states:
-            try:
-                m.rng.bit_generator.state = states[name]
-            except (TypeError, ValueError, KeyError) as exc:
-                raise RunError(f"{source}: rngs.{name or '<model>'}: not a random-generator state ({exc})") from None
-
-
-def _new_window() -> dict:
-    return {"loss": 0.0, "n": 0, "clipped": 0, "norm": 0.0}
-
-
 def nonfinite_gradient(grads: dict[str, np.ndarray]) -> str | None:
     """The name of the first gradient holding a NaN or an infinity, or None."""
     return next((k for k, g in grads.items() if not np.all(np.isfinite(g))), None)
@@ -151,99 +97,39 @@ def nonfinite_gradient(grads: dict[str, np.ndarray]) -> str | None:
 class Trainer:
     """Train ``objective`` under ``config``, writing everything into ``run``."""
 
-    def __init__(self, objective: Objective, config: TrainConfig, run: Run, default_epochs: int = 1):
-        self.obj, self.config, self.run = objective, config, run
+    def __init__(self, objective: Objective, config: TrainConfig, run: Run, default_epochs: int = 1,
+                 world: World = SINGLE):
+        self.obj, self.config, self.run, self.world = objective, config, run, world
+        if world.size > 1:
+            objective.distribute(world)
+            if not world.root:
+                snapshots.seed_rank_streams(objective.model, config.seed, world.rank)
         self.opt = make_optimizer(config)
         self.state = TrainState()
-        self.spe = max(1, objective.steps_per_epoch())
-        no_budget = config.epochs is None and config.max_steps is None and config.time_limit is None
-        self.epochs = default_epochs if no_budget else config.epochs
-        self.records = run.metrics()
-        self.window = _new_window()
+        self.budget = Budget.of(config, objective.steps_per_epoch(), default_epochs)
+        self.spe = self.budget.steps_per_epoch
+        self.records = run.metrics() if world.root else []
+        self.window = new_window()
         self.step_log: list[dict] = []   # per-step records not yet written to steps.jsonl
         self.stop_requested = False
 
-    # -- budget -------------------------------------------------------------------
-    def total_steps(self) -> int | None:
-        limits = [n for n in (self.config.max_steps, self.epochs and self.epochs * self.spe) if n]
-        return min(limits) if limits else None
-
-    def _progress_fraction(self) -> float:
-        total, limit = self.total_steps(), self.config.time_limit
-        parts = [self.state.step / total] if total else []
-        parts += [self.state.elapsed / limit] if limit else []
-        return max(parts) if parts else 0.0
-
-    def _out_of_budget(self) -> bool:
-        total, limit = self.total_steps(), self.config.time_limit
-        return bool((total and self.state.step >= total) or (limit and self.state.elapsed >= limit))
-
-    # -- checkpoints ----------------------------------------------------------------
+    # -- checkpoints (rnnkit.train.snapshots) ---------------------------------------------
     def save_checkpoint(self, extra: dict[str, bytes] | None = None) -> None:
-        """Write the logs, then commit last.safetensors, state.safetensors and state.json (+ ``extra``) as one."""
-        s = self.state
-        if self.step_log:
-            self.run.append_jsonl("steps.jsonl", self.step_log)
-            self.step_log = []
-        arrays, meta = self.opt.state_dict()
-        tensors = {f"opt.{k}": v for k, v in arrays.items()}
-        tensors |= {f"carry.{k}": v for k, v in self.obj.carried().items()}
-        info = {"train": asdict(s), "optimizer": meta, "rngs": _rng_states(self.obj.model), "window": self.window}
-        files = {"last.safetensors": model_bytes(self.obj.model, step=s.step),
-                 "state.safetensors": tensors_bytes(tensors, {"step": str(s.step)}),
-                 "state.json": json_bytes(info)} | (extra or {})
-        self.run.commit(files, step=s.step)
-
-    def has_checkpoint(self) -> bool:
-        return all(name in self.run.manifest()["files"] for name in CHECKPOINT)
+        """Commit last.safetensors, state.safetensors and state.json (+ ``extra``) as one (rank 0 writes)."""
+        snapshots.save(self, extra)
 
     def resume(self) -> None:
         """Continue from the run's last checkpoint (weights, optimizer, position, RNGs, carried state, logs)."""
-        self.run.recover()
         self._load_checkpoint()
-        s = self.state
-        self.records = self.run.truncate_jsonl("metrics.jsonl", s.step)
-        self.run.truncate_jsonl("steps.jsonl", s.step)
+        if self.world.root:
+            self.records = self.run.truncate_jsonl("metrics.jsonl", self.state.step)
+            self.run.truncate_jsonl("steps.jsonl", self.state.step)
         self.step_log = []
 
     def _load_checkpoint(self) -> None:
-        """Restore everything a checkpoint holds; RunError naming the file if any part is bad or they disagree."""
-        run = self.run
-        source = str(run.file("state.json"))
-        info = run.read_verified_json("state.json")
-        if not isinstance(info, dict) or not {"train", "optimizer", "rngs"} <= set(info):
-            raise RunError(f"{source}: expected the keys 'train', 'optimizer' and 'rngs'")
-        state = TrainState.from_json(info["train"], source)
-        window = info.get("window", _new_window())
-        if not isinstance(window, dict) or set(window) != set(_new_window()) or not all(
-                isinstance(v, (int, float)) and not isinstance(v, bool) for v in window.values()):
-            raise RunError(f"{source}: 'window' must hold the numbers loss, n, clipped, norm")
-        self._check_same_step(state.step)
-        tensors = run.load_tensors("state.safetensors")
-        run.load_model("last.safetensors", self.obj.model)
-        try:
-            self.opt.load_state_dict({k[4:]: v for k, v in tensors.items() if k.startswith("opt.")},
-                                     info["optimizer"])
-            self.obj.restore_carried({k[6:]: v for k, v in tensors.items() if k.startswith("carry.")})
-        except (ValueError, TypeError, KeyError, AttributeError) as exc:
-            raise RunError(f"{run.file('state.safetensors')} / state.json: the optimizer or carried state does not "
-                           f"fit this run ({exc})"[:400]) from None
-        _restore_rngs(self.obj.model, info["rngs"], source)
-        self.state, self.window = state, dict(window)
-
-    def _check_same_step(self, step: int) -> None:
-        """The three checkpoint files and the manifest must all describe ``step``."""
-        manifest = self.run.manifest()
-        steps = {"state.json": step}
-        if "step" in manifest:
-            steps["manifest.json"] = manifest["step"]
-        for name in ("last.safetensors", "state.safetensors"):
-            value = tensor_metadata(self.run.verified(name)).get("step")
-            if value is not None:
-                steps[name] = int(value) if value.isdigit() else value
-        if len(set(steps.values())) > 1:
-            shown = ", ".join(f"{k} at step {v}" for k, v in steps.items())
-            raise RunError(f"{self.run.path}: the checkpoint files disagree ({shown})")
+        """Rank 0 recovers the run from an interrupted commit; then every rank reads the checkpoint."""
+        self.world.on_root(lambda: self.run.recover() and None)
+        self.state, self.window = self.world.agree(lambda: snapshots.load(self))
 
     # -- evaluation -------------------------------------------------------------------
     def evaluate(self, window: dict | None = None) -> dict:
@@ -265,7 +151,8 @@ class Trainer:
                   **(window if window is not None else self._window_summary()),
                   **{k: float(v) for k, v in result.items()}}
         self.records.append(record)
-        self.run.write_metrics(self.records)
+        if self.world.root:
+            self.run.write_metrics(self.records)
         self.save_checkpoint(extra)
         return record
 
@@ -280,15 +167,17 @@ class Trainer:
         The first Ctrl-C finishes the current step, writes a checkpoint and
         stops cleanly (``rnnkit train --resume`` continues); a second one aborts.
         """
-        cfg, s = self.config, self.state
-        if not self.has_checkpoint():
+        cfg, s, world = self.config, self.state, self.world
+        world.broadcast_arrays(self.obj.model.parameters())  # every rank starts from rank 0's weights
+        if not world.on_root(lambda: snapshots.has_checkpoint(self.run)):
             self.save_checkpoint()  # step 0: a run killed before its first checkpoint can still resume
-        self.bar = Progress(self.total_steps(), s.step, self.obj.unit, disable=cfg.quiet, time_limit=cfg.time_limit)
+        self.bar = Progress(self.budget.total_steps, s.step, self.obj.unit, disable=cfg.quiet or not world.root,
+                            time_limit=cfg.time_limit)
         self.start = time.perf_counter() - s.elapsed
         self.stop_requested = self.stopped_early = False
         self.obj.model.train()
         with self._sigint_requests_stop(self.bar), self.bar:
-            while not (self._out_of_budget() or self.stopped_early or self.stop_requested):
+            while not (self.budget.spent(self.state) or self.stopped_early or self.stop_requested):
                 try:
                     self._epoch()
                 except DivergenceError as exc:
@@ -312,16 +201,17 @@ class Trainer:
                 continue  # resuming mid-epoch: these were done before the interruption
             loss, items = self._step(batch)
             s.batch_in_epoch, s.items = i + 1, s.items + items
-            s.elapsed = time.perf_counter() - self.start
-            if self._eval_due(i + 1 == self.spe) or self._out_of_budget():
-                rec = self.evaluate()
+            if self.world.size == 1:  # on several ranks, rank 0's clock came with the gradients
                 s.elapsed = time.perf_counter() - self.start
+            if self._eval_due(i + 1 == self.spe) or self.budget.spent(self.state):
+                rec = self.evaluate()
+                s.elapsed = self.world.broadcast(time.perf_counter() - self.start)  # rank 0's clock
                 self.bar.set_metric(obj.metric, rec[obj.metric])
                 self.stopped_early = bool(cfg.patience and s.bad_evals >= cfg.patience)
             elif cfg.checkpoint_every and s.step % cfg.checkpoint_every == 0:
                 self.save_checkpoint()
             self.bar.update(s.step, loss, s.items / max(s.elapsed, 1e-9), s.elapsed)
-            if self._out_of_budget() or self.stopped_early or self.stop_requested:
+            if self.budget.spent(self.state) or self.stopped_early or self.stop_requested:
                 return
         s.epoch, s.batch_in_epoch = s.epoch + 1, 0
 
@@ -347,8 +237,11 @@ class Trainer:
     def _step(self, batch) -> tuple[float, int]:
         cfg, s, model = self.config, self.state, self.obj.model
         model.zero_grad()
-        loss, items = self._train_step(batch)
-        grads = model.gradients()
+        if self.world.size == 1:
+            loss, items = self._train_step(batch)
+            grads = model.gradients()
+        else:
+            loss, items, grads = self._shared_step(batch)
         if not math.isfinite(loss):
             raise DivergenceError(f"training diverged at step {s.step + 1}: the loss is {loss}", s.step + 1, "loss")
         norm = clip_grad_norm(grads, cfg.clip) if cfg.clip else grad_norm(grads)
@@ -357,7 +250,7 @@ class Trainer:
             raise DivergenceError(f"training diverged at step {s.step + 1}: the gradient of {name!r} is not "
                                   f"finite (global norm {norm})", s.step + 1, name)
         clipped = bool(cfg.clip and norm > cfg.clip)
-        lr = learning_rate(cfg.schedule, cfg.lr, s.step, self._progress_fraction(), cfg.lr_step, cfg.lr_gamma)
+        lr = learning_rate(cfg.schedule, cfg.lr, s.step, self.budget.fraction(s), cfg.lr_step, cfg.lr_gamma)
         self.opt.lr = lr * s.lr_scale
         self.opt.step(model.parameters(), grads)
         s.step += 1
@@ -370,6 +263,21 @@ class Trainer:
         self.step_log.append({"step": s.step, "time": round(time.perf_counter() - self.start, 4), "loss": loss,
                               "grad_norm": norm, "clipped": clipped, "lr": float(self.opt.lr)})
         return loss, items
+
+    def _shared_step(self, batch) -> tuple[float, int, dict[str, np.ndarray]]:
+        """This rank's share of the step, then one Allreduce: the global mean loss and gradient, the items,
+        rank 0's clock and any rank's stop request, the same on every rank (rnnkit.train.distributed)."""
+        share, weight = self.obj.share(batch)
+        try:
+            loss, items = self._train_step(share) if weight else (0.0, 0)  # no rows: nothing to add
+        except DivergenceError:
+            loss, items = math.nan, 0  # the reduced loss is not finite either: every rank raises it below
+        grads = self.obj.model.gradients()
+        clock = time.perf_counter() - self.start if self.world.root else 0.0
+        loss, _, (items, clock, stops) = mean_gradients(self.world, grads, loss, weight,
+                                                        [items, clock, float(self.stop_requested)])
+        self.state.elapsed, self.stop_requested = float(clock), bool(stops)
+        return loss, int(round(float(items))), grads
 
     def _train_step(self, batch) -> tuple[float, int]:
         """The objective's step; an overflow that a layer's finiteness check caught is a divergence too.
@@ -396,14 +304,10 @@ class Trainer:
             raise DivergenceError(f"{exc}; stopped ({why}); try a smaller --lr or a --clip value",
                                   exc.step, exc.tensor) from None
         rollbacks, scale, elapsed = s.rollbacks + 1, s.lr_scale * 0.5, s.elapsed
-        self.run.recover()
-        self._load_checkpoint()
+        self.resume()
         s = self.state
         s.rollbacks, s.lr_scale, s.elapsed = rollbacks, scale, elapsed
         self.start = time.perf_counter() - elapsed
-        self.step_log = []
-        self.records = self.run.truncate_jsonl("metrics.jsonl", s.step)
-        self.run.truncate_jsonl("steps.jsonl", s.step)
         self.save_checkpoint()  # the halved rate is part of the state from now on
         self.bar.write(f"{exc}; rolled back to step {s.step} with the learning rate halved "
                        f"(x{scale:g}; rollback {rollbacks} of {cfg.max_rollbacks})")
@@ -413,7 +317,7 @@ class Trainer:
         n = max(window["n"], 1)
         out = {"train_loss": window["loss"] / n, "lr": self.opt.lr, "max_grad_norm": window["norm"],
                "clipped_steps": window["clipped"]}
-        self.window = _new_window()
+        self.window = new_window()
         return out
 
     def _finish(self, stopped: str, **notes) -> dict:
@@ -427,10 +331,14 @@ class Trainer:
         }
         if s.rollbacks:
             summary |= {"rollbacks": s.rollbacks, "lr_scale": s.lr_scale}
+        if self.world.size > 1:
+            summary["ranks"] = self.world.size  # of this invocation (a resume may have another number)
         if self.records:
             summary["last"] = self.records[-1]
         extras = getattr(obj, "summary_extras", None)
         summary |= (extras() if callable(extras) else {}) | stop_notes(self, stopped)  # stop_reason if early
+        if not self.world.root:
+            return summary
         if self.step_log:
             self.run.append_jsonl("steps.jsonl", self.step_log)
             self.step_log = []
