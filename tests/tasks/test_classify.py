@@ -10,7 +10,8 @@ import pytest
 import rnnkit as rk
 from rnnkit.cli.main import main
 from rnnkit.errors import DataError, RnnkitError
-from rnnkit.tasks import classify
+from rnnkit.tasks import classify, labelled_data
+from rnnkit.tasks.base import split_indices
 from rnnkit.train.run import Run
 from tests.conftest import assert_interrupt_and_resume_exact
 
@@ -182,12 +183,12 @@ def test_bad_data_is_refused_before_anything_is_written(tmp_path):
 
 
 def test_bundled_data():
-    data = classify.read_data([], classify.Config())
+    data = labelled_data.read_data([], classify.Config())
     assert len(data.labels) == 3000 and sorted(set(data.labels)) == ["0", "1"]
     assert all("\t" not in t for t in data.inputs)
-    train_idx, val_idx = classify.split_indices(3000, 0.2, classify.SPLIT_SEED)
+    train_idx, val_idx = split_indices(3000, 0.2, labelled_data.SPLIT_SEED)
     assert len(val_idx) == 600 and len(set(train_idx) | set(val_idx)) == 3000
-    np.testing.assert_array_equal(val_idx, classify.split_indices(3000, 0.2, classify.SPLIT_SEED)[1])  # fixed, whatever --seed
+    np.testing.assert_array_equal(val_idx, split_indices(3000, 0.2, labelled_data.SPLIT_SEED)[1])  # fixed, whatever --seed
 
 
 def test_cli_train_predict_evaluate_info(tmp_path, binary_tsv, capsys):
