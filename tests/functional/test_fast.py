@@ -229,3 +229,29 @@ def test_a_forked_process_gets_its_own_worker_thread():
     with mp.get_context("fork").Pool(1) as pool:
         got = pool.apply_async(layer.forward, (x,)).get(timeout=60)[0]
     np.testing.assert_allclose(got, want, rtol=1e-6)
+
+
+@pytest.mark.parametrize("layers, batch", [(1, 1), (2, 1), (3, 4)])
+def test_a_compiled_stack_step_equals_the_layer_by_layer_step(layers, batch, backend, monkeypatch):
+    """LSTM.step runs every layer in one compiled call (lstm_stack_step): the NumPy steps' results."""
+    import rnnkit.nn.recurrent as recurrent_module
+    lstm = rk.LSTM(5, 6, num_layers=layers, seed=1)
+    rng = np.random.default_rng(2)
+    xs = rng.standard_normal((4, batch, 5)).astype(np.float32)
+    state0 = tuple(rng.standard_normal((layers, batch, 6)).astype(np.float32) for _ in range(2))
+
+    def run():
+        state, ys = state0, []
+        for x in xs:
+            y, state = lstm.step(x, state)
+            ys.append(y)
+        return ys + list(state)
+    backend("numpy")
+    want = run()
+    backend("numba")
+    calls, stack_step = [], recurrent_module.lstm_stack_step
+    monkeypatch.setattr(recurrent_module, "lstm_stack_step", lambda *a: calls.append(stack_step(*a)) or calls[-1])
+    got = run()
+    assert calls == [True] * 4                                    # one compiled call per time step
+    for g, w in zip(got, want, strict=True):
+        np.testing.assert_allclose(g, w, rtol=1e-5, atol=1e-5)

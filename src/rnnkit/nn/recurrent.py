@@ -33,7 +33,7 @@ from rnnkit.functional.cell import Cell
 from rnnkit.functional.dropout import dropout_backward, dropout_forward
 from rnnkit.functional.gru import gru_cell
 from rnnkit.functional.gru_variants import gru_layer_norm_cell
-from rnnkit.functional.lstm import LSTM_CELL
+from rnnkit.functional.lstm import LSTM_CELL, lstm_stack_step
 from rnnkit.functional.lstm_variants import lstm_variant_cell
 from rnnkit.functional.merge import merge_backward, merge_forward
 from rnnkit.functional.recurrent import recurrent_backward, recurrent_forward
@@ -318,6 +318,9 @@ class Recurrent(Module):
         widths = (self.output_size, self.hidden_size)[:self.cell.n_states]
         new = tuple(np.empty((self.num_layers, B, w), self.dtype) for w in widths)  # filled layer by layer
         cell = self._layer_cell(False, B, None)
+        if cell is LSTM_CELL and lstm_stack_step(x_t, tuple(np.stack(s) for s in zip(*states)),
+                                                 [self._weights(layer, 0) for layer in range(self.num_layers)], new):
+            return new[0][-1].copy(), new
         inp = x_t
         for layer in range(self.num_layers):
             w_ih, w_hh, b_ih, b_hh = self._weights(layer, 0)
