@@ -209,3 +209,23 @@ def test_distributed_without_a_launcher_trains_as_one_process(tmp_path):
                    "--out", str(tmp_path / "e")])
     assert done.returncode == 0, done.stderr[-2000:]
     assert "ranks" not in json.loads((tmp_path / "e" / "summary.json").read_text())
+
+
+def test_ranks_need_no_shared_filesystem(tmp_path, corpus, trained):
+    """Rank 1 works in another directory, so the relative --out names a directory it cannot see: rank 0
+    sends it what it reads. Trained to step 20, resumed to 40: the uninterrupted 40-step run's weights."""
+    here, there = tmp_path / "rank0", tmp_path / "rank1"
+    here.mkdir(), there.mkdir()
+
+    def both(args):
+        return subprocess.run([MPIEXEC, "--oversubscribe", "-n", "1", "--wdir", str(here), sys.executable, *args,
+                               ":", "-n", "1", "--wdir", str(there), sys.executable, *args],
+                              env=ENV, capture_output=True, text=True, timeout=120)
+
+    first = both(train_args(corpus, Path("run"), dtype="float64"))
+    assert first.returncode == 0, first.stderr[-2000:]
+    again = both(["-m", "rnnkit", "train", "--resume", "run", "--max-steps", "40", "--quiet"])
+    assert again.returncode == 0, again.stderr[-2000:]
+    assert not any(there.iterdir())   # nothing of the run on rank 1's side
+    a, b = weights(here / "run"), weights(trained(2, dtype="float64", max_steps=40))
+    assert all(np.array_equal(a[k], b[k]) for k in a)

@@ -109,15 +109,15 @@ def with_task(argv: list[str]) -> list[str]:
 
 
 def run(args) -> int:
-    resume = getattr(args, "resume", None)
     world = distributed.detect(insist=getattr(args, "distributed", False))
+    with distributed.no_rank_alone(world):  # a rank that fails alone stops them all, none waits forever
+        return _train(args, world)
+
+
+def _train(args, world) -> int:
+    resume = getattr(args, "resume", None)
     if resume:
-        _, task_name, _ = open_run(resume)
-        if args.task and args.task != task_name:
-            raise RnnkitError(f"--resume: {resume!r} is a {task_name!r} run, not {args.task!r}")
-        if getattr(args, "reverify", False):
-            with RunLock(resume):
-                Run(resume).reverify()
+        task_name = world.on_root(lambda: _task_to_resume(args, resume))  # the run is rank 0's to read
         task = TASKS[task_name]
         names = {f.name for f in fields(task.Config)}
         changes = {k: v for k, v in vars(args).items() if k in names}
@@ -134,6 +134,17 @@ def run(args) -> int:
     if world.root:
         _write_curves(summary["run"], quiet=getattr(args, "quiet", False))
     return 130 if summary["stopped"] == "interrupted" else 0
+
+
+def _task_to_resume(args, resume: str) -> str:
+    """The task of the run ``resume`` (checked against a TASK given too); with --reverify, reverified."""
+    _, task_name, _ = open_run(resume)
+    if args.task and args.task != task_name:
+        raise RnnkitError(f"--resume: {resume!r} is a {task_name!r} run, not {args.task!r}")
+    if getattr(args, "reverify", False):
+        with RunLock(resume):
+            Run(resume).reverify()
+    return task_name
 
 
 def _write_curves(run_dir: str, quiet: bool) -> None:

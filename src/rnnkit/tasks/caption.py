@@ -53,8 +53,8 @@ from rnnkit.errors import DataError, RnnkitError, RunError
 from rnnkit.functional.losses import softmax_cross_entropy
 from rnnkit.tasks import driver
 from rnnkit.tasks.base import RowShares, fit_scaler, make_recurrent, open_task_run, split_indices
-from rnnkit.tasks.driver import Plan, Recipe
 from rnnkit.tasks.captioner import BOS, Captioner, tokenize
+from rnnkit.tasks.driver import Plan, Recipe
 from rnnkit.train.config import TrainConfig
 from rnnkit.train.progress import summary_table
 from rnnkit.train.run import Run

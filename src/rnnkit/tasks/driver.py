@@ -63,17 +63,21 @@ def train(recipe: Recipe, config: TrainConfig | None = None, resume=None, change
     ``world``: the processes training together (default: MPI's when started by an MPI launcher, else
     this process alone, :func:`rnnkit.train.distributed.detect`); rank 0 alone writes and prints."""
     world = distributed.detect() if world is None else world
+    with distributed.no_rank_alone(world):
+        return _train(recipe, config, resume, changes, world)
+
+
+def _train(recipe: Recipe, config: TrainConfig | None, resume, changes: dict | None, world: World) -> dict:
     no_budget = config is not None and (config.epochs, config.max_steps, config.time_limit) == (None,) * 3
     if not resume and no_budget and recipe.default_time_limit:
         config.time_limit = recipe.default_time_limit
     with Session(recipe.name, recipe.config_cls, config, resume, changes, world) as session:
         config = session.config
         if world.size > 1:
-            _check_world(world, recipe, config, session.data_files)
+            world.agree(lambda: _check_world(world, recipe, config, session.data_files))
         plan = world.agree(lambda: recipe.prepare(config, session.run))
-        if world.size > 1 and not hasattr(plan.objective, "distribute"):
-            raise RnnkitError(f"{recipe.name}: its objective cannot share a batch among processes (it has no "
-                              f"distribute/share); run it in one process, without mpiexec")
+        if world.size > 1:
+            world.agree(lambda: _check_shareable(recipe, plan))
         new = session.run is None
         run = session.create(plan.files)
         if world.root and new and plan.write_new:
@@ -81,7 +85,8 @@ def train(recipe: Recipe, config: TrainConfig | None = None, resume=None, change
         if world.root and plan.warning:
             print(plan.warning, file=sys.stderr, flush=True)
         trainer = Trainer(plan.objective, config, run, default_epochs=recipe.default_epochs, world=world)
-        summary = _fit(session, trainer, world)
+        summary = session.fit(trainer)
+        summary["run"] = session.path  # rank 0's directory, on every rank
         finished = summary["stopped"] != "interrupted"
         if world.root and plan.finish and finished:
             summary |= plan.finish(run, summary)
@@ -89,6 +94,12 @@ def train(recipe: Recipe, config: TrainConfig | None = None, resume=None, change
     if world.root and plan.report and not config.quiet and (finished or not plan.finish):  # else its resume reports
         print(plan.report(summary), flush=True)
     return summary
+
+
+def _check_shareable(recipe: Recipe, plan: Plan) -> None:
+    if not hasattr(plan.objective, "distribute"):
+        raise RnnkitError(f"{recipe.name}: its objective cannot share a batch among processes (it has no "
+                          f"distribute/share); run it in one process, without mpiexec")
 
 
 def _check_world(world: World, recipe: Recipe, config: TrainConfig, data_files: dict) -> None:
@@ -104,17 +115,3 @@ def _check_world(world: World, recipe: Recipe, config: TrainConfig, data_files: 
         raise RnnkitError(f"rank(s) {', '.join(map(str, differ))} of {world.size} see a different configuration or "
                           f"different data files than rank 0 (their SHA-256 of the options and of the data "
                           f"differ): give every process the same options and the same files")
-
-
-def _fit(session: Session, trainer: Trainer, world: World) -> dict:
-    """Train; on several ranks, an error that struck this rank alone stops them all (none waits forever)."""
-    try:
-        return session.fit(trainer)
-    except RnnkitError:
-        raise  # raised on every rank alike (agreed, or from the reduced loss)
-    except BaseException as exc:
-        if world.size > 1:
-            print(f"rnnkit: rank {world.rank} of {world.size} failed: {type(exc).__name__}: {exc}"[:500],
-                  file=sys.stderr, flush=True)
-            world.abort(1)
-        raise

@@ -17,8 +17,8 @@ instance then offers what a task module offers (``NAME``, ``VERBS``,
 from __future__ import annotations
 
 import inspect
-from functools import partial
 from argparse import SUPPRESS
+from functools import partial
 from typing import NamedTuple
 
 import numpy as np

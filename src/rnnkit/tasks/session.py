@@ -19,8 +19,9 @@ What the session guarantees, whichever task:
   totals for the whole run); any other option given with a value other than the run's is
   refused by name. Resuming a run that has finished says so (exit 2) instead of doing nothing.
 * **One writer**: on several ranks (``world``, :mod:`rnnkit.train.distributed`) rank 0 alone opens,
-  locks, creates and writes the run; the others get its configuration and path from rank 0 (an error
-  there is raised on every rank) and read the run directory only when resuming.
+  locks, creates and writes the run; the others get its configuration, its path and the files they read
+  (JSON, checkpoints) from rank 0 into a directory of their own, so no filesystem need be shared; an
+  error on rank 0 is raised on every rank.
 * **Data**: a new run stores its data files as absolute paths with their size and SHA-256
   (``data_files`` in config.json); a resume from any directory finds them, and refuses data that
   has changed since.
@@ -30,6 +31,7 @@ from __future__ import annotations
 import dataclasses
 import os
 import shutil
+import tempfile
 from pathlib import Path
 
 import rnnkit
@@ -37,7 +39,7 @@ from rnnkit.errors import RnnkitError, RunError
 from rnnkit.tasks.base import open_run, open_task_run
 from rnnkit.train.checkpoint import sha256_file
 from rnnkit.train.config import TrainConfig, flag
-from rnnkit.train.distributed import SINGLE, World
+from rnnkit.train.distributed import SINGLE, World, copy_files
 from rnnkit.train.lock import LOCK_FILE, RunLock, run_containing
 from rnnkit.train.run import MANIFEST, Run, fresh_run_dir
 
@@ -58,23 +60,31 @@ class Session:
         self.lock: RunLock | None = None
         self.created = False
         self.data_files: dict[str, dict] = {}
+        self.mirror: Path | None = None   # ranks other than 0: their copy of the run's files
+        self.path: str | None = None      # rank 0's run directory
 
     # -- opening ----------------------------------------------------------------------------------
     def __enter__(self) -> "Session":
         if self.resume:
             path, config = self.world.on_root(self._open_on_root)  # one lock, one reader of the rules
-            if not self.world.root:  # the others see the run as rank 0 left it, and their own data files
-                self.run = Run(path)
-                self.config = self.config_cls.from_dict(config, str(self.run.file("config.json")))
+            self.path = path
+            if not self.world.root:  # the others see the run's files as rank 0 sends them, their own data
+                self.run = Run(self._mirror())
+                self.config = self.config_cls.from_dict(config, f"{path}/config.json")
+            names = [p.name for p in self.run.path.glob("*.json")] if self.world.root else []
+            copy_files(self.world, self.run.path, self.run.path, names)
             recorded = self.run.config.get("data_files", {})
             self.data_files = recorded if self.world.root else {p: fingerprint(p) for p in recorded
                                                                 if os.path.isfile(p)}
         else:
-            if self.config is None:
-                raise RnnkitError("train: give a config (a new run) or resume=RUN")
-            self.config.check()
-            self.data_files = _resolve_data(self.config)
+            self.data_files = self.world.agree(self._check_new)  # alike on every rank
         return self
+
+    def _check_new(self) -> dict[str, dict]:
+        if self.config is None:
+            raise RnnkitError("train: give a config (a new run) or resume=RUN")
+        self.config.check()
+        return _resolve_data(self.config)
 
     def _open_on_root(self) -> tuple[str, dict]:
         """Open, lock and check the run being resumed (rank 0); its path and its (changed) config."""
@@ -111,9 +121,15 @@ class Session:
         if self.run is not None:
             return self.run
         path = self.world.on_root(lambda: str(self._create(files or {})))  # rank 0 alone writes the run
-        self.config.out = path
-        self.run = self.run or Run(path)
+        self.config.out = self.path = path
+        self.run = self.run or Run(self._mirror())
         return self.run
+
+    def _mirror(self) -> Path:
+        """A rank other than 0: a directory of its own for the run's files that it reads (rank 0 sends
+        them), so that it needs no filesystem shared with rank 0; removed at the end."""
+        self.mirror = Path(tempfile.mkdtemp(prefix=f"rnnkit-rank{self.world.rank}-"))
+        return self.mirror
 
     def _create(self, files: dict) -> Path:
         config = self.config
@@ -136,7 +152,7 @@ class Session:
         """Resume ``trainer`` (refusing a finished run) or start it; train; the summary."""
         if self.resume:
             trainer.resume()
-            _refuse_finished(trainer)
+            self.world.agree(lambda: _refuse_finished(trainer))  # alike on every rank
         return trainer.fit()
 
     def __exit__(self, exc_type, exc, tb) -> None:
@@ -146,6 +162,8 @@ class Session:
         finally:
             if self.lock is not None:
                 self.lock.release()
+            if self.mirror is not None:
+                shutil.rmtree(self.mirror, ignore_errors=True)
 
 
 def fingerprint(path: str) -> dict:

@@ -21,12 +21,16 @@ from __future__ import annotations
 
 import json
 import os
+import sys
+from contextlib import contextmanager
+from pathlib import Path
 from typing import Callable
 
 import numpy as np
 
 from rnnkit import errors
 from rnnkit.errors import RnnkitError
+from rnnkit.train.checkpoint import atomic_write_bytes
 
 # set in every rank's environment by the launchers: Open MPI's mpiexec, PMIx (srun --mpi=pmix), MPICH/Hydra
 LAUNCHER_VARIABLES = ("OMPI_COMM_WORLD_SIZE", "PMIX_RANK", "PMI_SIZE")
@@ -69,7 +73,7 @@ class World:
                 failure = _as_message(exc)
         failure, value = self.broadcast([failure, value])
         if failure:
-            raise _as_error(failure)
+            raise _agreed(_as_error(failure))
         return value
 
     def agree(self, fn: Callable):
@@ -86,7 +90,7 @@ class World:
             if failure:
                 failure["message"] = f"rank {rank} of {self.size}: {failure['message']}" if rank else \
                     failure["message"]
-                raise _as_error(failure)
+                raise _agreed(_as_error(failure))
         return value
 
     def allgather_into(self, data: np.ndarray, out: np.ndarray, counts: list[int]) -> None:
@@ -175,6 +179,24 @@ def share(n: int, rank: int, size: int) -> slice:
     return slice(start, start + base + (rank < extra))
 
 
+def copy_files(world: World, source, target, names) -> None:
+    """Rank 0's files ``names`` of the directory ``source`` (those that exist there) written into every
+    other rank's directory ``target``: what a rank that cannot see rank 0's run directory must read."""
+    if world.size == 1:
+        return
+    listed = world.broadcast([n for n in names if (Path(source) / n).is_file()] if world.root else None)
+    blobs = [(Path(source) / n).read_bytes() if world.root else b"" for n in listed]
+    sizes = world.broadcast([len(b) for b in blobs] if world.root else None)
+    data = np.frombuffer(b"".join(blobs), dtype=np.uint8).copy() if world.root else \
+        np.empty(sum(sizes), dtype=np.uint8)
+    world.broadcast_arrays({"files": data})
+    if not world.root:
+        offset = 0
+        for name, size in zip(listed, sizes):
+            atomic_write_bytes(Path(target) / name, data[offset:offset + size].tobytes())
+            offset += size
+
+
 def mean_gradients(world: World, grads: dict[str, np.ndarray], loss: float, weight: int,
                    tail: list[float]) -> tuple[float, int, np.ndarray]:
     """One Allreduce turns each rank's mean-loss gradients ``grads`` (of its ``weight`` = n_r items) into
@@ -208,6 +230,26 @@ def concat_shares(world: World, array: np.ndarray, axis: int) -> np.ndarray:
         parts.append(flat[offset:offset + n].reshape(shape))
         offset += n
     return np.moveaxis(np.concatenate(parts), 0, axis)
+
+
+@contextmanager
+def no_rank_alone(world: World):
+    """Around work that ranks do together: an error that was not raised on every rank alike (by
+    :meth:`World.agree`, :meth:`World.on_root`, or a divergence seen in the reduced loss) stops every
+    rank with MPI_Abort, naming this rank, instead of leaving the others waiting in a collective."""
+    try:
+        yield
+    except BaseException as exc:
+        if world.size > 1 and not (getattr(exc, "agreed", False) or isinstance(exc, errors.DivergenceError)):
+            print(f"rnnkit: rank {world.rank} of {world.size} failed alone, stopping every rank: "
+                  f"{type(exc).__name__}: {exc}"[:600], file=sys.stderr, flush=True)
+            world.abort(2 if isinstance(exc, RnnkitError) else 1)
+        raise
+
+
+def _agreed(exc: RnnkitError) -> RnnkitError:
+    exc.agreed = True  # raised on every rank alike: nothing to stop
+    return exc
 
 
 def _as_message(exc: RnnkitError) -> dict:

@@ -52,9 +52,9 @@ from rnnkit.optim import SGD, Adagrad, Adam, AdamW, RMSprop, clip_grad_norm, gra
 from rnnkit.train import snapshots
 from rnnkit.train.budget import Budget
 from rnnkit.train.config import TrainConfig
-from rnnkit.train.distributed import SINGLE, World, mean_gradients
+from rnnkit.train.distributed import SINGLE, World, copy_files, mean_gradients
 from rnnkit.train.progress import Progress, summary_table
-from rnnkit.train.run import Run, model_bytes
+from rnnkit.train.run import MANIFEST, Run, model_bytes
 from rnnkit.train.schedules import learning_rate
 from rnnkit.train.state import TrainState, new_window
 from rnnkit.train.stopping import stop_notes
@@ -127,8 +127,10 @@ class Trainer:
         self.step_log = []
 
     def _load_checkpoint(self) -> None:
-        """Rank 0 recovers the run from an interrupted commit; then every rank reads the checkpoint."""
+        """Rank 0 recovers the run from an interrupted commit and sends the checkpoint to the others (into
+        their own copy of the run's files); then every rank reads it."""
         self.world.on_root(lambda: self.run.recover() and None)
+        copy_files(self.world, self.run.path, self.run.path, (*snapshots.CHECKPOINT, MANIFEST))
         self.state, self.window = self.world.agree(lambda: snapshots.load(self))
 
     # -- evaluation -------------------------------------------------------------------
