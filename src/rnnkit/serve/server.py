@@ -25,6 +25,8 @@ def bind(host: str, port: int) -> socket.socket:
     check_port(port)
     family = socket.AF_INET6 if ":" in host else socket.AF_INET
     sock = socket.socket(family, socket.SOCK_STREAM)
+    # a port left in TIME_WAIT by a server just stopped may be taken again; one that is listening may not
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
     try:
         sock.bind((host, port))
         sock.listen(64)

@@ -63,6 +63,7 @@ const PANELS = [
   {id: "grad-step", title: "gradient norm before clipping (× clipped)", x: "step", y: (c) => c.train.grad_norm, xs: (c) => c.train.step, log: true},
   {id: "lr-step", title: "learning rate vs step", x: "step", y: (c) => c.train.lr, xs: (c) => c.train.step},
 ];
+const LOG_AXIS = {values: (u, vals) => vals.map((v) => v === null ? "" : v.toExponential(0)), size: 60};
 const COLORS = ["#1f77b4", "#ff7f0e", "#2ca02c", "#d62728", "#9467bd", "#8c564b"];
 
 // one x axis shared by all runs: the union of their x values, each run's y null where it has none
@@ -86,8 +87,8 @@ function drawPanel(box, panel, names, list) {
   box.dataset.points = String(list.map((c) => panel.y(c).filter((v) => v !== null).length).reduce((a, b) => a + b, 0));
   if (box.plot) { box.plot.setData(data); return; }
   box.innerHTML = `<div>${esc(panel.title)}</div>`;
-  const opts = {width: 460, height: 240, series, scales: {x: {time: false}, y: panel.log ? {distr: 3} : {}},
-    axes: [{label: panel.x}, {}], legend: {show: true}};
+  const opts = {width: 360, height: 220, series, scales: {x: {time: false}, y: panel.log ? {distr: 3} : {}},
+    axes: [{label: panel.x}, panel.log ? LOG_AXIS : {}], legend: {show: true}};
   box.plot = new uPlot(opts, data, box);
 }
 
@@ -155,7 +156,7 @@ function bindForm(formId, outId, run, action, render) {
   form.onsubmit = async (ev) => {
     ev.preventDefault();
     const body = {action};
-    for (const [k, v] of new FormData(form).entries()) body[k] = form.elements[k].type === "number" ? (v === "" ? null : Number(v)) : v;
+    for (const [k, v] of new FormData(form).entries()) body[k] = form.querySelector(`[name="${k}"]`).type === "number" ? (v === "" ? null : Number(v)) : v;
     out.innerHTML = `<p class="hint">working…</p>`;
     try {
       const r = await api("/api/play?run=" + encodeURIComponent(run), body);
@@ -192,7 +193,7 @@ function strip(q, tokens, u) {
 async function insideView(el, q) {
   const id = q.get("run");
   el.innerHTML = `<h2>Inside the model: ${esc(id)}</h2>
-    <form id="inside-form"><textarea name="text">"Quotes," she said, "open and close."</textarea><br>
+    <form id="inside-form"><textarea name="text">To be, or not to be: that is the question.</textarea><br>
     <button type="submit" id="look">Look inside</button></form><div id="inside-output"></div>
     <h3>Gradient flow (as <code>rnnkit gradflow RUN</code>)</h3><button id="gradflow-go">Compute the gradient flow</button>
     <div class="chart" id="gradflow"></div>`;
@@ -210,7 +211,7 @@ async function insideView(el, q) {
       const g = await api("/api/gradflow?run=" + encodeURIComponent(id));
       box.innerHTML = `<div>‖∂L/∂h<sub>T−d</sub>‖ and ‖∂h<sub>T</sub>/∂h<sub>T−d</sub>‖ (${esc(g.cell)}; decay per step ${fmt(g.decay)})</div>`;
       box.dataset.points = String(g.distance.length);
-      new uPlot({width: 560, height: 260, scales: {x: {time: false}, y: {distr: 3}}, axes: [{label: "distance d"}, {}],
+      new uPlot({width: 560, height: 260, scales: {x: {time: false}, y: {distr: 3}}, axes: [{label: "distance d"}, LOG_AXIS],
         series: [{label: "d"}, {label: "gradient", stroke: COLORS[0]}, {label: "Jacobian", stroke: COLORS[1]}]},
         [g.distance, g.grad_norm, g.jacobian_norm], box);
     } catch (err) { showError(box, err); }
@@ -223,19 +224,22 @@ function showInside(out, r) {
   const sat = r.layers.flatMap((l) => l.quantities.map((q) =>
     `<tr><td>${l.layer}${l.direction ? " reverse" : ""}</td><td>${esc(q.name)}</td><td>${esc(q.kind)}</td><td>${q.saturated === null ? "–" : (100 * q.saturated).toFixed(1) + "%"}</td></tr>`)).join("");
   out.innerHTML = `<p class="hint">${esc(r.what)}; ${r.tokens.length} steps</p>
-    <label>show <select id="quantity">${options}</select></label> <span class="hint">click a unit to see it over the text</span>
-    <div id="hm"></div><h3 id="strip-title"></h3><div id="strip-box"></div>
+    <label>show <select id="quantity">${options}</select></label> <span class="hint">click a unit (a row) to see it over the text</span>
+    <h3 id="strip-title"></h3><div id="strip-box"></div><div id="hm"></div>
     <h3>Saturated fractions (as <code>rnnkit inspect</code>)</h3><table id="saturation"><tr><th>layer</th><th>quantity</th><th>kind</th><th>saturated</th></tr>${sat}</table>`;
   const select = document.getElementById("quantity");
+  select.value = `0/${r.layers[0].quantities.length - 1}`;   // h of the first layer
   const draw = () => {
     const [i, j] = select.value.split("/").map(Number), qq = r.layers[i].quantities[j];
     document.getElementById("hm").innerHTML = heatmap(qq, r.tokens);
-    document.querySelectorAll("#heatmap tr.unit").forEach((tr) => tr.onclick = () => {
+    const choose = (tr) => {
       document.querySelectorAll("#heatmap tr.chosen").forEach((x) => x.classList.remove("chosen"));
       tr.classList.add("chosen");
       document.getElementById("strip-title").textContent = `unit ${tr.dataset.unit} of ${qq.name} over the text`;
       document.getElementById("strip-box").innerHTML = strip(qq, r.tokens, Number(tr.dataset.unit));
-    });
+    };
+    document.querySelectorAll("#heatmap tr.unit").forEach((tr) => tr.onclick = () => choose(tr));
+    choose(document.querySelector("#heatmap tr.unit"));
   };
   select.onchange = draw;
   draw();
