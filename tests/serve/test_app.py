@@ -125,3 +125,36 @@ def test_a_damaged_model_is_an_error_message(client, runs):
     (runs / "charlm" / "best.safetensors").write_bytes(b"garbage")
     r = client.post("/api/play?run=0/charlm", json={"action": "score", "text": "to be"})
     assert r.status_code == 422 and "best.safetensors" in r.json()["error"]
+
+
+@pytest.fixture(scope="module")
+def other_tasks(tmp_path_factory):
+    """A folder with a tiny echo run and a tiny translate run (one training step each)."""
+    from rnnkit.cli.main import main
+
+    d = tmp_path_factory.mktemp("tasks")
+    (d / "pairs.tsv").write_text("".join(f"a{i % 5} b{i % 3}\tx{i % 3} y{i % 5}\n" for i in range(40)))
+    tiny = ["--hidden", "4", "--embed", "4", "--batch-size", "4", "--max-steps", "1", "--quiet"]
+    assert main(["train", "echo", *tiny, "--out", str(d / "runs" / "echo")]) == 0
+    assert main(["train", "translate", str(d / "pairs.tsv"), *tiny, "--out", str(d / "runs" / "translate")]) == 0
+    return TestClient(create_app([d / "runs"]))
+
+
+def test_predict_is_the_tasks_own(other_tasks):
+    from rnnkit.tasks import TASKS, load
+
+    assert other_tasks.get("/api/model?run=0/echo").json()["playground"] == "predict"
+    model = load(other_tasks.app.state.folders.resolve("0/echo"))
+    text = " ".join(["1"] * model.config.length)
+    got = other_tasks.post("/api/play?run=0/echo", json={"action": "predict", "text": text}).json()
+    assert got == TASKS["echo"].predict(model, [text])[0]
+    r = other_tasks.post("/api/play?run=0/echo", json={"action": "predict", "text": "1 2"})
+    assert r.status_code == 422 and "error" in r.json()
+
+
+def test_translate_gives_the_n_best(other_tasks):
+    got = other_tasks.post("/api/play?run=0/translate", json={"action": "predict", "text": "a1 b2", "beam": 3,
+                                                              "nbest": 2}).json()
+    assert len(got["nbest"]) == 2 and got["translation"] == got["nbest"][0]["translation"]
+    r = other_tasks.post("/api/play?run=0/translate", json={"action": "predict", "text": "a1", "beam": 99})
+    assert r.status_code == 400 and "beam" in r.json()["error"]

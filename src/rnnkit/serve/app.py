@@ -42,7 +42,8 @@ class Models:
 
     def __init__(self):
         self.loaded: OrderedDict = OrderedDict()
-        self.lock = threading.Lock()
+        self.lock = threading.Lock()       # one model call at a time
+        self.loading = threading.Lock()    # one change of ``loaded`` at a time
 
     def get(self, path: Path):
         """(task name, task module, model) of the run at ``path``: its best weights, else its last."""
@@ -52,13 +53,14 @@ class Models:
         which = "best" if (path / "best.safetensors").is_file() else "last"
         manifest = path / "manifest.json"
         key = (str(path), which, manifest.stat().st_mtime_ns if manifest.is_file() else 0)
-        if key not in self.loaded:
-            _, task, _ = open_run(path)
-            self.loaded[key] = (task, TASKS.get(task), load(str(path), which))
-            while len(self.loaded) > MODELS_KEPT:
-                self.loaded.popitem(last=False)
-        self.loaded.move_to_end(key)
-        return self.loaded[key]
+        with self.loading:
+            if key not in self.loaded:
+                _, task, _ = open_run(path)
+                self.loaded[key] = (task, TASKS.get(task), load(str(path), which))
+                while len(self.loaded) > MODELS_KEPT:
+                    self.loaded.popitem(last=False)
+            self.loaded.move_to_end(key)
+            return self.loaded[key]
 
     def call(self, fn, *args):
         with self.lock:
@@ -143,7 +145,7 @@ def create_app(folders) -> Starlette:
     async def index(request):
         return FileResponse(STATIC / "index.html")
 
-    return Starlette(routes=[
+    app = Starlette(routes=[
         Route("/", index),
         Route("/api/runs", handled(runs)),
         Route("/api/curves", handled(curves)),
@@ -153,3 +155,5 @@ def create_app(folders) -> Starlette:
         Route("/api/gradflow", handled(gradflow)),
         Mount("/static", StaticFiles(directory=STATIC), name="static"),
     ])
+    app.state.folders = folders
+    return app
