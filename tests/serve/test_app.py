@@ -129,7 +129,7 @@ def test_a_damaged_model_is_an_error_message(client, runs):
 
 @pytest.fixture(scope="module")
 def other_tasks(tmp_path_factory):
-    """A folder with a tiny echo run and a tiny translate run (one training step each)."""
+    """A folder with a tiny echo, translate and forecast run (one training step each)."""
     from rnnkit.cli.main import main
 
     d = tmp_path_factory.mktemp("tasks")
@@ -137,6 +137,7 @@ def other_tasks(tmp_path_factory):
     tiny = ["--hidden", "4", "--embed", "4", "--batch-size", "4", "--max-steps", "1", "--quiet"]
     assert main(["train", "echo", *tiny, "--out", str(d / "runs" / "echo")]) == 0
     assert main(["train", "translate", str(d / "pairs.tsv"), *tiny, "--out", str(d / "runs" / "translate")]) == 0
+    assert main(["train", "forecast", *tiny, "--out", str(d / "runs" / "forecast")]) == 0
     return TestClient(create_app([d / "runs"]))
 
 
@@ -158,3 +159,14 @@ def test_translate_gives_the_n_best(other_tasks):
     assert len(got["nbest"]) == 2 and got["translation"] == got["nbest"][0]["translation"]
     r = other_tasks.post("/api/play?run=0/translate", json={"action": "predict", "text": "a1", "beam": 99})
     assert r.status_code == 400 and "beam" in r.json()["error"]
+
+
+def test_forecast_continues_the_runs_series(other_tasks):
+    from rnnkit.tasks import load
+    from rnnkit.tasks.forecast import continue_series
+
+    assert other_tasks.get("/api/model?run=0/forecast").json()["playground"] == "forecast"
+    got = other_tasks.post("/api/play?run=0/forecast", json={"action": "forecast", "steps": 5}).json()
+    model = load(other_tasks.app.state.folders.resolve("0/forecast"))
+    assert got["forecast"] == continue_series(model, 5)
+    assert len(got["history"]["time"]) == len(got["history"]["value"]) == len(model.tail["times"])

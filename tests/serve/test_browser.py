@@ -111,3 +111,16 @@ def test_curves_follow_a_run_being_written(site, served):
     with open(path, "a") as f:
         f.write('norm": 0.4, "clipped": true, "lr": 0.003}\n')
     WebDriverWait(driver, WAIT).until(lambda d: box.get_attribute("data-points") == str(n + 1))
+
+
+def test_a_forecast_is_plotted(tmp_path):
+    from rnnkit.cli.main import main
+
+    assert main(["train", "forecast", "--hidden", "4", "--batch-size", "4", "--max-steps", "1", "--quiet",
+                 "--out", str(tmp_path / "runs" / "forecast")]) == 0
+    with browsing(tmp_path / "runs") as (base, driver):
+        visit(driver, base + "/#play?run=0%2Fforecast")
+        fill(driver, "steps", "7")
+        driver.find_element("id", "forecast").click()
+        box = wait_for(driver, "#forecast-output[data-points]")[0]
+        assert box.get_attribute("data-points") == "7" and box.find_elements("css selector", "canvas")

@@ -4,7 +4,7 @@
     GET  /api/runs              every run under the served folders (runs.list_runs)
     GET  /api/curves?run=ID     views.curves
     GET  /api/model?run=ID      the task and what the playground offers for it
-    POST /api/play?run=ID       {"action": "sample" | "score" | "predict", ...}: views.sample, score, predict
+    POST /api/play?run=ID       {"action": "sample" | "score" | "forecast" | "predict", ...}: views.sample, ...
     POST /api/inside?run=ID     {"text"}: views.inside
     GET  /api/gradflow?run=ID   views.gradflow
 
@@ -126,6 +126,8 @@ def create_app(folders) -> Starlette:
         kind, action = views.playground_kind(task, m), body.get("action")
         if kind == "lm" and action in ("sample", "score"):
             return models.call(getattr(views, action), m, body)
+        if kind == "forecast" and action == "forecast":
+            return models.call(views.forecast, module, m, body)
         if kind == "predict" and action == "predict":
             return models.call(views.predict, module, task, m, body)
         raise views.InputRefused(f"action {action!r} is not offered for a {task!r} model in the browser")

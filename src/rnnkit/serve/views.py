@@ -7,8 +7,8 @@
 
 Typed input is checked here before any model sees it: at most ``MAX_CHARS`` characters, text
 only (no NUL or other control characters but tab and newline). File paths never come from a
-request: a task that reads files (caption, forecast, classify on numeric sequences) is not offered
-in the playground.
+request: a task that reads files (caption, classify on numeric sequences) is not offered in the
+playground, and a forecaster continues the run's own series.
 """
 from __future__ import annotations
 
@@ -88,9 +88,11 @@ TEXT_PREDICT = ("classify", "tag", "translate", "echo", "copy")
 
 
 def playground_kind(task: str, model) -> str | None:
-    """What the playground offers for a model: "lm" (sample and score), "predict", or None."""
+    """What the playground offers for a model: "lm" (sample and score), "forecast", "predict", or None."""
     if task == "charlm":
         return "lm"
+    if task == "forecast":
+        return "forecast"
     if task == "classify" and getattr(model, "vocab", None) is None:
         return None  # it reads numeric sequences from files
     return "predict" if task in TEXT_PREDICT else None
@@ -111,6 +113,14 @@ def sample(model, body: dict) -> dict:
 def score(model, body: dict) -> dict:
     """``rnnkit score``: log P(text), perplexity and each token's log-probability."""
     return model.score(checked_text(body.get("text")))
+
+
+def forecast(task_module, model, body: dict) -> dict:
+    """``rnnkit forecast RUN --steps N``: the run's last window (its stored tail) and the next ``steps`` values."""
+    steps = checked_number(body.get("steps"), "steps", 1, MAX_LENGTH, integer=True, default=12)
+    tail = model.tail
+    return {"column": tail["columns"][0], "history": {"time": tail["times"], "value": [r[0] for r in tail["values"]]},
+            "forecast": task_module.continue_series(model, steps)}
 
 
 def predict(task_module, task: str, model, body: dict) -> dict:

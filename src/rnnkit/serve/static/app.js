@@ -140,6 +140,11 @@ async function playView(el, q) {
     bindForm("score-form", "score-output", id, "score", (r) => `<p>log P = ${fmt(r.log_prob)} nats, ${r.tokens} tokens,
       perplexity ${fmt(r.perplexity)}</p><table><tr><th>token</th><th>log P</th></tr>${r.per_token.map(([t, lp]) =>
       `<tr><td>${esc(JSON.stringify(t))}</td><td>${fmt(lp)}</td></tr>`).join("")}</table>`);
+  } else if (m.playground === "forecast") {
+    el.innerHTML = `${head}<form class="play" id="forecast-form"><p class="hint">the run's series continued, as
+      <code>rnnkit forecast RUN --steps N</code></p>${num("steps", 12)}<button type="submit" id="forecast">Forecast</button></form>
+      <div class="chart" id="forecast-output"></div>`;
+    bindForm("forecast-form", "forecast-output", id, "forecast", forecastPlot);
   } else if (m.playground === "predict") {
     const extra = m.task === "translate" ? num("beam", 4) + num("nbest", 3) : "";
     el.innerHTML = `${head}<form class="play" id="predict-form"><textarea name="text" maxlength="${m.max_chars}"></textarea><br>${extra}
@@ -151,6 +156,21 @@ async function playView(el, q) {
   }
 }
 
+// the last window of the series and its forecast, one x position per time stamp
+function forecastPlot(r, out) {
+  const times = [...r.history.time, ...r.forecast.map((f) => f.time)], n = r.history.time.length;
+  const x = times.map((_, i) => i);
+  const history = x.map((i) => i < n ? r.history.value[i] : null);
+  const ahead = x.map((i) => i === n - 1 ? r.history.value[i] : (i >= n ? r.forecast[i - n].value : null));
+  out.innerHTML = `<div>${esc(r.column)}: the last ${n} values and ${r.forecast.length} forecast</div>`;
+  out.dataset.points = String(r.forecast.length);
+  new uPlot({width: 700, height: 280, scales: {x: {time: false}},
+    axes: [{values: (u, vals) => vals.map((v) => times[v] === undefined ? "" : String(times[v]))}, {}],
+    series: [{label: "step", value: (u, v) => v === null ? "--" : String(times[v])},
+      {label: "series", stroke: COLORS[0]}, {label: "forecast", stroke: COLORS[1], dash: [6, 4]}]},
+    [x, history, ahead], out);
+}
+
 function bindForm(formId, outId, run, action, render) {
   const form = document.getElementById(formId), out = document.getElementById(outId);
   form.onsubmit = async (ev) => {
@@ -160,7 +180,8 @@ function bindForm(formId, outId, run, action, render) {
     out.innerHTML = `<p class="hint">working…</p>`;
     try {
       const r = await api("/api/play?run=" + encodeURIComponent(run), body);
-      out.innerHTML = render(r);
+      const html = render(r, out);   // a chart draws itself into out and returns nothing
+      if (html !== undefined) out.innerHTML = html;
     } catch (err) { showError(out, err); }
   };
 }
