@@ -170,3 +170,12 @@ def test_forecast_continues_the_runs_series(other_tasks):
     model = load(other_tasks.app.state.folders.resolve("0/forecast"))
     assert got["forecast"] == continue_series(model, 5)
     assert len(got["history"]["time"]) == len(got["history"]["value"]) == len(model.tail["times"])
+
+
+@pytest.mark.parametrize("run", ["0/echo", "0/forecast"])
+def test_inside_without_text_looks_at_what_the_task_reads(other_tasks, run):
+    from rnnkit.diagnostics.gates import look_inside
+
+    got = other_tasks.post(f"/api/inside?run={run}", json={"text": ""}).json()
+    ref = look_inside(other_tasks.app.state.folders.resolve(run))
+    assert got["tokens"] == ref.tokens and got["what"] == ref.what

@@ -141,10 +141,13 @@ def _rounded(a: np.ndarray) -> list:
 
 
 def inside(path: Path, text: str, which: str = "best") -> dict:
-    """``rnnkit inspect``: per layer and direction, each gate and state (T, H) and its saturated fraction."""
+    """``rnnkit inspect``: per layer and direction, each gate and state (T, H) and its saturated fraction.
+    An empty ``text`` looks at what the task reads without one (as ``rnnkit inspect`` without --text):
+    a toy task's generated example, a forecaster's last window, a caption of the run's first vector."""
     from rnnkit.diagnostics.gates import look_inside, saturated
 
-    got = look_inside(str(path), checked_text(text), which=which, max_tokens=MAX_STEPS_SHOWN)
+    text = checked_text(text, required=False) if text is not None else ""
+    got = look_inside(str(path), text if text.strip() else None, which=which, max_tokens=MAX_STEPS_SHOWN)
     layers = [{"layer": r.layer, "direction": r.direction, "cell": r.cell,
                "quantities": [{"name": q.name, "kind": q.kind, "values": _rounded(q.values),
                                "saturated": _finite(float(np.mean(saturated(q))))} for q in r.quantities]}

@@ -214,7 +214,7 @@ function strip(q, tokens, u) {
 async function insideView(el, q) {
   const id = q.get("run");
   el.innerHTML = `<h2>Inside the model: ${esc(id)}</h2>
-    <form id="inside-form"><textarea name="text">To be, or not to be: that is the question.</textarea><br>
+    <form id="inside-form"><p class="hint">leave it empty to look at what the task reads without a text (a generated example, the last window of a series, ...)</p><textarea name="text">To be, or not to be: that is the question.</textarea><br>
     <button type="submit" id="look">Look inside</button></form><div id="inside-output"></div>
     <h3>Gradient flow (as <code>rnnkit gradflow RUN</code>)</h3><button id="gradflow-go">Compute the gradient flow</button>
     <div class="chart" id="gradflow"></div>`;
