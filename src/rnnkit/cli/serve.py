@@ -18,7 +18,8 @@ def register(subparsers) -> None:
     p = subparsers.add_parser("serve", help="see runs and play with models in the browser", description=__doc__,
                               epilog=EXAMPLES, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("folders", metavar="FOLDER", nargs="+", help="folders holding run directories")
-    p.add_argument("--host", default="127.0.0.1", help="the address to listen on (default 127.0.0.1: this machine only)")
+    p.add_argument("--host", default="127.0.0.1",
+                   help="the address to listen on (default 127.0.0.1: this machine only)")
     p.add_argument("--port", type=int, default=8765, help="the port (default 8765)")
     p.add_argument("--quiet", action="store_true", help="do not log each request")
     p.set_defaults(func=run)

@@ -32,7 +32,8 @@ class InputRefused(RnnkitError):
 
 
 def checked_text(value, name: str = "text", required: bool = True) -> str:
-    """``value`` if it is text of at most MAX_CHARS characters (tab and newline allowed); InputRefused naming ``name``."""
+    """``value`` if it is text of at most MAX_CHARS characters (tab and newline allowed); else InputRefused
+    naming ``name``."""
     if value is None and not required:
         return ""
     if not isinstance(value, str):
