@@ -75,3 +75,9 @@ def test_the_server_serves_and_stops(runs):
         assert "rnnkit serve" in page
     finally:
         stop(proc)
+
+
+def test_without_the_serve_extra_it_says_what_to_install(tmp_path, capsys, monkeypatch):
+    monkeypatch.setitem(sys.modules, "uvicorn", None)  # as if uvicorn were not installed
+    assert main(["serve", str(tmp_path), "--port", "8765"]) == 2
+    assert "pip install \"rnnkit[serve]\"" in capsys.readouterr().err
