@@ -179,3 +179,37 @@ def test_inside_without_text_looks_at_what_the_task_reads(other_tasks, run):
     got = other_tasks.post(f"/api/inside?run={run}", json={"text": ""}).json()
     ref = look_inside(other_tasks.app.state.folders.resolve(run))
     assert got["tokens"] == ref.tokens and got["what"] == ref.what
+
+
+def test_a_slow_model_call_does_not_block_the_page(runs, monkeypatch):
+    """While a sample is being drawn (held here until released), the runs list and the curves still answer."""
+    import asyncio
+    import threading
+
+    import httpx2
+
+    from rnnkit.serve import views
+
+    started, release = threading.Event(), threading.Event()
+
+    def slow_sample(model, body):
+        started.set()
+        assert release.wait(10), "never released (the event loop was blocked)"
+        return {"text": "done", "prime": ""}
+
+    monkeypatch.setattr(views, "sample", slow_sample)
+
+    async def scenario():
+        transport = httpx2.ASGITransport(app=create_app([runs]))
+        async with httpx2.AsyncClient(transport=transport, base_url="http://serve") as c:
+            slow = asyncio.ensure_future(c.post("/api/play?run=0/charlm", json={"action": "sample"}))
+            while not started.is_set():
+                await asyncio.sleep(0.01)
+            listed = await asyncio.wait_for(c.get("/api/runs"), 10)
+            curves = await asyncio.wait_for(c.get("/api/curves?run=0/charlm"), 10)
+            assert not slow.done()  # the sample is still being drawn
+            release.set()
+            return listed, curves, await slow
+
+    listed, curves, sampled = asyncio.run(scenario())
+    assert listed.status_code == curves.status_code == 200 and sampled.json()["text"] == "done"
