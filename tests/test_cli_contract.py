@@ -101,6 +101,7 @@ def base_argv(path: tuple, world, tmp_path) -> list[str] | None:
         "plot": ["plot", runs["charlm"], "--out", str(tmp_path / "plots")],
         "translate": ["translate", runs["translate"], "a1 b2", "--max-length", "4"],
         "forecast": ["forecast", runs["forecast"], "--steps", "2"],
+        "serve": ["serve", str(d)],  # every --port of the walk (NaN, inf, -1, 0) is refused before serving
         "gradflow": ["gradflow", "--cell", "rnn", "--hidden", "4", "--T", "5", "--batch", "2", "--input-size", "3",
                      "--out", str(tmp_path / "gradflow")],
         ("experiment", "lag"): ["experiment", "lag", "--lags", "2", "--cells", "rnn", "--steps", "1", "--hidden",

@@ -138,3 +138,15 @@ def test_running_mean_never_leaves_the_range_of_the_values():
             assert np.nanmin(s) >= finite.min() - tol and np.nanmax(s) <= finite.max() + tol
 
     check()
+
+
+def test_a_last_line_without_its_newline_waits_even_when_it_parses(tmp_path):
+    """``{"step": 12}`` cut from ``{"step": 120, ...}`` would parse: only whole lines are read."""
+    from rnnkit.diagnostics.curves import read_records
+
+    path = tmp_path / "steps.jsonl"
+    path.write_text('{"step": 1, "loss": 2.0}\nnot json\n{"step": 12}')
+    assert read_records(path) == [{"step": 1, "loss": 2.0}]
+    path.write_text('{"step": 1, "loss": 2.0}\nnot json\n{"step": 12}\n')
+    assert [r["step"] for r in read_records(path)] == [1, 12]
+    assert read_records(tmp_path / "missing.jsonl") == []

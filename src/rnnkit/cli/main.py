@@ -30,6 +30,7 @@ from rnnkit.cli import (
     predict,
     sample,
     score,
+    serve,
     train,
     translate,
 )
@@ -38,7 +39,7 @@ from rnnkit.errors import RnnkitError
 from rnnkit.train.distributed import launch_rank
 
 SUBCOMMANDS = (train, predict, evaluate, sample, score, translate, forecast, info, plot, gradflow, inspect_run,
-               experiment, export)
+               experiment, export, serve)
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -46,7 +47,8 @@ def build_parser() -> argparse.ArgumentParser:
         prog="rnnkit", description="Recurrent neural networks in NumPy: train, apply, inspect and export models.",
         epilog="examples:\n  rnnkit train charlm --time-limit 600\n  rnnkit sample runs/charlm --prime ROMEO:\n"
                "  rnnkit train tag eng.train --val eng.testa\n  rnnkit translate runs/translate \"I am cold.\"\n"
-               "  rnnkit gradflow --cell rnn,lstm,gru\n\n'rnnkit COMMAND --help' describes each command.",
+               "  rnnkit gradflow --cell rnn,lstm,gru\n  rnnkit serve runs/\n\n"
+               "'rnnkit COMMAND --help' describes each command.",
         formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--version", action="version", version=f"rnnkit {__version__}")
     subparsers = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)

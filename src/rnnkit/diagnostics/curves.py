@@ -30,12 +30,15 @@ TRAIN_COLUMNS = ["run", "step", "time", "loss", "grad_norm", "clipped", "lr", "s
 PREFERRED_METRICS = ("val_loss", "val_accuracy", "val_mse")
 
 
-def _jsonl(path: Path) -> list[dict]:
-    """The JSON objects of a .jsonl file; lines that do not parse (a crash mid-write) are skipped."""
+def read_records(path: Path) -> list[dict]:
+    """The JSON objects of a .jsonl file, complete lines only: a last line without its newline is
+    still being written (``rnnkit train`` is running) and is left for the next read; lines that
+    do not parse (a crash mid-write) are skipped."""
     if not path.is_file():
         return []
+    data = path.read_bytes()
     records = []
-    for line in path.read_text(encoding="utf-8").splitlines():
+    for line in data[:data.rfind(b"\n") + 1].decode("utf-8", "replace").splitlines():
         try:
             obj = json.loads(line)
         except json.JSONDecodeError:
@@ -54,13 +57,13 @@ def _float(value, default=float("nan")) -> float:
 
 def train_rows(run: Run) -> list[list]:
     """[step, time, loss, grad_norm, clipped, lr, source] per optimizer step, or per evaluation."""
-    steps = _jsonl(run.file("steps.jsonl"))
+    steps = read_records(run.file("steps.jsonl"))
     if steps:
         return [[int(r["step"]), _float(r.get("time")), _float(r.get("loss")), _float(r.get("grad_norm")),
                  bool(r.get("clipped", False)), _float(r.get("lr")), "steps.jsonl"] for r in steps]
     return [[int(r["step"]), _float(r.get("time")), _float(r.get("train_loss")), _float(r.get("max_grad_norm")),
              _float(r.get("clipped_steps"), 0.0) > 0, _float(r.get("lr")), "metrics.jsonl"]
-            for r in _jsonl(run.file("metrics.jsonl"))]
+            for r in read_records(run.file("metrics.jsonl"))]
 
 
 def val_metrics(records: list[dict]) -> list[str]:
@@ -107,7 +110,7 @@ class Curves:
             raise RunError(f"RUN: {str(path)!r} is not a directory")
         self.name = self.run.path.name
         self.train = train_rows(self.run)
-        self.evals = _jsonl(self.run.file("metrics.jsonl"))
+        self.evals = read_records(self.run.file("metrics.jsonl"))
         self.metrics = val_metrics(self.evals)
         self.metric = primary_metric(self.run, self.metrics)
         self.clip = _clip(self.run)

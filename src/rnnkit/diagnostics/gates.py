@@ -169,6 +169,15 @@ def plot_inspection(ins: Inspection, tokens: list[str], path, axis: str = "step 
     return save_figure(fig, path, dpi=80)
 
 
+class Looked(NamedTuple):
+    """What :func:`look_inside` found (nothing written)."""
+
+    results: list        # one Inspection per layer and direction
+    tokens: list         # (T,) the step labels
+    what: str            # one line saying what was read
+    axis: str            # what the step labels are
+
+
 class Inspected(NamedTuple):
     """What :func:`inspect_run` looked at and wrote."""
 
@@ -179,13 +188,14 @@ class Inspected(NamedTuple):
     what: str            # one line saying what was read
 
 
-def inspect_run(run, text: str | None = None, out="inspect", seed: int = 0, which: str = "best",
-                max_tokens: int = 200, source: str = "--text", file: str | None = None, row: int = 0,
-                part: str = "encoder") -> Inspected:
-    """Inspect a run's model on one input (:func:`rnnkit.diagnostics.inputs.probe`): ``text``, or
-    ``file`` (text; CSV for forecast; .npz for caption, row ``row``), or what the task reads without
-    either (a generated example of a toy task, a forecaster's last window, a caption of the run's
-    data); ``part`` "decoder" looks into a translation model's decoder."""
+def look_inside(run, text: str | None = None, seed: int = 0, which: str = "best", max_tokens: int = 200,
+                source: str = "--text", file: str | None = None, row: int = 0,
+                part: str = "encoder") -> "Looked":
+    """The gates and states of every layer and direction (:class:`Looked`) of a run's model on
+    one input (:func:`rnnkit.diagnostics.inputs.probe`), computed and not written anywhere: ``text``,
+    or ``file`` (text; CSV for forecast; .npz for caption, row ``row``), or what the task reads
+    without either (a generated example of a toy task, a forecaster's last window, a caption of the
+    run's data); ``part`` "decoder" looks into a translation model's decoder."""
     from rnnkit.diagnostics.inputs import open_model, probe
     from rnnkit.errors import RnnkitError
 
@@ -194,6 +204,14 @@ def inspect_run(run, text: str | None = None, out="inspect", seed: int = 0, whic
     model, task = open_model(run, which)
     p = probe(model, task, text, file, row, part, seed, source)
     x, tokens = p.x[:, :max_tokens], [str(t) for t in p.labels[:max_tokens]]
-    results = inspect_stack(p.rnn, x, p.state0)
-    files, plotted = write_inspection(results, tokens, out, p.axis)
-    return Inspected(results, tokens, files, plotted, p.what)
+    return Looked(inspect_stack(p.rnn, x, p.state0), tokens, p.what, p.axis)
+
+
+def inspect_run(run, text: str | None = None, out="inspect", seed: int = 0, which: str = "best",
+                max_tokens: int = 200, source: str = "--text", file: str | None = None, row: int = 0,
+                part: str = "encoder") -> Inspected:
+    """:func:`look_inside` a run's model on one input, and write what it found into ``out``
+    (:func:`write_inspection`)."""
+    got = look_inside(run, text, seed, which, max_tokens, source, file, row, part)
+    files, plotted = write_inspection(got.results, got.tokens, out, got.axis)
+    return Inspected(got.results, got.tokens, files, plotted, got.what)

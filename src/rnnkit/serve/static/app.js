@@ -1,0 +1,279 @@
+// rnnkit serve: the page. Views (chosen by the address's #hash): runs, curves, play, inside.
+// Everything shown comes from the /api routes (see app.py); charts are drawn by uPlot.
+"use strict";
+
+const view = () => document.getElementById("view");
+const esc = (s) => String(s).replace(/[&<>"']/g, (c) => ({"&": "&amp;", "<": "&lt;", ">": "&gt;", '"': "&quot;", "'": "&#39;"}[c]));
+const fmt = (x) => (x === null || x === undefined) ? "–" : (typeof x === "number" ? (Number.isInteger(x) ? x : x.toPrecision(4)) : esc(x));
+let timer = null;   // the live curves' refresh
+
+async function api(path, body) {
+  const opts = body === undefined ? {} : {method: "POST", headers: {"Content-Type": "application/json"}, body: JSON.stringify(body)};
+  const r = await fetch(path, opts);
+  const data = await r.json().catch(() => ({error: `HTTP ${r.status}`}));
+  if (!r.ok || data.error) throw new Error(data.error || `HTTP ${r.status}`);
+  return data;
+}
+
+function params() {
+  const [name, query] = (location.hash.slice(1) || "runs").split("?");
+  return {name, q: new URLSearchParams(query || "")};
+}
+
+function showError(el, err) { el.innerHTML = `<p class="error">${esc(err.message || err)}</p>`; }
+
+// -- runs ----------------------------------------------------------------------------------------
+async function runsView(el) {
+  const data = await api("/api/runs");
+  document.getElementById("where").textContent = data.folders.join("  ");
+  if (!data.runs.length) {
+    el.innerHTML = `<div class="empty" id="empty"><h2>No runs here yet</h2>
+      <p>No run directory was found under ${data.folders.map((f) => `<code>${esc(f)}</code>`).join(", ")}
+      (a run directory is what <code>rnnkit train</code> writes: it holds a <code>config.json</code>).</p>
+      <p>Train a small one, and it appears here while it trains (reload the page):</p>
+      <pre>rnnkit train charlm --max-steps 300 --out ${esc(data.folders[0])}/charlm</pre>
+      <p class="hint">Or serve another folder: <code>rnnkit serve path/to/runs</code>.</p></div>`;
+    return;
+  }
+  const rows = data.runs.map((r) => {
+    const cfg = Object.entries(r.config).map(([k, v]) => `${k}=${fmt(v)}`).join(" ");
+    const best = Object.entries(r.best).map(([k, v]) => `${esc(k.replace("best_", ""))} ${fmt(v)}`).join("<br>");
+    const id = encodeURIComponent(r.id);
+    const links = r.error ? "" : `<a href="#curves?runs=${id}">curves</a> · <a href="#play?run=${id}">playground</a> · <a href="#inside?run=${id}">inside</a>`;
+    return `<tr class="run" data-id="${esc(r.id)}"><td><input type="checkbox" value="${esc(r.id)}" ${r.error ? "disabled" : ""}></td>
+      <td class="name">${esc(r.name)}</td><td>${fmt(r.task)}</td>
+      <td>${r.status ? `<span class="status status-${r.status}">${r.status}</span>` : ""}${r.error ? `<div class="error">damaged: ${esc(r.error)}</div>` : ""}</td>
+      <td>${cfg}</td><td>${fmt(r.weights)}</td><td>${fmt(r.steps)}</td><td>${best}</td><td>${links}</td></tr>`;
+  }).join("");
+  el.innerHTML = `<h2>Runs</h2><table id="runs"><tr><th></th><th>run</th><th>task</th><th>status</th><th>configuration</th>
+    <th>weights</th><th>steps</th><th>best</th><th></th></tr>${rows}</table>
+    <button id="compare">Compare the selected runs' curves</button>`;
+  document.getElementById("compare").onclick = () => {
+    const ids = [...el.querySelectorAll("input:checked")].map((c) => encodeURIComponent(c.value));
+    if (ids.length) location.hash = "#curves?runs=" + ids.join(",");
+  };
+}
+
+// -- curves --------------------------------------------------------------------------------------
+const PANELS = [
+  {id: "loss-step", title: "training loss vs step", x: "step", y: (c) => c.train.loss, xs: (c) => c.train.step},
+  {id: "loss-time", title: "training loss vs wall-clock time (s)", x: "time", y: (c) => c.train.loss, xs: (c) => c.train.time},
+  {id: "val-step", title: "validation metric vs step", x: "step", y: (c) => c.val.value, xs: (c) => c.val.step},
+  {id: "val-time", title: "validation metric vs wall-clock time (s)", x: "time", y: (c) => c.val.value, xs: (c) => c.val.time},
+  {id: "grad-step", title: "gradient norm before clipping (× clipped)", x: "step", y: (c) => c.train.grad_norm, xs: (c) => c.train.step, log: true},
+  {id: "lr-step", title: "learning rate vs step", x: "step", y: (c) => c.train.lr, xs: (c) => c.train.step},
+];
+const LOG_AXIS = {values: (u, vals) => vals.map((v) => v === null ? "" : v.toExponential(0)), size: 60};
+const COLORS = ["#1f77b4", "#ff7f0e", "#2ca02c", "#d62728", "#9467bd", "#8c564b"];
+
+// one x axis shared by all runs: the union of their x values, each run's y null where it has none
+function joined(list, xs, ys) {
+  const x = [...new Set(list.flatMap((c) => xs(c).filter((v) => v !== null)))].sort((a, b) => a - b);
+  const series = list.map((c) => { const m = new Map(xs(c).map((v, i) => [v, ys(c)[i]])); return x.map((v) => m.has(v) ? m.get(v) : null); });
+  return [x, ...series];
+}
+
+function drawPanel(box, panel, names, list) {
+  const data = joined(list, panel.xs, panel.y);
+  const series = [{label: panel.x}, ...names.map((n, k) => ({label: n, stroke: COLORS[k % 6], spanGaps: true,
+    points: {show: data[0].length < 60}}))];
+  if (panel.id === "grad-step") {   // clipped steps as crosses
+    list.forEach((c, k) => {
+      const clipped = new Map(c.train.step.map((s, i) => [s, c.train.clipped[i] ? c.train.grad_norm[i] : null]));
+      data.push(data[0].map((s) => clipped.has(s) ? clipped.get(s) : null));
+      series.push({label: names[k] + " clipped", stroke: COLORS[k % 6], width: 0, points: {show: true, size: 7, fill: COLORS[k % 6]}});
+    });
+  }
+  box.dataset.points = String(list.map((c) => panel.y(c).filter((v) => v !== null).length).reduce((a, b) => a + b, 0));
+  if (box.plot) { box.plot.setData(data); return; }
+  box.innerHTML = `<div>${esc(panel.title)}</div>`;
+  const opts = {width: 360, height: 220, series, scales: {x: {time: false}, y: panel.log ? {distr: 3} : {}},
+    axes: [{label: panel.x}, panel.log ? LOG_AXIS : {}], legend: {show: true}};
+  box.plot = new uPlot(opts, data, box);
+}
+
+async function curvesView(el, q) {
+  const ids = (q.get("runs") || "").split(",").filter(Boolean);
+  el.innerHTML = `<h2>Curves: ${ids.map(esc).join(", ")}</h2><p class="hint" id="curves-note">read from steps.jsonl / metrics.jsonl; refreshed every 2 s</p>
+    <div class="charts">${PANELS.map((p) => `<div class="chart" id="${p.id}"></div>`).join("")}</div>`;
+  const refresh = async () => {
+    try {
+      const list = await Promise.all(ids.map((id) => api("/api/curves?run=" + encodeURIComponent(id))));
+      const metric = list.map((c) => c.metric).filter(Boolean)[0];
+      document.getElementById("curves-note").textContent = `training rows from ${list.map((c) => c.source || "nothing yet").join(", ")}; validation metric ${metric || "none yet"}; refreshed every 2 s`;
+      PANELS.forEach((p) => drawPanel(document.getElementById(p.id), p, ids, list));
+    } catch (err) { document.getElementById("curves-note").innerHTML = `<span class="error">${esc(err.message)}</span>`; }
+  };
+  await refresh();
+  timer = setInterval(refresh, 2000);
+}
+
+// -- playground ----------------------------------------------------------------------------------
+function resultHtml(task, r) {
+  if (task === "classify") {
+    return `<p>label <b>${esc(r.label)}</b> (p = ${fmt(r.probability)})</p><table>${Object.entries(r.probabilities)
+      .map(([k, p]) => `<tr><td>${esc(k)}</td><td>${fmt(p)}</td><td><span class="bar" style="width:${(200 * p).toFixed(0)}px"></span></td></tr>`).join("")}</table>`;
+  }
+  if (task === "tag") {
+    return `<table><tr>${r.tokens.map((t) => `<td>${esc(t)}</td>`).join("")}</tr><tr>${r.tags.map((t) => `<th>${esc(t)}</th>`).join("")}</tr></table>
+      <p>entities: ${r.entities.map((e) => `${esc(e.text)} (${esc(e.type)})`).join(", ") || "none"}</p>`;
+  }
+  if (task === "translate") {
+    return `<table><tr><th>hypothesis</th><th>score</th></tr>${r.nbest.map((h) => `<tr><td>${esc(h.translation)}</td><td>${fmt(h.score)}</td></tr>`).join("")}</table>`;
+  }
+  return `<pre class="out">${esc(JSON.stringify(r, null, 1))}</pre>`;
+}
+
+async function playView(el, q) {
+  const id = q.get("run");
+  const m = await api("/api/model?run=" + encodeURIComponent(id));
+  const head = `<h2>Playground: ${esc(id)} (${esc(m.task)})</h2>`;
+  const num = (name, value, step) => `<label>${name} <input type="number" name="${name}" value="${value}" step="${step || 1}"></label>`;
+  if (m.playground === "lm") {
+    el.innerHTML = `${head}<form class="play" id="sample-form"><h3>Sample</h3>
+      <label>prime <input name="prime" value="" maxlength="${m.max_chars}"></label>
+      ${num("length", 200)}${num("temperature", 1.0, 0.05)}${num("top_k", "")}${num("top_p", "", 0.05)}${num("seed", 0)}
+      <br><button type="submit" id="sample">Sample</button></form><div id="sample-output"></div>
+      <form class="play" id="score-form"><h3>Score</h3><textarea name="text" maxlength="${m.max_chars}">to be or not to be</textarea>
+      <br><button type="submit" id="score">Score</button></form><div id="score-output"></div>`;
+    bindForm("sample-form", "sample-output", id, "sample", (r) => `<pre class="out">${esc(r.text)}</pre>`);
+    bindForm("score-form", "score-output", id, "score", (r) => `<p>log P = ${fmt(r.log_prob)} nats, ${r.tokens} tokens,
+      perplexity ${fmt(r.perplexity)}</p><table><tr><th>token</th><th>log P</th></tr>${r.per_token.map(([t, lp]) =>
+      `<tr><td>${esc(JSON.stringify(t))}</td><td>${fmt(lp)}</td></tr>`).join("")}</table>`);
+  } else if (m.playground === "forecast") {
+    el.innerHTML = `${head}<form class="play" id="forecast-form"><p class="hint">the run's series continued, as
+      <code>rnnkit forecast RUN --steps N</code></p>${num("steps", 12)}<button type="submit" id="forecast">Forecast</button></form>
+      <div class="chart" id="forecast-output"></div>`;
+    bindForm("forecast-form", "forecast-output", id, "forecast", forecastPlot);
+  } else if (m.playground === "predict") {
+    const extra = m.task === "translate" ? num("beam", 4) + num("nbest", 3) : "";
+    el.innerHTML = `${head}<form class="play" id="predict-form"><textarea name="text" maxlength="${m.max_chars}"></textarea><br>${extra}
+      <button type="submit" id="predict">Predict</button></form><div id="predict-output"></div>`;
+    bindForm("predict-form", "predict-output", id, "predict", (r) => resultHtml(m.task, r));
+  } else {
+    el.innerHTML = `${head}<p class="hint">A ${esc(m.task)} model reads files or vectors, not typed text: use
+      <code>rnnkit predict</code> on the command line. Its curves and its inside are here.</p>`;
+  }
+}
+
+// the last window of the series and its forecast, one x position per time stamp
+function forecastPlot(r, out) {
+  const times = [...r.history.time, ...r.forecast.map((f) => f.time)], n = r.history.time.length;
+  const x = times.map((_, i) => i);
+  const history = x.map((i) => i < n ? r.history.value[i] : null);
+  const ahead = x.map((i) => i === n - 1 ? r.history.value[i] : (i >= n ? r.forecast[i - n].value : null));
+  out.innerHTML = `<div>${esc(r.column)}: the last ${n} values and ${r.forecast.length} forecast</div>`;
+  out.dataset.points = String(r.forecast.length);
+  new uPlot({width: 700, height: 280, scales: {x: {time: false}},
+    axes: [{values: (u, vals) => vals.map((v) => times[v] === undefined ? "" : String(times[v]))}, {}],
+    series: [{label: "step", value: (u, v) => v === null ? "--" : String(times[v])},
+      {label: "series", stroke: COLORS[0]}, {label: "forecast", stroke: COLORS[1], dash: [6, 4]}]},
+    [x, history, ahead], out);
+}
+
+function bindForm(formId, outId, run, action, render) {
+  const form = document.getElementById(formId), out = document.getElementById(outId);
+  form.onsubmit = async (ev) => {
+    ev.preventDefault();
+    const body = {action};
+    for (const [k, v] of new FormData(form).entries()) body[k] = form.querySelector(`[name="${k}"]`).type === "number" ? (v === "" ? null : Number(v)) : v;
+    out.innerHTML = `<p class="hint">working…</p>`;
+    try {
+      const r = await api("/api/play?run=" + encodeURIComponent(run), body);
+      const html = render(r, out);   // a chart draws itself into out and returns nothing
+      if (html !== undefined) out.innerHTML = html;
+    } catch (err) { showError(out, err); }
+  };
+}
+
+// -- inside the model ------------------------------------------------------------------------------
+const SHOW = {"\n": "⏎", " ": "␣", "\t": "⇥"};
+function colour(v, kind, lim) {
+  if (kind === "sigmoid") { const g = Math.round(255 * (1 - v)); return `rgb(${g},${g},255)`; }
+  const a = Math.max(-1, Math.min(1, v / lim));
+  return a >= 0 ? `rgb(255,${Math.round(255 * (1 - a))},${Math.round(255 * (1 - a))})` : `rgb(${Math.round(255 * (1 + a))},${Math.round(255 * (1 + a))},255)`;
+}
+function limit(q) { return q.kind === "tanh" ? 1 : Math.max(1e-6, ...q.values.flat().map(Math.abs)); }
+
+function heatmap(q, tokens) {
+  const lim = limit(q), H = q.values[0].length;
+  const head = `<tr><th></th>${tokens.map((t) => `<td class="hm-token">${esc(SHOW[t] || t)}</td>`).join("")}</tr>`;
+  let rows = "";
+  for (let u = 0; u < H; u++) {
+    rows += `<tr class="unit" data-unit="${u}"><th>${u}</th>${q.values.map((row) =>
+      `<td class="hm-cell" title="${row[u]}" style="background:${colour(row[u], q.kind, lim)}"></td>`).join("")}</tr>`;
+  }
+  return `<table class="heatmap" id="heatmap">${head}${rows}</table>`;
+}
+
+function strip(q, tokens, u) {
+  const lim = limit(q);
+  return `<div class="strip" id="strip">${tokens.map((t, i) => `<span title="${q.values[i][u]}" style="background:${colour(q.values[i][u], q.kind, lim)}">${esc(t)}</span>`).join("")}</div>`;
+}
+
+async function insideView(el, q) {
+  const id = q.get("run");
+  el.innerHTML = `<h2>Inside the model: ${esc(id)}</h2>
+    <form id="inside-form"><p class="hint">leave it empty to look at what the task reads without a text (a generated example, the last window of a series, ...)</p><textarea name="text">To be, or not to be: that is the question.</textarea><br>
+    <button type="submit" id="look">Look inside</button></form><div id="inside-output"></div>
+    <h3>Gradient flow (as <code>rnnkit gradflow RUN</code>)</h3><button id="gradflow-go">Compute the gradient flow</button>
+    <div class="chart" id="gradflow"></div>`;
+  const out = document.getElementById("inside-output");
+  document.getElementById("inside-form").onsubmit = async (ev) => {
+    ev.preventDefault();
+    out.innerHTML = `<p class="hint">working…</p>`;
+    try { showInside(out, await api("/api/inside?run=" + encodeURIComponent(id), {text: ev.target.elements.text.value})); }
+    catch (err) { showError(out, err); }
+  };
+  document.getElementById("gradflow-go").onclick = async () => {
+    const box = document.getElementById("gradflow");
+    box.innerHTML = `<p class="hint">working…</p>`;
+    try {
+      const g = await api("/api/gradflow?run=" + encodeURIComponent(id));
+      box.innerHTML = `<div>‖∂L/∂h<sub>T−d</sub>‖ and ‖∂h<sub>T</sub>/∂h<sub>T−d</sub>‖ (${esc(g.cell)}; decay per step ${fmt(g.decay)})</div>`;
+      box.dataset.points = String(g.distance.length);
+      new uPlot({width: 560, height: 260, scales: {x: {time: false}, y: {distr: 3}}, axes: [{label: "distance d"}, LOG_AXIS],
+        series: [{label: "d"}, {label: "gradient", stroke: COLORS[0]}, {label: "Jacobian", stroke: COLORS[1]}]},
+        [g.distance, g.grad_norm, g.jacobian_norm], box);
+    } catch (err) { showError(box, err); }
+  };
+}
+
+function showInside(out, r) {
+  const options = r.layers.flatMap((l, i) => l.quantities.map((q, j) =>
+    `<option value="${i}/${j}">layer ${l.layer}${l.direction ? " reverse" : ""} (${esc(l.cell)}): ${esc(q.name)}</option>`)).join("");
+  const sat = r.layers.flatMap((l) => l.quantities.map((q) =>
+    `<tr><td>${l.layer}${l.direction ? " reverse" : ""}</td><td>${esc(q.name)}</td><td>${esc(q.kind)}</td><td>${q.saturated === null ? "–" : (100 * q.saturated).toFixed(1) + "%"}</td></tr>`)).join("");
+  out.innerHTML = `<p class="hint">${esc(r.what)}; ${r.tokens.length} steps</p>
+    <label>show <select id="quantity">${options}</select></label> <span class="hint">click a unit (a row) to see it over the text</span>
+    <h3 id="strip-title"></h3><div id="strip-box"></div><div id="hm"></div>
+    <h3>Saturated fractions (as <code>rnnkit inspect</code>)</h3><table id="saturation"><tr><th>layer</th><th>quantity</th><th>kind</th><th>saturated</th></tr>${sat}</table>`;
+  const select = document.getElementById("quantity");
+  select.value = `0/${r.layers[0].quantities.length - 1}`;   // h of the first layer
+  const draw = () => {
+    const [i, j] = select.value.split("/").map(Number), qq = r.layers[i].quantities[j];
+    document.getElementById("hm").innerHTML = heatmap(qq, r.tokens);
+    const choose = (tr) => {
+      document.querySelectorAll("#heatmap tr.chosen").forEach((x) => x.classList.remove("chosen"));
+      tr.classList.add("chosen");
+      document.getElementById("strip-title").textContent = `unit ${tr.dataset.unit} of ${qq.name} over the text`;
+      document.getElementById("strip-box").innerHTML = strip(qq, r.tokens, Number(tr.dataset.unit));
+    };
+    document.querySelectorAll("#heatmap tr.unit").forEach((tr) => tr.onclick = () => choose(tr));
+    choose(document.querySelector("#heatmap tr.unit"));
+  };
+  select.onchange = draw;
+  draw();
+}
+
+// -- routing ---------------------------------------------------------------------------------------
+const VIEWS = {runs: runsView, curves: curvesView, play: playView, inside: insideView};
+async function route() {
+  if (timer) { clearInterval(timer); timer = null; }
+  const {name, q} = params(), el = view();
+  el.dataset.view = name;
+  try { await (VIEWS[name] || runsView)(el, q); } catch (err) { showError(el, err); }
+  el.dataset.ready = "1";
+}
+window.addEventListener("hashchange", () => { view().dataset.ready = ""; route(); });
+route();
