@@ -68,11 +68,12 @@ def test_every_task_trains_loads_and_predicts_with_the_variants(task, kind, vari
     assert "--recurrent-dropout: a resumed run keeps its settings" in capsys.readouterr().err
 
 
-def test_export_names_the_option_its_format_cannot_express(tmp_path, capsys):
+def test_evaluate_and_an_export_that_names_the_option_its_format_cannot_express(tmp_path, capsys):
     (tmp_path / "text.txt").write_text("to be or not to be, that is the question.\n" * 30)
     out = str(tmp_path / "run")
     assert main(["train", "charlm", str(tmp_path / "text.txt"), "--bptt", "8", *TINY, "--layer-norm",
                  "--out", out]) == 0
+    assert main(["evaluate", out, str(tmp_path / "text.txt")]) == 0
     assert main(["export", out, str(tmp_path / "model.safetensors")]) == 2
     assert "layer_norm: torch.nn has no such option" in capsys.readouterr().err
     assert not (tmp_path / "model.safetensors").exists()

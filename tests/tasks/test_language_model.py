@@ -5,6 +5,7 @@ import numpy as np
 import pytest
 
 import rnnkit as rk
+from rnnkit.cli.main import main
 from rnnkit.data.vocab import Vocab
 from rnnkit.errors import RnnkitError
 from rnnkit.nn.module import Module
@@ -73,5 +74,6 @@ def test_tied_run_trains_saves_loads_and_samples(tmp_path):
     assert len("".join(model.sample(20, seed=0))) == 20
     exported = model.to_torch_state_dict()                                # torch's tied module lists both names
     np.testing.assert_array_equal(exported["head.weight"], exported["embedding.weight"])
+    assert main(["export", summary["run"], str(tmp_path / "tied.onnx"), "--check"]) == 0   # onnxruntime agrees
     with pytest.raises(RnnkitError, match="--tie-weights: a resumed run keeps its settings"):
         charlm.train(resume=summary["run"], changes={"tie_weights": False})
