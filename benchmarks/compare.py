@@ -6,6 +6,7 @@ Usage (from the repository root)::
     python benchmarks/compare.py --runs 3         # the grid three times: per point the median ratio
     python benchmarks/compare.py --quick          # fewer repetitions, 1 layer
     python benchmarks/compare.py --json out.json --threads 2 --cells lstm gru
+    python benchmarks/compare.py --quick --skip train charlm generate memory startup --json v.json   # variants only
 
 Needs ``pip install ".[bench]"`` (numba, threadpoolctl) and, for the
 comparison, ``pip install torch==2.13.0``.
@@ -27,6 +28,10 @@ actually ran, the CPU's SIMD flags and what was removed.
 BLAS threads: ``--threads`` sets PyTorch's threads and, before NumPy is
 loaded, ``OPENBLAS_NUM_THREADS`` / ``OMP_NUM_THREADS`` / ``MKL_NUM_THREADS``
 (unless already set), so both use the same number of cores.
+
+Cell variants (``variants`` points, LSTM, 1 and 2 layers): the projected LSTM (``proj_size``) against
+``torch.nn.LSTM(proj_size=...)``, the layer-normalised LSTM (``layer_norm``, which torch.nn lacks) on
+rnnkit alone, each beside the plain LSTM of the same shape timed in the grid.
 
 End to end: one whole ``rnnkit train charlm`` step (embedding 64, 2-layer
 LSTM 256, head over 65 symbols, batch 64, bptt 100, carried state, softmax
@@ -57,6 +62,8 @@ GRID = [(100, 32, 64, 128), (100, 64, 128, 256), (100, 32, 512, 512), (50, 1, 65
 BIDIRECTIONAL = [(2, (100, 32, 128, 256))]  # (layers, (T, B, D, H)) of the bidirectional points
 GENERATION = {"H": 512, "V": 65, "L": 2}
 MEMORY_CASE = ("lstm", 100, 32, 512, 512, 1)
+VARIANT_SHAPE = (100, 32, 128, 256)  # (T, B, D, H) of the variant points
+VARIANTS = {"proj": {"proj_size": 64}, "layer_norm": {"layer_norm": True}}
 
 
 def parse(argv):
@@ -74,7 +81,8 @@ def parse(argv):
                    help="time with OPENBLAS_CORETYPE / OPENBLAS_L2_SIZE as set (default: removed)")
     p.add_argument("--json", type=Path, default=Path("benchmarks/results.json"), help="where to write the results")
     p.add_argument("--no-torch", action="store_true", help="time rnnkit alone")
-    p.add_argument("--skip", nargs="*", default=[], choices=["train", "charlm", "generate", "memory", "startup"])
+    p.add_argument("--skip", nargs="*", default=[],
+                   choices=["train", "variants", "charlm", "generate", "memory", "startup"])
     p.add_argument("--memory-child", nargs=7, help=argparse.SUPPRESS)  # lib cell T B D H L
     return p.parse_args(argv)
 
@@ -107,12 +115,18 @@ def grid_points(args) -> list[tuple]:
     return points
 
 
-def bench_point(args, torch_ok: bool, point: tuple) -> dict:
+def bench_point(args, torch_ok: bool, point: tuple, variant: str | None = None) -> dict:
+    """One training point; ``variant`` (a key of VARIANTS) builds the stack with those options, and
+    torch's twin only where torch.nn has them (the projection)."""
     import workloads as w
     cell, L, bi, T, B, D, H = point
-    layer, x = w.rnnkit_layer(cell, D, H, L, bidirectional=bi), w.batch(T, B, D)
+    options = VARIANTS.get(variant, {})
+    layer, x = w.rnnkit_layer(cell, D, H, L, bidirectional=bi, **options), w.batch(T, B, D)
     fns = {f"rnnkit_{b}": w.with_backend(b, w.rnnkit_train(layer, x)) for b in args.backends}
     row = {"cell": cell, "layers": L, "bidirectional": bi, "T": T, "B": B, "D": D, "H": H}
+    if variant:
+        row["variant"] = variant
+    torch_ok = torch_ok and set(options) <= {"proj_size"}
     if torch_ok:
         twin = w.torch_layer(cell, layer)
         row["max_out_difference"] = w.max_difference(layer, twin, x)
@@ -120,7 +134,7 @@ def bench_point(args, torch_ok: bool, point: tuple) -> dict:
     row.update({f"{k}_ms": v * 1e3 for k, v in interleaved(fns, args.reps).items()})
     main_ms = row[f"rnnkit_{args.backends[0]}_ms"]
     row["rnnkit_ms"] = main_ms
-    row["gflops"] = w.train_flops(cell, T, B, D, H, L, bi) / main_ms / 1e6
+    row["gflops"] = w.train_flops(cell, T, B, D, H, L, bi, P=options.get("proj_size", 0)) / main_ms / 1e6
     if torch_ok:
         for b in args.backends:
             row[f"ratio_{b}"] = row["torch_ms"] / row[f"rnnkit_{b}_ms"]
@@ -152,6 +166,16 @@ def bench_train(args, torch_ok: bool) -> list[dict]:
     return merged
 
 
+def bench_variants(args, torch_ok: bool) -> list[dict]:
+    """The variant points: each VARIANTS entry on the LSTM of VARIANT_SHAPE, for each of ``args.layers``."""
+    rows = []
+    for L in args.layers:
+        for variant in VARIANTS:
+            rows.append(bench_point(args, torch_ok, ("lstm", L, False, *VARIANT_SHAPE), variant))
+            print_row(rows[-1], args.backends)
+    return rows
+
+
 def point_name(row: dict) -> str:
     """"T,B,D,H" with " L=2" for two layers and "b" for bidirectional."""
     return ("{T},{B},{D},{H}".format(**row) + (f" L={row['layers']}" if row["layers"] > 1 else "")
@@ -161,6 +185,8 @@ def point_name(row: dict) -> str:
 def print_row(row: dict, backends) -> None:
     shape = "{T},{B},{D},{H}".format(**row)
     name = f"{row['cell']:5s} L={row['layers']}{'b' if row['bidirectional'] else ' '}"
+    if "variant" in row:
+        name += f" {row['variant']}"
     times = " ".join(f"{row[f'rnnkit_{b}_ms']:9.2f}" for b in backends)
     torch_part = ""
     if "torch_ms" in row:
@@ -272,6 +298,9 @@ def summary(res: dict, backends) -> None:
         lstm = [r[f"ratio_{b}"] for r in rows if r["cell"] == "lstm"]
         print(f"training ({b}): geometric mean ratio {geometric_mean(ratios):.2f}, min {min(ratios):.2f}; "
               f"LSTM geometric mean {geometric_mean(lstm):.2f}, min {min(lstm):.2f}" if lstm else "")
+    for r in res.get("variants", []):
+        torch_part = f", torch {r['torch_ms']:.1f} ms (ratio {r['ratio']:.2f})" if "ratio" in r else " (torch.nn: none)"
+        print(f"LSTM {r['variant']} {point_name(r)}: rnnkit {r['rnnkit_ms']:.1f} ms{torch_part}")
     peak = res["gemm_peak"]
     shares = ", ".join(f"{point_name(r)} {100 * r['peak_share']:.0f}%" for r in res.get("train", [])
                        if r["cell"] == "lstm")
@@ -322,10 +351,12 @@ def main(argv=None) -> dict:
     print(f"{'cell':5s} {'':4s} {'T,B,D,H':>15s} {cols} {'torch ms' if torch_ok else '':>9s} {ratios} {'GFLOP/s':>7s}")
     if "train" not in args.skip:
         res["train"] = bench_train(args, torch_ok)
+    if "variants" not in args.skip:
+        res["variants"] = bench_variants(args, torch_ok)
     after = machine.gemm_peak()  # again at the end (after a pause): the machine may have changed speed
     res["gemm_peak"] = {"start": peak, "end": after}
     res["gemm_peak_gflops"] = max(peak["gflops"], after["gflops"])
-    for row in res.get("train", []):
+    for row in res.get("train", []) + res.get("variants", []):
         row["peak_share"] = row["gflops"] / res["gemm_peak_gflops"]
     if "charlm" not in args.skip:
         res["charlm"] = bench_charlm(args, torch_ok)

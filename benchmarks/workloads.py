@@ -24,8 +24,10 @@ CLASSES = {"lstm": "LSTM", "gru": "GRU", "rnn": "RNN"}
 GATES = {"lstm": 4, "gru": 3, "rnn": 1}
 
 
-def rnnkit_layer(cell: str, D: int, H: int, L: int, seed: int = 0, bidirectional: bool = False) -> rk.Recurrent:
-    return getattr(rk, CLASSES[cell])(D, H, num_layers=L, bidirectional=bidirectional, seed=seed)
+def rnnkit_layer(cell: str, D: int, H: int, L: int, seed: int = 0, bidirectional: bool = False,
+                 **variants) -> rk.Recurrent:
+    """The rnnkit stack; ``variants``: cell-variant options (``proj_size=P``, ``layer_norm=True``, ...)."""
+    return getattr(rk, CLASSES[cell])(D, H, num_layers=L, bidirectional=bidirectional, seed=seed, **variants)
 
 
 def with_backend(name: str, run):
@@ -59,11 +61,12 @@ def rnnkit_train(layer: rk.Recurrent, x: np.ndarray):
 
 
 def torch_layer(cell: str, layer: rk.Recurrent):
-    """The PyTorch layer of the same shape, holding ``layer``'s weights."""
+    """The PyTorch layer of the same shape, holding ``layer``'s weights (a projected LSTM: ``proj_size``)."""
     import torch
     cls = getattr(torch.nn, CLASSES[cell])
+    extra = {"proj_size": layer.proj_size} if layer.proj_size else {}
     twin = cls(layer.input_size, layer.hidden_size, num_layers=layer.num_layers, batch_first=True,
-               bidirectional=layer.bidirectional)
+               bidirectional=layer.bidirectional, **extra)
     twin.load_state_dict({k: torch.from_numpy(v.copy()) for k, v in layer.state_dict().items()})
     return twin
 
@@ -133,10 +136,12 @@ def torch_generate(modules, tokens: int):
     return run
 
 
-def train_flops(cell: str, T: int, B: int, D: int, H: int, L: int, bidirectional: bool = False) -> float:
-    """3 × the forward GEMM FLOPs of a stack (the backward does twice the forward's products)."""
-    K = 2 if bidirectional else 1
-    forward = sum(2 * T * B * ((D if layer == 0 else K * H) + H) * GATES[cell] * H * K for layer in range(L))
+def train_flops(cell: str, T: int, B: int, D: int, H: int, L: int, bidirectional: bool = False,
+                P: int = 0) -> float:
+    """3 × the forward GEMM FLOPs of a stack (the backward does twice the forward's products); with a
+    projection h is P wide (W_hh is G·H × P) and each step adds h = W_hr m, an H × P product."""
+    K, W = 2 if bidirectional else 1, P or H
+    forward = sum(2 * T * B * (((D if layer == 0 else K * W) + W) * GATES[cell] * H + H * P) * K for layer in range(L))
     return 3.0 * forward
 
 

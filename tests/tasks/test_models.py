@@ -20,6 +20,18 @@ def test_feature_inputs_gradcheck(cls, cell):
 
 
 @pytest.mark.parametrize("cls", [ManyToOne, ManyToMany])
+@pytest.mark.parametrize("merge_mode", ["concat", "sum"])
+def test_heads_are_sized_by_the_projection_and_the_merge(cls, merge_mode):
+    """Many-to-many reads the merged outputs (P, or K·P concatenated), many-to-one the final states (K·P)."""
+    rng = np.random.default_rng(3)
+    rnn = rk.LSTM(3, 5, num_layers=2, bidirectional=True, proj_size=2, merge_mode=merge_mode, dtype="float64", seed=0)
+    model = cls(rnn, out_dim=2, seed=0)
+    width = 4 if cls is ManyToOne or merge_mode == "concat" else 2
+    assert model.head.in_features == width
+    assert rk.gradcheck(model, rng.standard_normal((3, 5, 3)), eps=1e-3, lengths=LENGTHS) <= 1e-6
+
+
+@pytest.mark.parametrize("cls", [ManyToOne, ManyToMany])
 def test_token_inputs_gradcheck(cls):
     rng = np.random.default_rng(1)
     model = cls(rk.RNN(6, 4, dtype="float64", seed=0), out_dim=3, vocab_size=7, embed=6, seed=0)

@@ -17,9 +17,9 @@ SRC = Vocab(["<pad>", "<unk>"] + list("abcdef"), unk="<unk>")
 TGT = Vocab(["<pad>", "<unk>", "<bos>", "<eos>"] + list("abcdef"), unk="<unk>")
 
 
-def model(attention="luong", cell="gru", dtype="float64", hidden=6, layers=1, dropout=0.0, seed=0):
+def model(attention="luong", cell="gru", dtype="float64", hidden=6, layers=1, dropout=0.0, seed=0, **variants):
     cfg = translate.Config(attention=attention, cell=cell, hidden=hidden, embed=5, layers=layers, dropout=dropout,
-                           dtype=dtype, seed=seed)
+                           dtype=dtype, seed=seed, **variants)
     return translate.build_model(cfg, SRC, TGT)
 
 
@@ -41,6 +41,16 @@ def test_gradcheck(attention, cell):
                                  n_checks=12)
     assert set(errors) == set(m.parameters())
     assert max(errors.values()) < 5e-6, errors
+
+
+@pytest.mark.parametrize("attention", ["none", "luong", "bahdanau"])
+def test_gradcheck_with_a_projection(attention):
+    """Keys, queries and the output layer are P wide: h's width, not the cell's."""
+    m = model(attention, "lstm", layers=2, proj_size=4, layer_norm=True)
+    src, tgt_in, src_len, tgt_len = batch()
+    errors = rk.gradcheck_errors(m, src, eps=1e-3, tgt_in=tgt_in, src_lengths=src_len, tgt_lengths=tgt_len,
+                                 n_checks=12)
+    assert "decoder.weight_hr_l1" in errors and max(errors.values()) < 5e-6, errors
 
 
 @pytest.mark.parametrize("attention", ["none", "luong", "bahdanau"])
@@ -129,7 +139,9 @@ def test_learns_to_reverse_sequences():
 
 def test_mismatched_encoder_and_decoder_are_refused():
     enc, dec = rk.GRU(5, 6), rk.GRU(5, 7)
-    with pytest.raises(ValueError, match="same cell, hidden size and layers"):
+    with pytest.raises(ValueError, match="same cell, hidden size, projection and layers"):
         Seq2Seq(SRC, TGT, enc, dec, 5)
+    with pytest.raises(ValueError, match="same cell, hidden size, projection and layers"):
+        Seq2Seq(SRC, TGT, rk.LSTM(5, 6, proj_size=3), rk.LSTM(5, 6), 5)
     with pytest.raises(ValueError, match="attention: expected one of none, luong, bahdanau"):
         Seq2Seq(SRC, TGT, enc, rk.GRU(5, 6), 5, attention="dot")

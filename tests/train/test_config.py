@@ -17,6 +17,15 @@ from rnnkit.train.schedules import learning_rate
     (dict(dropout=1.0), r"--dropout: expected a number in \[0, 1.0\), given 1.0"),
     (dict(val_fraction=-0.1), "--val-fraction"),
     (dict(optimizer="lbfgs"), "--optimizer: expected one of"),
+    (dict(cell="gru", proj_size=4), "--proj-size: the gru cell has no such option; it is an option of --cell lstm"),
+    (dict(cell="rnn", peephole=True), "--peephole: the rnn cell has no such option"),
+    (dict(cell="rnn_relu", layer_norm=True), "--layer-norm: .* an option of --cell lstm and gru"),
+    (dict(hidden=8, proj_size=8), "--proj-size: expected a projection smaller than --hidden 8"),
+    (dict(recurrent_dropout=1.0), r"--recurrent-dropout: expected a number in \[0, 1.0\)"),
+    (dict(weight_drop=-0.1), "--weight-drop"),
+    (dict(zoneout=1.5), "--zoneout"),
+    (dict(merge_mode="max"), "--merge-mode: expected one of concat, sum, mul, ave"),
+    (dict(merge_mode="sum"), "--merge-mode: joins the two directions of a --bidirectional stack"),
 ])
 def test_bad_options_name_the_flag(kwargs, match):
     with pytest.raises(RnnkitError, match=match):

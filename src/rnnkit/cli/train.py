@@ -9,7 +9,7 @@ from rnnkit.tasks import TASKS
 from rnnkit.tasks.base import open_run
 from rnnkit.tasks.session import RESUMABLE
 from rnnkit.train import distributed
-from rnnkit.train.config import CELLS, DTYPES, ON_NAN, OPTIMIZERS, SCHEDULES, flag
+from rnnkit.train.config import CELLS, DTYPES, MERGE_MODES, ON_NAN, OPTIMIZERS, SCHEDULES, flag
 from rnnkit.train.lock import RunLock
 from rnnkit.train.run import Run
 
@@ -33,6 +33,14 @@ COMMON = {
     "dropout": (dict(type=float), "dropout between layers and before the output layer"),
     "embed": (dict(type=int), "embedding size for token inputs"),
     "init": (dict(choices=("torch", "keras")), "weight initialisation"),
+    "proj_size": (dict(type=int), "LSTM: project h to this many units (Sak et al. 2014; 0: none)"),
+    "peephole": (dict(action="store_true"), "LSTM: peephole connections from the cell state into the gates"),
+    "layer_norm": (dict(action="store_true"), "LSTM, GRU: layer-normalised gates (Ba et al. 2016)"),
+    "recurrent_dropout": (dict(type=float), "variational dropout on h_{t-1} in the recurrence, one mask "
+                                            "per sequence (Gal & Ghahramani 2016)"),
+    "weight_drop": (dict(type=float), "DropConnect on the recurrent weights once per batch (AWD-LSTM)"),
+    "zoneout": (dict(type=float), "zoneout probability: units keep their previous value (Krueger et al. 2016)"),
+    "merge_mode": (dict(choices=MERGE_MODES), "how a bidirectional stack joins its two directions"),
     "optimizer": (dict(choices=OPTIMIZERS), "optimizer"),
     "lr": (dict(type=float), "learning rate"),
     "weight_decay": (dict(type=float), "weight decay"),

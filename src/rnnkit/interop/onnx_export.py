@@ -217,7 +217,8 @@ def final_state(g: Graph, stack: Stack) -> str:
 
 def linear(g: Graph, lin, x: str) -> str:
     """x (..., D) -> x Wᵀ + b (..., M)."""
-    y = g.op("MatMul", [x, g.const("head_weight_t", lin.params["weight"].T)])
+    weight = lin.weight if hasattr(lin, "tied") else lin.params["weight"]   # a tied head: the embedding matrix
+    y = g.op("MatMul", [x, g.const("head_weight_t", weight.T)])
     return g.op("Add", [y, g.const("head_bias", lin.params["bias"])]) if "bias" in lin.params else y
 
 

@@ -211,7 +211,11 @@ def to_torch_state_dict(model) -> dict[str, np.ndarray]:
         if getattr(m, "reset_after", True) is False:
             raise InteropError(f"{name or type(model).__name__}: GRU(reset_after=False) is the textbook form; "
                                "torch.nn.GRU computes only the reset-after form (export it to ONNX or Keras instead)")
-    return model.state_dict()
+    state = model.state_dict()
+    for name, m in model.named_modules():   # a tied head (charlm --tie-weights): torch lists E under both names
+        if hasattr(m, "tied"):
+            state[f"{name}weight"] = m.weight.copy()
+    return state
 
 
 def save_torch(model, path) -> None:

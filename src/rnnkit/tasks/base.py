@@ -16,21 +16,29 @@ import numpy as np
 from rnnkit.errors import DataError, RunError
 from rnnkit.nn.recurrent import GRU, LSTM, RNN, Recurrent
 from rnnkit.train.checkpoint import tensor_shapes
-from rnnkit.train.config import TrainConfig
+from rnnkit.train.config import VARIANT_FIELDS, TrainConfig
 from rnnkit.train.distributed import SINGLE, World, concat_shares, share
 from rnnkit.train.run import Run
 
 
 def make_recurrent(config: TrainConfig, input_size: int, seed: int, bidirectional: bool | None = None) -> Recurrent:
-    """The recurrent stack that ``config`` describes (``--cell --hidden --layers --dropout ...``)."""
+    """The recurrent stack that ``config`` describes (``--cell --hidden --layers --dropout ...`` and the cell
+    variants ``--proj-size --peephole --layer-norm --recurrent-dropout --weight-drop --zoneout --merge-mode``)."""
     kwargs = dict(num_layers=config.layers, dropout=config.dropout, dtype=config.dtype, seed=seed,
                   init=config.init,
-                  bidirectional=config.bidirectional if bidirectional is None else bidirectional)
+                  bidirectional=config.bidirectional if bidirectional is None else bidirectional,
+                  **variant_options(config))
     if config.cell == "lstm":
         return LSTM(input_size, config.hidden, **kwargs)
     if config.cell == "gru":
         return GRU(input_size, config.hidden, **kwargs)
     return RNN(input_size, config.hidden, nonlinearity="relu" if config.cell == "rnn_relu" else "tanh", **kwargs)
+
+
+def variant_options(config: TrainConfig) -> dict:
+    """The cell-variant keyword arguments of ``config`` that differ from their defaults (none: the plain cells)."""
+    plain = TrainConfig()
+    return {name: getattr(config, name) for name in VARIANT_FIELDS if getattr(config, name) != getattr(plain, name)}
 
 
 def open_run(path, task: str | None = None) -> tuple[Run, str, dict]:
@@ -59,10 +67,12 @@ GATES = {"lstm": 4, "gru": 3}
 def check_config_fits_weights(run: Run, config: TrainConfig) -> None:
     """RunError if config.json asks for a recurrent stack larger than the stored weights hold.
 
-    The stack alone has layers × directions × G·H × H recurrent weights (G gates); a config whose
+    The stack alone has layers × directions × G·H × H recurrent weights (G gates; × P with a projection
+    of size P, the width of h); a config whose
     count exceeds every tensor of ``best``/``last.safetensors`` (read from their headers) disagrees
     with them, and building its model could exhaust memory (``hidden`` 65536: 128 GiB)."""
-    least = config.layers * (2 if config.bidirectional else 1) * GATES.get(config.cell, 1) * config.hidden ** 2
+    least = config.layers * (2 if config.bidirectional else 1) * GATES.get(config.cell, 1) * config.hidden \
+        * (config.proj_size or config.hidden)
     for name in ("best.safetensors", "last.safetensors"):
         if run.exists(name):
             held = sum(int(np.prod(shape)) for shape in tensor_shapes(run.file(name)).values())

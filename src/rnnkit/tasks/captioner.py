@@ -74,7 +74,7 @@ class Captioner(Module):
         self.embedding = Embedding(len(vocab), embed, dtype=rnn.dtype, seed=seed)
         self.rnn = rnn
         self.drop = Dropout(dropout, seed=seed + 1)
-        self.head = Linear(rnn.hidden_size, len(vocab), dtype=rnn.dtype, seed=seed + 2)
+        self.head = Linear(rnn.output_width, len(vocab), dtype=rnn.dtype, seed=seed + 2)
 
     def scale(self, vectors) -> np.ndarray:
         """Raw vectors (B, D) -> standardised (B, D) in the model's dtype."""

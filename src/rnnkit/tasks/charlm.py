@@ -82,6 +82,7 @@ class Config(TrainConfig):
     layers: int = 2
     batch_size: int = 32
     lr: float = 3e-3
+    tie_weights: bool = False
 
     def check(self) -> "Config":
         super().check()
@@ -92,6 +93,11 @@ class Config(TrainConfig):
                 raise RnnkitError(f"{flag(name)}: expected a positive integer, given {getattr(self, name)!r}")
         if self.bidirectional:
             raise RnnkitError("--bidirectional: a language model predicts the next token from the past only")
+        width, source = (self.proj_size, "--proj-size") if self.proj_size else (self.hidden, "--hidden")
+        if self.tie_weights and self.embed != width:
+            raise RnnkitError(f"--tie-weights: the output layer's weight is the embedding matrix, so --embed must "
+                              f"equal the width of the recurrent output, {source} {width} (--hidden, or --proj-size "
+                              f"with a projection); given --embed {self.embed}")
         return self
 
 
@@ -250,7 +256,8 @@ def nats_and_tokens(model: LanguageModel, ids: np.ndarray, streams: int, bptt: i
 
 def build_model(vocab: Vocab, config: Config) -> LanguageModel:
     rnn = make_recurrent(config, config.embed, seed=config.seed)
-    return LanguageModel(vocab, config.level, rnn, config.embed, config.dropout, seed=config.seed + 10)
+    return LanguageModel(vocab, config.level, rnn, config.embed, config.dropout, seed=config.seed + 10,
+                         tie_weights=config.tie_weights)
 
 
 def split_ids(ids: np.ndarray, val_fraction: float, minimum: int) -> tuple[np.ndarray, np.ndarray]:
@@ -328,3 +335,6 @@ def add_arguments(parser) -> None:
                         help=f"truncated-BPTT length in tokens (default {d.bptt})")
     parser.add_argument("--vocab-size", type=int, default=SUPPRESS,
                         help=f"word level: keep this many most frequent words, the rest become <unk> (default {d.vocab_size})")
+    parser.add_argument("--tie-weights", action="store_true", default=SUPPRESS,
+                        help="the output layer's weight is the embedding matrix (Press & Wolf 2017): one (V, E) "
+                             "parameter; needs --embed equal to --hidden (or --proj-size)")

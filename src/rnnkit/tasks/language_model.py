@@ -1,10 +1,16 @@
 """The recurrent language model: embedding -> recurrent stack -> linear head.
 
-Legend: B batch, T time steps, V vocabulary, E embedding size, H hidden.
+Legend: B batch, T time steps, V vocabulary, E embedding size, H hidden (h's width: P with a projection).
 
     e_t = E[x_t]                      (B, T, E)
     h_t = RNN(e_1 … e_t)              (B, T, H)   LSTM, GRU or vanilla, stacked
     z_t = dropout(h_t) W_yᵀ + b_y     (B, T, V)   logits of P(x_{t+1} | x_1 … x_t)
+
+Tied embeddings (``tie_weights``, Press & Wolf 2017; Inan et al. 2017): W_y = E, one (V, E) matrix
+used twice, so E = H (or P). Its gradient is the sum of the two uses,
+dE = dE_embedding + dE_head; the state dict holds it once, as ``embedding.weight``, and the head
+only its ``head.bias`` (PyTorch's tied modules list the one tensor under both names: the torch
+export writes ``head.weight`` too, a copy).
 
 (notes 004: ŷ^<t> = softmax(W_ya a^<t> + b_y), x^<t> = y^<t−1>.) The model
 also samples (one token at a time through ``Recurrent.step``) and scores a
@@ -19,6 +25,7 @@ import numpy as np
 
 from rnnkit.data.vocab import EOS, Vocab, words
 from rnnkit.errors import RnnkitError
+from rnnkit.functional.linear import linear_backward, linear_forward
 from rnnkit.functional.losses import log_softmax
 from rnnkit.nn.layers import Dropout, Embedding, Linear
 from rnnkit.nn.module import Module
@@ -26,16 +33,53 @@ from rnnkit.nn.recurrent import Recurrent
 from rnnkit.sampling import check_sampling, draw, next_token_probs
 
 
-class LanguageModel(Module):
-    """Embedding -> recurrent stack -> dropout -> linear head over the vocabulary."""
+class TiedHead(Module):
+    """z = x Eᵀ + b: a linear head whose weight is an :class:`Embedding`'s matrix E (V, E); own params
+    ``bias`` (V,) only, E's gradient is added into the embedding's ``grads["weight"]``."""
 
-    def __init__(self, vocab: Vocab, level: str, rnn: Recurrent, embed: int, dropout: float, seed: int):
+    def __init__(self, embedding: Embedding, seed=None):
+        super().__init__(embedding.dtype)
+        object.__setattr__(self, "tied", embedding)   # not a sub-module: E is the embedding's parameter
+        V, E = embedding.params["weight"].shape
+        self.in_features, self.out_features = E, V
+        bound = 1.0 / np.sqrt(E)                        # as Linear's bias (PyTorch's init)
+        self.add_param("bias", np.random.default_rng(seed).uniform(-bound, bound, V))
+        self._cache = None
+
+    @property
+    def weight(self) -> np.ndarray:
+        return self.tied.params["weight"]
+
+    def forward(self, x) -> np.ndarray:
+        """x (..., E) -> z (..., V)."""
+        z, self._cache = linear_forward(np.asarray(x, dtype=self.dtype), self.weight, self.params["bias"])
+        return z
+
+    def backward(self, dz) -> np.ndarray:
+        """dz (..., V) -> dx (..., E); adds dE into the embedding's gradient (the sum of E's two uses)."""
+        dx, dweight, dbias = linear_backward(dz, self._cache)
+        self.tied.grads["weight"] += dweight
+        self.grads["bias"] += dbias
+        return dx
+
+
+class LanguageModel(Module):
+    """Embedding -> recurrent stack -> dropout -> linear head over the vocabulary (or the embedding
+    matrix itself: ``tie_weights``)."""
+
+    def __init__(self, vocab: Vocab, level: str, rnn: Recurrent, embed: int, dropout: float, seed: int,
+                 tie_weights: bool = False):
         super().__init__(rnn.dtype)
+        if tie_weights and embed != rnn.output_width:
+            raise ValueError(f"tie_weights: the output layer's weight is the embedding matrix, so the embedding "
+                             f"size must equal the recurrent stack's output width {rnn.output_width} (its "
+                             f"{'proj_size' if rnn.proj_size else 'hidden_size'}); given embed {embed}")
         self.vocab, self.level = vocab, level
         self.embedding = Embedding(len(vocab), embed, dtype=rnn.dtype, seed=seed)
         self.rnn = rnn
         self.drop = Dropout(dropout, seed=seed + 1)
-        self.head = Linear(rnn.hidden_size, len(vocab), dtype=rnn.dtype, seed=seed + 2)
+        self.head = TiedHead(self.embedding, seed=seed + 2) if tie_weights else \
+            Linear(rnn.output_width, len(vocab), dtype=rnn.dtype, seed=seed + 2)
 
     def forward(self, ids, state=None):
         """ids (B, T) int -> logits (B, T, V), final recurrent state."""
@@ -67,7 +111,7 @@ class LanguageModel(Module):
 
     def _step_logits(self, token: int, state):
         y, state = self.rnn.step(self.embedding.params["weight"][[token]], state)
-        return self.head.params["weight"] @ y[0] + self.head.params["bias"], state
+        return self.head.forward(y)[0], state
 
     # -- generation and scoring --------------------------------------------------
     def sample(self, length: int, temperature: float = 1.0, top_k: int | None = None,

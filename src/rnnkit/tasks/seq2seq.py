@@ -1,6 +1,6 @@
 """The encoder–decoder with attention of the translate task (many-to-many, unaligned: T_x ≠ T_y).
 
-Legend: B batch, S source steps, T target steps, E embedding, H hidden, L layers,
+Legend: B batch, S source steps, T target steps, E embedding, H hidden (h's width: P with --proj-size), L layers,
 V_x / V_y source / target vocabulary, n live beams, k beam width.
 
     encoder:   h_j = RNN_enc(E_x[x_1] … E_x[x_j])                   (B, S, H)   final state h_S
@@ -51,12 +51,13 @@ class Seq2Seq(Module):
         super().__init__(encoder.dtype)
         if attention not in ATTENTION_KINDS:
             raise ValueError(f"attention: expected one of {', '.join(ATTENTION_KINDS)}, given {attention!r}")
-        if (encoder.hidden_size, encoder.num_layers, encoder.cell.name) != \
-                (decoder.hidden_size, decoder.num_layers, decoder.cell.name) or encoder.bidirectional:
+        if (encoder.hidden_size, encoder.output_size, encoder.num_layers, encoder.cell.name) != \
+                (decoder.hidden_size, decoder.output_size, decoder.num_layers, decoder.cell.name) \
+                or encoder.bidirectional:
             raise ValueError("encoder, decoder: the decoder starts from the encoder's final state, so both need "
-                             "the same cell, hidden size and layers, and the encoder one direction")
+                             "the same cell, hidden size, projection and layers, and the encoder one direction")
         self.source_vocab, self.target_vocab, self.attention_kind = source_vocab, target_vocab, attention
-        H, dt = decoder.hidden_size, encoder.dtype
+        H, dt = decoder.output_size, encoder.dtype                     # h's width: P with a projection
         self.src_embedding = Embedding(len(source_vocab), embed, padding_idx=PAD_ID, dtype=dt, seed=seed)
         self.tgt_embedding = Embedding(len(target_vocab), embed, padding_idx=PAD_ID, dtype=dt, seed=seed + 1)
         self.encoder, self.decoder = encoder, decoder
@@ -95,7 +96,7 @@ class Seq2Seq(Module):
         if self.attention is None:
             ds, dkeys = dtop, np.zeros(keys_shape, dtype=self.dtype)
         else:
-            H = self.decoder.hidden_size
+            H = self.decoder.output_size
             dcat = self.combine.backward(dtop * (1 - self._h_tilde ** 2))        # backprop through tanh
             dquery, dkeys = self.attention.backward(dcat[..., :H])
             ds = dcat[..., H:] + dquery                                          # s_t fed both c_t and W_c

@@ -57,7 +57,7 @@ from rnnkit.tasks import driver
 from rnnkit.tasks.base import RowShares, make_recurrent, open_task_run, split_indices
 from rnnkit.tasks.driver import Plan, Recipe
 from rnnkit.tasks.tagger import CASINGS, Tagger, word_key
-from rnnkit.train.config import TrainConfig, add_options, flag
+from rnnkit.train.config import VARIANT_FIELDS, TrainConfig, add_options, flag
 from rnnkit.train.entities import chunks, entity_scores, format_entity_scores
 from rnnkit.train.run import Run
 
@@ -157,8 +157,9 @@ def build_vocabs(train: Tagged, val: Tagged, config: Config) -> tuple[Vocab, Voc
 
 def build_model(config: Config, vocab: Vocab, chars: Vocab | None, tags: list[str]) -> Tagger:
     char_rnn, char_out = None, 0
-    if chars is not None:  # the same cell, one bidirectional layer of --char-hidden units
-        shape = replace(config, hidden=config.char_hidden, layers=1, dropout=0.0)
+    if chars is not None:  # the same cell, one plain bidirectional layer of --char-hidden units (no variants)
+        shape = replace(config, hidden=config.char_hidden, layers=1, dropout=0.0,
+                        **{name: getattr(TrainConfig(), name) for name in VARIANT_FIELDS})
         char_rnn = make_recurrent(shape, config.char_embed, seed=config.seed + 30, bidirectional=True)
         char_out = 2 * config.char_hidden
     rnn = make_recurrent(config, config.embed + len(CASINGS) + char_out, seed=config.seed)

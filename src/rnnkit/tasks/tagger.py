@@ -79,7 +79,7 @@ class CharEncoder(Module):
 
     @property
     def out_features(self) -> int:
-        return self.rnn.hidden_size * self.rnn.num_directions
+        return self.rnn.output_size * self.rnn.num_directions
 
     def forward(self, chars, lengths) -> np.ndarray:
         """chars (W, S) int, lengths (W,) in 1..S -> (W, J·G)."""
@@ -91,7 +91,7 @@ class CharEncoder(Module):
     def backward(self, dq) -> None:
         """dq (W, J·G): the gradient of the final states; adds into the layer's and the embedding's grads."""
         out_shape, state = self._shapes
-        J, G = self.rnn.num_directions, self.rnn.hidden_size
+        J, G = self.rnn.num_directions, self.rnn.output_size
         parts = state if isinstance(state, tuple) else (state,)
         dstate = [np.zeros_like(p) for p in parts]
         for k in range(J):

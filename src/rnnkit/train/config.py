@@ -20,6 +20,10 @@ OPTIMIZERS = ("adam", "adamw", "sgd", "rmsprop", "adagrad")
 SCHEDULES = ("constant", "step", "cosine")
 DTYPES = ("float32", "float64")
 ON_NAN = ("rollback", "stop")
+MERGE_MODES = ("concat", "sum", "mul", "ave")
+# the cell-variant fields (see rnnkit.nn.variants) and the cells that take each
+VARIANT_FIELDS = ("proj_size", "peephole", "layer_norm", "recurrent_dropout", "weight_drop", "zoneout", "merge_mode")
+VARIANT_CELLS = {"proj_size": ("lstm",), "peephole": ("lstm",), "layer_norm": ("lstm", "gru")}
 # upper bounds on sizes: a stored config asking for more is refused before anything is allocated
 MAX_SIZES = {"hidden": 2**16, "layers": 64, "embed": 2**16, "batch_size": 2**20, "bptt": 2**20,
              "vocab_size": 2**24, "max_rollbacks": 1000, "length": 2**16, "lag": 2**16, "features": 2**16,
@@ -50,6 +54,14 @@ class TrainConfig:
     dropout: float = 0.0
     embed: int = 64
     init: str = "torch"
+    # cell variants (all off by default; see rnnkit.nn.variants)
+    proj_size: int = 0
+    peephole: bool = False
+    layer_norm: bool = False
+    recurrent_dropout: float = 0.0
+    weight_drop: float = 0.0
+    zoneout: float = 0.0
+    merge_mode: str = "concat"
     # optimisation
     optimizer: str = "adam"
     lr: float = 2e-3
@@ -81,7 +93,7 @@ class TrainConfig:
         """Raise RnnkitError naming the flag of the first bad value; return self."""
         _check_numbers(self)
         choices = {"cell": CELLS, "optimizer": OPTIMIZERS, "schedule": SCHEDULES, "dtype": DTYPES,
-                   "init": ("torch", "keras"), "on_nan": ON_NAN}
+                   "init": ("torch", "keras"), "on_nan": ON_NAN, "merge_mode": MERGE_MODES}
         for name, allowed in choices.items():
             if getattr(self, name) not in allowed:
                 raise RnnkitError(f"{flag(name)}: expected one of {', '.join(allowed)}; given {getattr(self, name)!r}")
@@ -101,11 +113,13 @@ class TrainConfig:
             value = getattr(self, name)
             if value is not None and not value > 0:
                 raise RnnkitError(f"{flag(name)}: expected a positive number, given {value!r}")
-        for name, hi in (("dropout", 1.0), ("val_fraction", 1.0)):
+        for name, hi in (("dropout", 1.0), ("val_fraction", 1.0), ("recurrent_dropout", 1.0),
+                         ("weight_drop", 1.0), ("zoneout", 1.0)):
             if not 0 <= getattr(self, name) < hi:
                 raise RnnkitError(f"{flag(name)}: expected a number in [0, {hi}), given {getattr(self, name)!r}")
         if self.weight_decay < 0:
             raise RnnkitError(f"--weight-decay: expected a number >= 0, given {self.weight_decay!r}")
+        _check_variants(self)
         mr = self.max_rollbacks
         if not isinstance(mr, int) or isinstance(mr, bool) or mr < 0:
             raise RnnkitError(f"--max-rollbacks: expected an integer >= 0, given {mr!r}")
@@ -152,6 +166,20 @@ def _check_numbers(config: TrainConfig) -> None:
         integer_field = _matches_type(0, hint) and not _matches_type(0.5, hint)
         if integer_field and isinstance(value, int) and not isinstance(value, bool) and value < 0:
             raise RnnkitError(f"{flag(f.name)}: expected an integer >= 0, given {value!r}")
+
+
+def _check_variants(config: TrainConfig) -> None:
+    """The cell variants fit the cell, the hidden size and the directions (RnnkitError naming the flag)."""
+    for name, cells in VARIANT_CELLS.items():
+        if getattr(config, name) and config.cell not in cells:
+            raise RnnkitError(f"{flag(name)}: the {config.cell} cell has no such option; it is an option of "
+                              f"--cell {' and '.join(cells)}")
+    if config.proj_size and config.proj_size >= config.hidden:
+        raise RnnkitError(f"--proj-size: expected a projection smaller than --hidden {config.hidden} "
+                          f"(0: none), given {config.proj_size!r}")
+    if config.merge_mode != "concat" and not config.bidirectional:
+        raise RnnkitError(f"--merge-mode: joins the two directions of a --bidirectional stack; this one has one "
+                          f"(given {config.merge_mode!r})")
 
 
 def _matches_type(value, hint) -> bool:
