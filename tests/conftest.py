@@ -56,6 +56,18 @@ def assert_lengths_match_running_alone(layer, x, lengths) -> None:
         np.testing.assert_allclose(h_n[:, b], h_b[:, 0], atol=1e-12)
 
 
+def assert_forward_equals_steps(layer, x, state0) -> None:
+    """forward over the whole sequence gives the outputs and final state of ``step`` called once per time step."""
+    out, final = layer.forward(x, state=state0)
+    state = state0
+    for t in range(x.shape[1]):
+        y, state = layer.step(x[:, t], state)
+        np.testing.assert_allclose(y, out[:, t], atol=1e-12)
+    as_tuple = (lambda s: s if isinstance(s, tuple) else (s,))  # noqa: E731
+    for a, b in zip(as_tuple(final), as_tuple(state), strict=True):
+        np.testing.assert_allclose(a, b, atol=1e-12)
+
+
 def assert_interrupt_and_resume_exact(monkeypatch, objective_cls, train, make_config, at_call: int, total: int):
     """Ctrl-C at the ``at_call``-th step, then ``--resume``: weights equal an uninterrupted run bit for bit.
 

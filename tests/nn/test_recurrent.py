@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 
 import rnnkit as rk
-from tests.conftest import CELLS, assert_lengths_match_running_alone, random_state
+from tests.conftest import CELLS, assert_forward_equals_steps, assert_lengths_match_running_alone, random_state
 
 B, T, D, H = 3, 5, 3, 4
 LENGTHS = [5, 2, 4]  # unsorted, with the full length and a short one
@@ -42,15 +42,7 @@ def test_lengths_match_running_each_sequence_alone(cell, rng):
 def test_layer_equals_a_loop_of_steps(cell, rng):
     layer = CELLS[cell](D, H, num_layers=2, dtype="float64", seed=2)
     x = rng.standard_normal((B, T, D))
-    state0 = random_state(layer, B, rng)
-    out, final = layer.forward(x, state=state0)
-    state = state0
-    for t in range(T):
-        y, state = layer.step(x[:, t], state)
-        np.testing.assert_allclose(y, out[:, t], atol=1e-12)
-    as_tuple = (lambda s: s if isinstance(s, tuple) else (s,))
-    for a, b in zip(as_tuple(final), as_tuple(state), strict=True):
-        np.testing.assert_allclose(a, b, atol=1e-12)
+    assert_forward_equals_steps(layer, x, random_state(layer, B, rng))
 
 
 def test_textbook_gru_matches_the_notes_equations(rng):

@@ -7,7 +7,7 @@ import pytest
 import rnnkit as rk
 from rnnkit.functional.gru import gru_cell
 from rnnkit.functional.lstm import LSTM_CELL
-from tests.conftest import assert_lengths_match_running_alone, random_state
+from tests.conftest import assert_forward_equals_steps, assert_lengths_match_running_alone, random_state
 
 B, T, D, H = 3, 5, 3, 4
 LENGTHS = [5, 2, 4]
@@ -77,14 +77,7 @@ def test_lengths_match_running_each_sequence_alone_in_eval(name, rng):
 def test_eval_forward_equals_a_loop_of_steps(name, rng):
     layer = make(name, num_layers=2).eval()
     x = rng.standard_normal((B, T, D))
-    state0 = random_state(layer, B, rng)
-    out, final = layer.forward(x, state=state0)
-    state = state0
-    for t in range(T):
-        y, state = layer.step(x[:, t], state)
-        np.testing.assert_allclose(y, out[:, t], atol=1e-12)
-    for a, b in zip(final if isinstance(final, tuple) else (final,), state if isinstance(state, tuple) else (state,)):
-        np.testing.assert_allclose(a, b, atol=1e-12)
+    assert_forward_equals_steps(layer, x, random_state(layer, B, rng))
 
 
 @pytest.mark.parametrize("name", ["lstm_recurrent_dropout", "lstm_weight_drop", "rnn_weight_drop",
