@@ -186,6 +186,11 @@ class Recurrent(Module):
     # -- states: public (L·K, B, H) arrays <-> internal list of per-layer tuples
     def _unpack_state(self, state, batch: int, name: str = "state") -> list[tuple]:
         """Validate a public state and split it into L·K tuples of (B, H) arrays."""
+        parts = self._state_arrays(state, batch, name)
+        return [tuple(p[k] for p in parts) for k in range(parts[0].shape[0])]
+
+    def _state_arrays(self, state, batch: int, name: str = "state") -> list[np.ndarray]:
+        """A public state validated: its (L·K, B, H) arrays (h, or h and c), zeros when it is None."""
         LK, n = self.num_layers * self.num_directions, self.cell.n_states
         shapes = [(LK, batch, w) for w in (self.output_size, self.hidden_size)[:n]]  # h is P wide with a projection
         if state is None:
@@ -198,7 +203,7 @@ class Recurrent(Module):
                                  f"given {type(state).__name__}")
             parts = [check_array(f"{name}[{i}]", s, shape, self.dtype)
                      for i, (s, shape) in enumerate(zip(state, shapes))]
-        return [tuple(p[k] for p in parts) for k in range(LK)]
+        return parts
 
     def _pack_state(self, states: list[tuple]):
         parts = [np.stack([s[i] for s in states]) for i in range(self.cell.n_states)]
@@ -314,13 +319,14 @@ class Recurrent(Module):
             raise ValueError("step: a bidirectional layer needs the whole sequence; use forward")
         x_t = check_array("x_t", x_t, (None, self.input_size), self.dtype)
         B = x_t.shape[0]
-        states = self._unpack_state(state, B)
+        parts = self._state_arrays(state, B)
         widths = (self.output_size, self.hidden_size)[:self.cell.n_states]
         new = tuple(np.empty((self.num_layers, B, w), self.dtype) for w in widths)  # filled layer by layer
         cell = self._layer_cell(False, B, None)
-        if cell is LSTM_CELL and lstm_stack_step(x_t, tuple(np.stack(s) for s in zip(*states)),
+        if cell is LSTM_CELL and lstm_stack_step(x_t, tuple(parts),
                                                  [self._weights(layer, 0) for layer in range(self.num_layers)], new):
             return new[0][-1].copy(), new
+        states = [tuple(p[k] for p in parts) for k in range(self.num_layers)]
         inp = x_t
         for layer in range(self.num_layers):
             w_ih, w_hh, b_ih, b_hh = self._weights(layer, 0)
