@@ -68,8 +68,8 @@ def phrase_split(texts: list[str], val_fraction: float, seed: int) -> PhraseSpli
     known = set(keys) - {()}
     if lookups(known) > MAX_LOOKUPS:
         return None
-    inside = set().union(*(parts(k, known) for k in known))
-    wholes = sorted(known - inside)
+    parts_of = {k: parts(k, known) for k in known}
+    wholes = sorted(known - set().union(*parts_of.values()))
     n_val = int(len(wholes) * val_fraction)
     if n_val < 1 or n_val == len(wholes):
         raise DataError(f"the data has {len(wholes)} texts that are part of no other text: --val-fraction "
@@ -78,7 +78,7 @@ def phrase_split(texts: list[str], val_fraction: float, seed: int) -> PhraseSpli
     order = np.random.default_rng(seed).permutation(len(wholes))
     held = {wholes[i] for i in order[:n_val]}
     kept = {wholes[i] for i in order[n_val:]}
-    kept |= set().union(*(parts(k, known) for k in kept))
+    kept |= set().union(*(parts_of[k] for k in kept))
     val = np.array([i for i, k in enumerate(keys) if k in held], dtype=np.int64)
     train = np.array([i for i, k in enumerate(keys) if k in kept or not k], dtype=np.int64)
     return PhraseSplit(train, val, len(wholes), len(keys) - len(train) - len(val))
