@@ -220,6 +220,75 @@ def test_bidirectional_directions_run_concurrently_with_the_same_results(backend
         np.testing.assert_allclose(g, w, rtol=1e-5, atol=1e-5)
 
 
+def _counting_pairs(monkeypatch) -> list:
+    """Record the row counts of every pair of halves that :func:`rnnkit._fast.parallel.by_rows` runs concurrently."""
+    from rnnkit._fast import parallel
+    calls, concurrently = [], parallel._concurrently
+    monkeypatch.setattr(parallel, "_concurrently",
+                        lambda a, b: calls.append((a.args[-2:], b.args[-2:])) or concurrently(a, b))
+    return calls
+
+
+@pytest.mark.parametrize("cell", sorted(LOOPS))
+@pytest.mark.parametrize("batch, padded", [(9, True), (16, False)])
+def test_the_halves_of_a_batch_run_concurrently_with_the_same_results(cell, batch, padded, backend, monkeypatch):
+    """Unidirectional layers split the batch rows over two threads (uneven halves, padded rows included):
+    the NumPy reference's outputs, states and gradients."""
+    from rnnkit._fast import blas
+    rng = np.random.default_rng(batch)
+    layer = LOOPS[cell](3, H, num_layers=2, seed=0)
+    f32 = lambda *shape: rng.standard_normal(shape).astype(np.float32)  # noqa: E731
+    state = lambda: (f32(2, batch, H), f32(2, batch, H)) if cell == "lstm" else f32(2, batch, H)  # noqa: E731
+    lengths = rng.integers(1, 7, size=batch) if padded else None
+    case = (layer, f32(batch, 6, 3), state(), lengths, f32(batch, 6, H), state())
+    backend("numpy")
+    want = _train_case(*case)
+    backend("numba")
+    calls = _counting_pairs(monkeypatch)
+    threads = blas.set_threads()(2)
+    try:
+        got = _train_case(*case)
+    finally:
+        blas.set_threads()(threads)
+    half = batch // 2
+    assert calls == [((0, half), (half, batch))] * 4  # two layers, forward and backward
+    for g, w in zip(got, want, strict=True):
+        np.testing.assert_allclose(g, w, rtol=1e-5, atol=1e-5)
+
+
+def test_one_blas_thread_or_a_small_batch_keeps_one_loop(backend, monkeypatch):
+    """A program that set BLAS to one thread (an MPI rank per core) gets no second thread; nor does a
+    batch whose halves would be too small."""
+    from rnnkit._fast import blas, parallel
+    backend("numba")
+    calls = _counting_pairs(monkeypatch)
+    layer, x = rk.LSTM(3, H, seed=0), np.ones((2 * parallel.MIN_ROWS, 4, 3), np.float32)
+    threads = blas.set_threads()(1)
+    try:
+        layer.forward(x)
+        assert not parallel.worth_it() and calls == []
+    finally:
+        blas.set_threads()(threads)
+    layer.forward(x[:-1])
+    assert calls == []
+    layer.forward(x)
+    assert len(calls) == parallel.worth_it()
+
+
+def test_a_pair_asked_for_inside_a_pair_runs_its_calls_one_after_the_other():
+    """One pair at a time: the inner pair runs in its caller's thread, without waiting on the busy worker."""
+    import threading
+
+    from rnnkit._fast import blas, parallel
+    threads = blas.set_threads()(2)
+    try:
+        inner = lambda: parallel.run_pair(threading.get_ident, threading.get_ident)  # noqa: E731
+        (a, b), (c, d) = parallel.run_pair(inner, inner)
+    finally:
+        blas.set_threads()(threads)
+    assert a == b and c == d and a != c
+
+
 def test_a_forked_process_gets_its_own_worker_thread():
     """The pool's thread does not survive fork(): a child running a bidirectional layer must not wait on it."""
     import multiprocessing as mp

@@ -70,6 +70,13 @@ def sequence_kernel(name: str, like: np.ndarray):
     return _state["sequence"][name]
 
 
+def by_rows(run, rows: int) -> list:
+    """``run(lo, hi)`` over the batch rows 0:rows, the two halves at the same time when cores are free:
+    :func:`rnnkit._fast.parallel.by_rows` (loaded by the first call: a thread pool and ctypes)."""
+    from rnnkit._fast import parallel
+    return parallel.by_rows(run, rows)
+
+
 def loops_compiled(like: np.ndarray) -> bool:
     """Whether whole-sequence loops over arrays like ``like`` (T, B, ·) run compiled: float32, numba,
     and NumPy's BLAS callable from compiled code (:mod:`rnnkit._fast.blas`)."""

@@ -52,15 +52,27 @@ def set_threads():
     """OpenBLAS's ``openblas_set_num_threads_local(n) -> previous`` (OpenBLAS ≥ 0.3.27) from the library
     :func:`sgemm_sgemv` found, or None. Despite its name it sets the process's thread count (measured:
     two threads each setting 1 and restoring left the process at 1), and returns the previous count."""
-    if "local" not in _found:
-        _found["local"] = None
-        pair = sgemm_sgemv()
-        lib = _found.get("lib")
-        fn = getattr(lib, "openblas_set_num_threads_local", None) if pair and lib is not None else None
+    return _openblas("openblas_set_num_threads_local", [ctypes.c_int])
+
+
+def get_threads():
+    """OpenBLAS's ``openblas_get_num_threads() -> n``, the thread count BLAS calls use now, or None."""
+    return _openblas("openblas_get_num_threads", [])
+
+
+def _openblas(name: str, argtypes: list):
+    """The int-returning OpenBLAS function ``name`` of the library :func:`sgemm_sgemv` found, under its
+    plain name or its ILP64 builds' (``scipy_`` before, ``64_`` after: NumPy's wheels use both spellings),
+    or None."""
+    if name not in _found:
+        _found[name] = None
+        lib = _found.get("lib") if sgemm_sgemv() else None
+        spellings = (name, f"scipy_{name}64_", f"{name}64_")
+        fn = next((getattr(lib, n) for n in spellings if hasattr(lib, n)), None) if lib is not None else None
         if fn is not None:
-            fn.argtypes, fn.restype = [ctypes.c_int], ctypes.c_int
-            _found["local"] = fn
-    return _found["local"]
+            fn.argtypes, fn.restype = argtypes, ctypes.c_int
+            _found[name] = fn
+    return _found[name]
 
 
 def _library_paths() -> list[str]:

@@ -300,8 +300,7 @@ class Recurrent(Module):
         else one by one."""
         if len(runs) == 2 and whole_loops and loops_compiled(like):
             from rnnkit._fast import parallel  # ctypes and a thread pool: loaded by the first bidirectional layer
-            if parallel.worth_it():
-                return list(parallel.run_pair(*runs))
+            return list(parallel.run_pair(*runs))
         return [run() for run in runs]
 
     # -- one step at a time, for generation
