@@ -12,6 +12,7 @@ playground, and a forecaster continues the run's own series.
 """
 from __future__ import annotations
 
+import base64
 import math
 from pathlib import Path
 
@@ -24,6 +25,8 @@ from rnnkit.train.run import Run
 MAX_CHARS = 2000          # the longest typed input
 MAX_LENGTH = 2000         # the most tokens a sample may draw
 MAX_STEPS_SHOWN = 300     # the most steps the heat map shows
+MAX_VALUES = 2_000_000    # the most numbers (steps x units x quantities) one look inside may send
+LEVELS = 65535            # a heat map's values are sent as uint16 levels between their minimum and maximum
 GRADFLOW_T, GRADFLOW_BATCH = 100, 4
 
 
@@ -137,20 +140,38 @@ def predict(task_module, task: str, model, body: dict) -> dict:
 # -- inside the model -----------------------------------------------------------------------------------
 
 
-def _rounded(a: np.ndarray) -> list:
-    return np.round(np.nan_to_num(a.astype(np.float64)), 4).tolist()
+def packed(values: np.ndarray) -> dict:
+    """A (T, H) array as uint16 levels between its minimum ``lo`` and maximum ``hi``, little-endian and
+    base64 (2 bytes a number instead of ~8 in JSON): v ≈ lo + level · (hi − lo) / LEVELS, within
+    (hi − lo) / (2 LEVELS). NaN and ±inf (a diverged model) are sent as 0."""
+    v = np.asarray(values, dtype=np.float64)
+    v = np.where(np.isfinite(v), v, 0.0)
+    lo, hi = (float(v.min()), float(v.max())) if v.size else (0.0, 0.0)
+    span = hi - lo if hi > lo else 1.0
+    levels = np.rint((v - lo) / span * LEVELS).astype("<u2")
+    return {"shape": list(v.shape), "lo": lo, "hi": hi, "levels": base64.b64encode(levels.tobytes()).decode("ascii")}
+
+
+def _check_size(steps: int, results: list) -> None:
+    per_step = sum(q.values.shape[1] for r in results for q in r.quantities)
+    if steps * per_step > MAX_VALUES:
+        raise InputRefused(f"text: {steps} steps × {per_step:,} numbers a step (every gate and state of every "
+                           f"layer) is more than the {MAX_VALUES:,} one look inside may show; give at most "
+                           f"{max(1, MAX_VALUES // per_step)} characters")
 
 
 def inside(path: Path, text: str, which: str = "best") -> dict:
-    """``rnnkit inspect``: per layer and direction, each gate and state (T, H) and its saturated fraction.
-    An empty ``text`` looks at what the task reads without one (as ``rnnkit inspect`` without --text):
-    a toy task's generated example, a forecaster's last window, a caption of the run's first vector."""
+    """``rnnkit inspect``: per layer and direction, each gate and state (T, H) (:func:`packed`) and its
+    saturated fraction. An empty ``text`` looks at what the task reads without one (as ``rnnkit inspect``
+    without --text): a toy task's generated example, a forecaster's last window, a caption of the run's
+    first vector. More than MAX_VALUES numbers in all is refused, naming the longest text that fits."""
     from rnnkit.diagnostics.gates import look_inside, saturated
 
     text = checked_text(text, required=False) if text is not None else ""
     got = look_inside(str(path), text if text.strip() else None, which=which, max_tokens=MAX_STEPS_SHOWN)
+    _check_size(len(got.tokens), got.results)
     layers = [{"layer": r.layer, "direction": r.direction, "cell": r.cell,
-               "quantities": [{"name": q.name, "kind": q.kind, "values": _rounded(q.values),
+               "quantities": [{"name": q.name, "kind": q.kind, **packed(q.values),
                                "saturated": _finite(float(np.mean(saturated(q))))} for q in r.quantities]}
               for r in got.results]
     return {"tokens": got.tokens, "what": got.what, "axis": got.axis, "layers": layers}
