@@ -2,7 +2,7 @@
 
     GET  /                      the page (static/index.html); the views are drawn by static/app.js
     GET  /api/runs              every run under the served folders (runs.list_runs)
-    GET  /api/curves?run=ID     views.curves
+    GET  /api/curves?run=ID[&since=S&metric=M]   views.curves: the lines appended since S
     GET  /api/model?run=ID      the task and what the playground offers for it
     POST /api/play?run=ID       {"action": "sample" | "score" | "forecast" | "predict", ...}: views.sample, ...
     POST /api/inside?run=ID     {"text"}: views.inside
@@ -113,7 +113,8 @@ def create_app(folders) -> Starlette:
         return {"folders": [str(r) for r in folders.roots], "runs": found}
 
     async def curves(request):
-        return await run_in_threadpool(views.curves, run_path(request))
+        q = request.query_params
+        return await run_in_threadpool(views.curves, run_path(request), q.get("since", ""), q.get("metric", ""))
 
     async def model(request):
         path = run_path(request)

@@ -1,6 +1,7 @@
 """What each page shows, as JSON-ready dicts, computed by the functions the command line uses.
 
-    curves      diagnostics.curves (``rnnkit plot``): train_rows, read_records, primary_metric
+    curves      diagnostics.curves (``rnnkit plot``): its rows (step_row, eval_row) and primary_metric,
+                of the lines appended since the page's last read (follow.py)
     playground  the task's own ``sample`` / ``score`` (charlm), ``translate`` and ``predict``
     inside      diagnostics.gates.look_inside (``rnnkit inspect``), its saturated fractions,
                 and diagnostics.gradflow.run_flows (``rnnkit gradflow RUN``)
@@ -18,8 +19,9 @@ from pathlib import Path
 
 import numpy as np
 
-from rnnkit.diagnostics.curves import primary_metric, read_records, train_rows
+from rnnkit.diagnostics.curves import eval_row, primary_metric, step_row
 from rnnkit.errors import RnnkitError
+from rnnkit.serve.follow import parse_position, read_appended
 from rnnkit.train.run import Run
 
 MAX_CHARS = 2000          # the longest typed input
@@ -69,15 +71,32 @@ def _finite(x: float):
     return x if isinstance(x, (int, float)) and math.isfinite(x) else None
 
 
-def curves(path: Path) -> dict:
-    """Training rows (per step, or per evaluation) and validation points of one run, complete lines only."""
+def curves(path: Path, since: str = "", metric: str = "") -> dict:
+    """Training rows (per step, or per evaluation) and validation points of one run, complete lines only,
+    those written after ``since`` (the ``since`` of the previous reply; empty: all of them).
+
+    ``restart`` is true when the reply holds everything from the beginning (no ``since``, or a file was
+    replaced or cut, as by a run started again): the page drops what it had. ``metric`` keeps the
+    validation metric the page already shows. Rows come from steps.jsonl once it has a whole line."""
+    try:
+        at = [parse_position(p, "since") for p in (since.split("-") if since else ["", ""])]
+    except ValueError as exc:
+        raise InputRefused(str(exc)) from None
+    if len(at) != 2:
+        raise InputRefused(f"since: expected two positions joined by '-', given {since!r}")
+    if metric and not (metric.startswith("val_") and len(metric) <= 100):
+        raise InputRefused(f"metric: expected a val_* name of a previous reply, given {metric[:100]!r}")
     run = Run(path)
-    rows = train_rows(run)
-    evals = read_records(run.file("metrics.jsonl"))
+    (steps, steps_at, cut), (evals, evals_at, cut_too) = (read_appended(run.file(name), p) for name, p in
+                                                          zip(("steps.jsonl", "metrics.jsonl"), at))
+    if cut or cut_too or (at[1].offset and not at[0].offset and steps_at.offset):  # started over / steps appeared
+        return curves(path)
+    rows = [step_row(r) for r in steps] if steps_at.offset else [eval_row(r) for r in evals]
     keys = [k for r in evals for k in r if k.startswith("val_")]
-    metric = primary_metric(run, list(dict.fromkeys(keys)))
+    metric = metric or primary_metric(run, list(dict.fromkeys(keys)))
     return {
-        "source": rows[0][-1] if rows else None,
+        "since": f"{steps_at}-{evals_at}", "restart": not since,
+        "source": "steps.jsonl" if steps_at.offset else ("metrics.jsonl" if evals_at.offset else None),
         "train": {name: [_finite(r[i]) if name != "clipped" else bool(r[i]) for r in rows]
                   for i, name in enumerate(("step", "time", "loss", "grad_norm", "clipped", "lr"))},
         "metric": metric,

@@ -92,13 +92,26 @@ function drawPanel(box, panel, names, list) {
   box.plot = new uPlot(opts, data, box);
 }
 
+// what a run had, and the lines appended since (views.curves with since)
+function appended(old, got) {
+  const cat = (a, b) => Object.fromEntries(Object.keys(b).map((k) => [k, (a[k] || []).concat(b[k])]));
+  return {...got, source: got.source || old.source, metric: old.metric || got.metric, train: cat(old.train, got.train),
+    val: cat(old.val, got.val)};
+}
+
 async function curvesView(el, q) {
   const ids = (q.get("runs") || "").split(",").filter(Boolean);
   el.innerHTML = `<h2>Curves: ${ids.map(esc).join(", ")}</h2><p class="hint" id="curves-note">read from steps.jsonl / metrics.jsonl; refreshed every 2 s</p>
     <div class="charts">${PANELS.map((p) => `<div class="chart" id="${p.id}"></div>`).join("")}</div>`;
+  const have = new Map();   // run id -> its curves so far; each refresh asks only for the lines since
   const refresh = async () => {
     try {
-      const list = await Promise.all(ids.map((id) => api("/api/curves?run=" + encodeURIComponent(id))));
+      const list = await Promise.all(ids.map(async (id) => {
+        const old = have.get(id), q = old ? `&since=${old.since}&metric=${encodeURIComponent(old.metric || "")}` : "";
+        const got = await api("/api/curves?run=" + encodeURIComponent(id) + q);
+        have.set(id, got.restart || !old ? got : appended(old, got));
+        return have.get(id);
+      }));
       const metric = list.map((c) => c.metric).filter(Boolean)[0];
       document.getElementById("curves-note").textContent = `training rows from ${list.map((c) => c.source || "nothing yet").join(", ")}; validation metric ${metric || "none yet"}; refreshed every 2 s`;
       PANELS.forEach((p) => drawPanel(document.getElementById(p.id), p, ids, list));
