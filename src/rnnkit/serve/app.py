@@ -119,12 +119,14 @@ def create_app(folders) -> Starlette:
     async def model(request):
         path = run_path(request)
         task, _, m = await run_in_threadpool(models.get, path)
-        return {"task": task, "playground": views.playground_kind(task, m), "max_chars": views.MAX_CHARS,
-                "max_length": views.MAX_LENGTH}
+        return {"task": task, "playground": views.playground_kind(task), "hint": views.input_hint(task, m),
+                "example": views.example_input(task, m),
+                "numeric": task == "classify" and m.vocab is None, "max_chars": views.MAX_CHARS,
+                "max_length": views.MAX_LENGTH, "max_upload": (MAX_BODY - 1024) * 3 // 4}
 
     def play_now(path: Path, body: dict):
         task, module, m = models.get(path)
-        kind, action = views.playground_kind(task, m), body.get("action")
+        kind, action = views.playground_kind(task), body.get("action")
         if kind == "lm" and action in ("sample", "score"):
             return models.call(getattr(views, action), m, body)
         if kind == "forecast" and action == "forecast":

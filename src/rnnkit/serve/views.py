@@ -8,8 +8,8 @@
 
 Typed input is checked here before any model sees it: at most ``MAX_CHARS`` characters, text
 only (no NUL or other control characters but tab and newline). File paths never come from a
-request: a task that reads files (caption, classify on numeric sequences) is not offered in the
-playground, and a forecaster continues the run's own series.
+request: a caption model reads typed vectors, an uploaded .npz (its bytes) or a row of the run's own
+data, a classifier of numeric sequences a typed sequence, and a forecaster continues the run's series.
 """
 from __future__ import annotations
 
@@ -20,6 +20,7 @@ from pathlib import Path
 import numpy as np
 
 from rnnkit.diagnostics.curves import eval_row, primary_metric, step_row
+from rnnkit.data.tables import npz_from_bytes
 from rnnkit.errors import RnnkitError
 from rnnkit.serve.follow import parse_position, read_appended
 from rnnkit.train.run import Run
@@ -107,18 +108,67 @@ def curves(path: Path, since: str = "", metric: str = "") -> dict:
 
 # -- playground -----------------------------------------------------------------------------------------
 
-TEXT_PREDICT = ("classify", "tag", "translate", "echo", "copy")
+PREDICT = ("classify", "tag", "translate", "echo", "copy", "adding", "caption")
+MAX_ROWS = 200            # the most vectors an uploaded .npz may hold
 
 
-def playground_kind(task: str, model) -> str | None:
-    """What the playground offers for a model: "lm" (sample and score), "forecast", "predict", or None."""
+def playground_kind(task: str) -> str | None:
+    """What the playground offers for a task: "lm" (sample and score), "forecast", "predict", or None."""
     if task == "charlm":
         return "lm"
     if task == "forecast":
         return "forecast"
-    if task == "classify" and getattr(model, "vocab", None) is None:
-        return None  # it reads numeric sequences from files
-    return "predict" if task in TEXT_PREDICT else None
+    return "predict" if task in PREDICT else None
+
+
+def input_hint(task: str, model) -> str:
+    """What the playground's input of a ``task`` model holds, in the model's sizes."""
+    c = model.config
+    if task == "echo":
+        return f"{c.length} integers in 0..{c.features - 1}, spaces between; the model says the one at position {c.index}"
+    if task == "copy":
+        return f"{c.symbols} symbols in 1..{c.alphabet}, spaces between; the model repeats them after {c.lag} blanks"
+    if task == "adding":
+        return (f"{c.lag} numbers in [0, 1], two of them marked with a trailing * (one in the first {c.lag // 2}, "
+                f"one in the rest); the model adds the marked two")
+    if task == "classify" and model.vocab is None:
+        return f"a sequence: one step a line, {c.features} number(s) a step (spaces or commas between)"
+    if task == "caption":
+        return f"vectors of {model.features} numbers, one a line (spaces or commas between), or a row of the run's data"
+    return "a text"
+
+
+def example_input(task: str, model) -> str:
+    """A typed input for a toy ``task`` (its own generator's example, seed 0), else the empty text."""
+    from rnnkit.tasks import toy
+
+    c, rng = model.config, np.random.default_rng(0)
+    if task == "echo":
+        return " ".join(map(str, toy.echo_examples(rng, 1, c.length, c.features, c.index).x[0].argmax(-1)))
+    if task == "copy":
+        return " ".join(map(str, rng.integers(1, c.alphabet + 1, c.symbols)))
+    if task == "adding":
+        x = toy.adding_examples(rng, 1, c.lag, "float64").x[0]                       # (T, 2): u_t, m_t
+        return " ".join(f"{u:.2f}{'*' if m else ''}" for u, m in x)
+    return ""
+
+
+def checked_numbers(value, name: str) -> np.ndarray:
+    """Typed numbers, one row a line, spaces or commas between (at most MAX_CHARS characters) -> (N, D) float64;
+    InputRefused naming ``name`` and the line for anything else."""
+    rows = []
+    for k, line in enumerate(checked_text(value, name).splitlines(), 1):
+        words = line.replace(",", " ").split()
+        try:
+            row = [float(w) for w in words]
+        except ValueError:
+            raise InputRefused(f"{name}, line {k}: expected numbers, given {line.strip()[:40]!r}") from None
+        if not all(map(math.isfinite, row)):
+            raise InputRefused(f"{name}, line {k}: NaN or infinity; give finite numbers")
+        if rows and row and len(row) != len(rows[0]):
+            raise InputRefused(f"{name}, line {k}: {len(row)} number(s); the first line has {len(rows[0])}")
+        rows += [row] if row else []
+    return np.array(rows, dtype=np.float64)
 
 
 def sample(model, body: dict) -> dict:
@@ -147,13 +197,51 @@ def forecast(task_module, model, body: dict) -> dict:
 
 
 def predict(task_module, task: str, model, body: dict) -> dict:
-    """``rnnkit predict`` (``rnnkit translate`` with beam and n-best) on one typed input."""
-    text = checked_text(body.get("text"))
+    """``rnnkit predict`` (``rnnkit translate`` with beam and n-best) on one typed input: a text, a toy
+    task's numbers, or a numeric sequence (one step a line) for a classifier of sequences."""
+    if task == "caption":
+        return caption(task_module, model, body)
     if task == "translate":
         beam = checked_number(body.get("beam"), "beam", 1, 20, integer=True)
         nbest = checked_number(body.get("nbest"), "nbest", 1, 20, integer=True, default=1)
-        return task_module.translate(model, text, beam, nbest)
-    return task_module.predict(model, [text])[0]
+        return task_module.translate(model, checked_text(body.get("text")), beam, nbest)
+    if task == "classify" and model.vocab is None:
+        seq = checked_numbers(body.get("text"), "text")
+        one_line = len(seq) == 1 and model.config.features == 1   # "1 2 3" is three steps of one feature
+        return task_module.predict(model, [seq.T if one_line else seq])[0]
+    return task_module.predict(model, [checked_text(body.get("text"))])[0]
+
+
+def caption(task_module, model, body: dict) -> dict:
+    """``rnnkit predict RUN vectors.npz``: a caption of each vector, typed (``vectors``, one a line), uploaded
+    (``npz``: an .npz with ``vectors``, base64), or row ``row`` of the run's own data (with its caption)."""
+    given = [k for k in ("vectors", "npz", "row") if body.get(k) not in (None, "")]
+    if len(given) != 1:
+        raise InputRefused(f"give one of vectors (typed), npz (an uploaded .npz) or row (of the run's data); "
+                           f"given {', '.join(given) or 'none'}")
+    names, truth = None, None
+    if given == ["row"]:
+        data, captions = task_module.read_captioned(model.config.data)
+        row = checked_number(body["row"], "row", 0, len(data) - 1, integer=True)
+        vectors, truth = data[row:row + 1], captions[row]
+        names = [f"row {row} of {model.config.data[0] if model.config.data else 'the bundled digits'}"]
+    elif given == ["npz"]:
+        if not isinstance(body["npz"], str):
+            raise InputRefused("npz: expected the file's bytes in base64")
+        try:
+            data = base64.b64decode(body["npz"], validate=True)
+        except ValueError:
+            raise InputRefused("npz: expected the file's bytes in base64") from None
+        vectors = task_module.vectors_of(npz_from_bytes(data, "the uploaded file", task_module.CAPTION_ARRAYS),
+                                         "the uploaded file")
+        if len(vectors) > MAX_ROWS:
+            raise InputRefused(f"the uploaded file: {len(vectors)} vectors; give at most {MAX_ROWS}")
+    else:
+        vectors = checked_numbers(body["vectors"], "vectors")
+    said = task_module.predict(model, [vectors])
+    return {"features": model.features, "truth": truth,
+            "captions": [{**r, "input": names[i] if names else r["input"], "vector": v.tolist()}
+                         for i, (r, v) in enumerate(zip(said, vectors))]}
 
 
 # -- inside the model -----------------------------------------------------------------------------------

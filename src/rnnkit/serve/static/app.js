@@ -134,7 +134,58 @@ function resultHtml(task, r) {
   if (task === "translate") {
     return `<table><tr><th>hypothesis</th><th>score</th></tr>${r.nbest.map((h) => `<tr><td>${esc(h.translation)}</td><td>${fmt(h.score)}</td></tr>`).join("")}</table>`;
   }
+  const verdict = (ok) => `<span class="${ok ? "right" : "wrong"}">${ok ? "right" : "wrong"}</span>`;
+  if (task === "echo") {
+    return `<p class="toy">predicted <b>${r.predicted}</b> (p = ${fmt(r.probability)}); the answer is ${r.expected}: ${verdict(r.predicted === r.expected)}</p>`;
+  }
+  if (task === "copy") {
+    return `<p class="toy">given <code>${r.input.join(" ")}</code>, repeated <code>${r.output.join(" ")}</code>: ${r.right} of ${r.input.length} right</p>`;
+  }
+  if (task === "adding") {
+    const [i, j] = r.marked;
+    return `<p class="toy">predicted <b>${r.predicted.toFixed(4)}</b>; the answer u[${i}] + u[${j}] = ${r.input[i]} + ${r.input[j]} =
+      ${r.expected.toFixed(4)} (error ${(r.predicted - r.expected >= 0 ? "+" : "") + (r.predicted - r.expected).toFixed(4)})</p>`;
+  }
   return `<pre class="out">${esc(JSON.stringify(r, null, 1))}</pre>`;
+}
+
+// each vector's caption, beside the vector drawn as a square grey image when it has n² numbers
+function captionResult(r, out) {
+  const side = Math.round(Math.sqrt(r.features)), square = side * side === r.features;
+  out.innerHTML = r.captions.map((c) => `<div class="caption">${square ? `<canvas class="vector" width="${side}" height="${side}"></canvas>` : ""}
+    <span>${esc(c.input)}: <b class="said">${esc(c.caption)}</b>${r.truth === null ? "" : ` (the data says ${esc(r.truth)})`}</span></div>`).join("");
+  if (!square) return;
+  out.querySelectorAll("canvas.vector").forEach((canvas, k) => {
+    const v = r.captions[k].vector, lo = Math.min(...v), span = (Math.max(...v) - lo) || 1;
+    const ctx = canvas.getContext("2d"), img = ctx.createImageData(side, side);
+    v.forEach((x, i) => { const g = Math.round(255 * (1 - (x - lo) / span)); img.data.set([g, g, g, 255], 4 * i); });
+    ctx.putImageData(img, 0, 0);
+  });
+}
+
+// the chosen .npz file's bytes, in base64, as the body's "npz"
+async function withUpload(form, body, limit) {
+  const file = form.querySelector('input[type="file"]').files[0];
+  delete body.file;
+  if (!file) throw new Error("choose an .npz file first");
+  if (file.size > limit) throw new Error(`${file.name}: ${file.size.toLocaleString()} bytes; the page takes files of at most ${limit.toLocaleString()}`);
+  const bytes = new Uint8Array(await file.arrayBuffer());
+  let text = "";
+  for (let i = 0; i < bytes.length; i += 8192) text += String.fromCharCode(...bytes.subarray(i, i + 8192));
+  return {...body, npz: btoa(text)};
+}
+
+function captionPlay(el, head, id, m) {
+  el.innerHTML = `${head}<p class="hint">${esc(m.hint)}</p>
+    <form class="play" id="row-form"><label>row of the run's data <input type="number" name="row" value="0" min="0"></label>
+      <button type="submit" id="caption-row">Caption this row</button></form>
+    <form class="play" id="typed-form"><textarea name="vectors" maxlength="${m.max_chars}"></textarea><br>
+      <button type="submit" id="caption-typed">Caption these vectors</button></form>
+    <form class="play" id="upload-form"><label>an .npz with an array <code>vectors</code> (N, D) <input type="file" name="file" accept=".npz"></label>
+      <button type="submit" id="caption-upload">Caption the file's vectors</button></form>
+    <div id="predict-output"></div>`;
+  for (const f of ["row-form", "typed-form"]) bindForm(f, "predict-output", id, "predict", captionResult);
+  bindForm("upload-form", "predict-output", id, "predict", captionResult, (form, body) => withUpload(form, body, m.max_upload));
 }
 
 async function playView(el, q) {
@@ -158,14 +209,16 @@ async function playView(el, q) {
       <code>rnnkit forecast RUN --steps N</code></p>${num("steps", 12)}<button type="submit" id="forecast">Forecast</button></form>
       <div class="chart" id="forecast-output"></div>`;
     bindForm("forecast-form", "forecast-output", id, "forecast", forecastPlot);
+  } else if (m.playground === "predict" && m.task === "caption") {
+    captionPlay(el, head, id, m);
   } else if (m.playground === "predict") {
     const extra = m.task === "translate" ? num("beam", 4) + num("nbest", 3) : "";
-    el.innerHTML = `${head}<form class="play" id="predict-form"><textarea name="text" maxlength="${m.max_chars}"></textarea><br>${extra}
+    el.innerHTML = `${head}<form class="play" id="predict-form"><p class="hint" id="input-hint">${esc(m.hint)}</p>
+      <textarea name="text" maxlength="${m.max_chars}">${esc(m.example)}</textarea><br>${extra}
       <button type="submit" id="predict">Predict</button></form><div id="predict-output"></div>`;
     bindForm("predict-form", "predict-output", id, "predict", (r) => resultHtml(m.task, r));
   } else {
-    el.innerHTML = `${head}<p class="hint">A ${esc(m.task)} model reads files or vectors, not typed text: use
-      <code>rnnkit predict</code> on the command line. Its curves and its inside are here.</p>`;
+    el.innerHTML = `${head}<p class="hint">A ${esc(m.task)} model has no playground: its curves and its inside are here.</p>`;
   }
 }
 
@@ -184,14 +237,16 @@ function forecastPlot(r, out) {
     [x, history, ahead], out);
 }
 
-function bindForm(formId, outId, run, action, render) {
+// submit ``form`` as {action, its fields} (numbers as numbers), after ``prepare`` (form, body) -> body if given
+function bindForm(formId, outId, run, action, render, prepare) {
   const form = document.getElementById(formId), out = document.getElementById(outId);
   form.onsubmit = async (ev) => {
     ev.preventDefault();
-    const body = {action};
+    let body = {action};
     for (const [k, v] of new FormData(form).entries()) body[k] = form.querySelector(`[name="${k}"]`).type === "number" ? (v === "" ? null : Number(v)) : v;
     out.innerHTML = `<p class="hint">working…</p>`;
     try {
+      if (prepare) body = await prepare(form, body);
       const r = await api("/api/play?run=" + encodeURIComponent(run), body);
       const html = render(r, out);   // a chart draws itself into out and returns nothing
       if (html !== undefined) out.innerHTML = html;
