@@ -23,7 +23,8 @@ ONE_WAY = {"charlm", "forecast", "translate", "caption"}   # tasks that refuse -
 USE = {"charlm": ["sample", "{run}", "--length", "5"], "classify": ["predict", "{run}", "a fine film"],
        "tag": ["predict", "{run}", "John lives in Paris"], "forecast": ["forecast", "{run}", "--steps", "2"],
        "translate": ["translate", "{run}", "a1 b2"], "echo": ["predict", "{run}", "1 2 3 4 5"],
-       "copy": ["predict", "{run}", "1 2 3 4 5 6 7 8 1 2"], "adding": ["predict", "{run}", "0.1* 0.2 0.3* 0.4"], "caption": ["info", "{run}"]}
+       "copy": ["predict", "{run}", "1 2 3 4 5 6 7 8 1 2"], "adding": ["predict", "{run}", "0.1* 0.2 0.3* 0.4"],
+       "caption": ["info", "{run}"]}
 
 
 def test_make_recurrent_builds_the_variants():

@@ -125,7 +125,7 @@ def input_hint(task: str, model) -> str:
     """What the playground's input of a ``task`` model holds, in the model's sizes."""
     c = model.config
     if task == "echo":
-        return f"{c.length} integers in 0..{c.features - 1}, spaces between; the model says the one at position {c.index}"
+        return f"{c.length} integers in 0..{c.features - 1}, spaces between; the model says the one at index {c.index}"
     if task == "copy":
         return f"{c.symbols} symbols in 1..{c.alphabet}, spaces between; the model repeats them after {c.lag} blanks"
     if task == "adding":
