@@ -54,7 +54,7 @@ def test_adding_shows_the_prediction_and_the_true_sum(client, numeric):
 
 def test_numeric_classify_takes_a_typed_sequence(client, numeric):
     offered = client.get("/api/model?run=0/classify").json()
-    assert offered["numeric"] and "2 number(s) a step" in offered["hint"]
+    assert offered["playground"] == "predict" and "one step a line, 2 number(s) a step" in offered["hint"]
     got = play(client, "classify", text="0.5, -1\n2 0.25\n1e-1 3\n").json()
     model = load(numeric / "classify")
     assert got == TASKS["classify"].predict(model, [np.array([[0.5, -1], [2, 0.25], [0.1, 3]])])[0]
