@@ -3,7 +3,8 @@
     python docs/serve_screenshots.py          # about a minute; needs the test extra and chromium
 
 Two character-level models (an LSTM and a GRU) are trained for a few hundred steps on the bundled
-corpus into a temporary folder, which is served on a free port and visited view by view.
+corpus, and a captioner on the bundled digits, into a temporary folder, which is served on a free port
+and visited view by view.
 """
 from __future__ import annotations
 
@@ -14,6 +15,8 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
+
+from selenium.webdriver import ActionChains  # noqa: E402
 
 from rnnkit.cli.main import main  # noqa: E402
 from tests.serve.browser import browsing, fill, visit, wait_for  # noqa: E402
@@ -33,6 +36,7 @@ def main_() -> None:
         for cell in ("lstm", "gru"):
             assert main(["train", "charlm", "--cell", cell, "--hidden", "48", "--embed", "16", "--max-steps", "400",
                          "--eval-every", "50", "--quiet", "--out", str(runs / f"charlm-{cell}")]) == 0
+        assert main(["train", "caption", "--max-steps", "300", "--quiet", "--out", str(runs / "caption")]) == 0
         (Path(d) / "empty").mkdir()
         with browsing(runs, 1220, 1000) as (base, driver):
             visit(driver, base + "/#runs")
@@ -50,8 +54,10 @@ def main_() -> None:
             visit(driver, base + "/#inside?run=0%2Fcharlm-lstm")
             fill(driver, "text", TEXT)
             driver.find_element("id", "look").click()
-            wait_for(driver, "#heatmap")
-            driver.find_elements("css selector", "#heatmap tr.unit th")[5].click()
+            canvas = wait_for(driver, "canvas#heatmap")[0]
+            cw, ch = (int(canvas.get_attribute(f"data-cell-{k}")) for k in ("width", "height"))
+            at = (int(9.5 * cw - canvas.size["width"] / 2), int(5.5 * ch - canvas.size["height"] / 2))
+            ActionChains(driver).move_to_element_with_offset(canvas, *at).click().perform()  # unit 5, "O"
             wait_for(driver, "#strip span")
             shoot(driver, "inside")
             driver.find_element("id", "gradflow-go").click()
@@ -59,6 +65,11 @@ def main_() -> None:
             driver.execute_script("document.getElementById('gradflow').scrollIntoView()")
             time.sleep(0.3)
             shoot(driver, "gradflow")
+            visit(driver, base + "/#play?run=0%2Fcaption")
+            fill(driver, "row", "7")
+            driver.find_element("id", "caption-row").click()
+            wait_for(driver, "#predict-output b.said")
+            shoot(driver, "caption")
         with browsing(Path(d) / "empty", 1000, 420) as (base, driver):
             visit(driver, base + "/")
             shoot(driver, "empty")

@@ -71,8 +71,28 @@ def test_score_and_inside_are_the_clis_numbers(client, runs):
     assert got["tokens"] == list("to be") and got["tokens"] == ref.tokens
     names = [q["name"] for q in got["layers"][0]["quantities"]]
     assert names == ["i", "f", "g", "o", "c", "h"]
-    h = got["layers"][0]["quantities"][-1]["values"]
-    np.testing.assert_allclose(h, ref.results[0].quantities[-1].values, atol=1e-4)
+    for sent, q in zip(got["layers"][0]["quantities"], ref.results[0].quantities):
+        assert sent["shape"] == [5, 8]
+        np.testing.assert_allclose(unpacked(sent), q.values, atol=(sent["hi"] - sent["lo"]) / 65535)
+
+
+def unpacked(q: dict) -> np.ndarray:
+    """views.packed read back, as static/app.js reads it."""
+    import base64
+
+    levels = np.frombuffer(base64.b64decode(q["levels"]), dtype="<u2").reshape(q["shape"])
+    return q["lo"] + levels * ((q["hi"] - q["lo"]) / 65535)
+
+
+def test_a_look_inside_too_big_is_refused_naming_what_fits(client, monkeypatch):
+    from rnnkit.serve import views
+
+    monkeypatch.setattr(views, "MAX_VALUES", 6 * 8 * 10)  # 10 steps of i, f, g, o, c, h of 8 units
+    assert client.post("/api/inside?run=0/charlm", json={"text": "to be, or "}).status_code == 200
+    r = client.post("/api/inside?run=0/charlm", json={"text": "to be, or n"})
+    assert r.status_code == 400
+    assert r.json()["error"] == ("text: 11 steps × 48 numbers a step (every gate and state of every layer) is more "
+                                 "than the 480 one look inside may show; give at most 10 characters")
 
 
 @pytest.mark.parametrize("body,message", [

@@ -59,19 +59,28 @@ def test_a_sample_appears_after_clicking(site):
     wait_for(driver, "#score-output table")
 
 
-def test_the_heat_map_has_one_cell_per_character(site):
+def test_the_heat_map_has_one_cell_per_character_and_unit(site):
+    """The canvas is units × characters blocks; hovering and clicking a block name its unit."""
+    from selenium.webdriver import ActionChains
+
     base, driver = site
     text = "to be, or not"
     visit(driver, base + "/#inside?run=0%2Fcharlm")
     fill(driver, "text", text)
     driver.find_element("id", "look").click()
-    wait_for(driver, "#heatmap")
-    assert len(driver.find_elements("css selector", "#heatmap td.hm-token")) == len(text)
-    units = driver.find_elements("css selector", "#heatmap tr.unit")
-    assert len(units) == 8  # hidden units
-    assert all(len(u.find_elements("css selector", "td.hm-cell")) == len(text) for u in units)
-    units[3].find_element("css selector", "th").click()
-    assert "unit 3 of h" in driver.find_element("id", "strip-title").text
+    canvas = wait_for(driver, "canvas#heatmap")[0]
+    size = {k: int(canvas.get_attribute(k)) for k in ("width", "height", "data-cell-width", "data-cell-height")}
+    assert size["width"] // size["data-cell-width"] == size["width"] / size["data-cell-width"] == len(text)
+    assert size["height"] / size["data-cell-height"] == 8  # hidden units
+    assert (canvas.size["width"], canvas.size["height"]) == (size["width"], size["height"])  # drawn 1:1
+    # a point inside the block of unit 5, character 2 (offsets are from the canvas's centre)
+    x = (2.5 * size["data-cell-width"]) - size["width"] / 2
+    y = (5.5 * size["data-cell-height"]) - size["height"] / 2
+    ActionChains(driver).move_to_element_with_offset(canvas, int(x), int(y)).perform()
+    assert driver.find_element("id", "hm-tip").text.startswith('unit 5, step 2 " ": h = ')
+    ActionChains(driver).move_to_element_with_offset(canvas, int(x), int(y)).click().perform()
+    assert canvas.get_attribute("data-chosen") == "5"
+    assert "unit 5 of h" in driver.find_element("id", "strip-title").text
     assert len(wait_for(driver, "#strip span")) == len(text)
     assert "saturated" in driver.find_element("id", "saturation").text
     driver.find_element("id", "gradflow-go").click()

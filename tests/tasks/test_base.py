@@ -23,7 +23,8 @@ ONE_WAY = {"charlm", "forecast", "translate", "caption"}   # tasks that refuse -
 USE = {"charlm": ["sample", "{run}", "--length", "5"], "classify": ["predict", "{run}", "a fine film"],
        "tag": ["predict", "{run}", "John lives in Paris"], "forecast": ["forecast", "{run}", "--steps", "2"],
        "translate": ["translate", "{run}", "a1 b2"], "echo": ["predict", "{run}", "1 2 3 4 5"],
-       "copy": ["predict", "{run}", "1 2 3 4 5 6 7 8 1 2"], "adding": ["info", "{run}"], "caption": ["info", "{run}"]}
+       "copy": ["predict", "{run}", "1 2 3 4 5 6 7 8 1 2"], "adding": ["predict", "{run}", "0.1* 0.2 0.3* 0.4"],
+       "caption": ["info", "{run}"]}
 
 
 def test_make_recurrent_builds_the_variants():
@@ -51,7 +52,8 @@ CASES = [(task, "lstm-variants", LSTM_VARIANTS) for task in sorted(TASKS)] + \
 
 @pytest.mark.parametrize("task,kind,variants", CASES, ids=[f"{t}-{k}" for t, k, _ in CASES])
 def test_every_task_trains_loads_and_predicts_with_the_variants(task, kind, variants, tmp_path, capsys):
-    data = {"charlm": [str(tmp_path / "text.txt"), "--bptt", "8"], "translate": [str(tmp_path / "pairs.tsv")]}
+    data = {"charlm": [str(tmp_path / "text.txt"), "--bptt", "8"], "translate": [str(tmp_path / "pairs.tsv")],
+            "adding": ["--lag", "4"]}
     (tmp_path / "text.txt").write_text("to be or not to be, that is the question.\n" * 30)
     (tmp_path / "pairs.tsv").write_text("".join(f"a{i % 5} b{i % 3}\tx{i % 3} y{i % 5}\n" for i in range(40)))
     out = str(tmp_path / "run")

@@ -147,6 +147,22 @@ def test_bad_predict_input_names_input(tmp_path):
             toy.echo.predict(model, [text])
 
 
+def test_adding_predicts_the_generated_examples_sum(tmp_path, capsys):
+    run = toy.adding.train(config(toy.adding, tmp_path, lag=6, hidden=4, max_steps=1))["run"]
+    model = rk.load(run)
+    ex = toy.adding_examples(np.random.default_rng(3), 2, length=6)
+    texts = [" ".join(f"{float(u)!r}{'*' if m else ''}" for u, m in row) for row in ex.x]
+    got = toy.adding.predict(model, texts)
+    assert [g["expected"] for g in got] == pytest.approx(ex.y[:, 0].tolist())
+    assert [g["predicted"] for g in got] == pytest.approx(model.forward(ex.x)[:, 0].tolist())
+    assert main(["predict", run, texts[0]]) == 0
+    assert capsys.readouterr().out.startswith(f"u[{got[0]['marked'][0]}] + u[{got[0]['marked'][1]}] -> ")
+    for text in ("0.1 0.2 0.3 0.4* 0.5 0.6", "0.1* 0.2 0.3 0.4* 0.5", "0.1* 0.2 0.3 0.4* 0.5 1.5",
+                 "0.1* 0.2 0.3* 0.4 0.5 0.6"):
+        with pytest.raises(RnnkitError, match=r"INPUT: expected 6 space-separated numbers in \[0, 1\], two"):
+            toy.adding.predict(model, [text])
+
+
 # -- the command line -----------------------------------------------------------------------------------------
 
 

@@ -190,7 +190,11 @@ _DAMAGED_ZIP = (OSError, EOFError, zipfile.BadZipFile, zlib.error, NotImplemente
 
 def npz_arrays(path: Path, wanted: str = "arrays X and y") -> dict[str, np.ndarray]:
     """Every array of an .npz archive, read without pickle; DataError for anything unreadable."""
-    data = read_bytes(path)
+    return npz_from_bytes(read_bytes(path), path, wanted)
+
+
+def npz_from_bytes(data: bytes, path, wanted: str = "arrays X and y") -> dict[str, np.ndarray]:
+    """Every array of the .npz archive ``data`` (named ``path`` in errors), as :func:`npz_arrays`."""
     if not data.startswith((b"PK\x03\x04", b"PK\x05\x06", b"\x93NUMPY")):
         raise DataError(f"{path}: not an npz/zip file (it starts with {data[:16]!r}); expected an .npz archive "
                         f"with {wanted}, as numpy.savez writes it")

@@ -37,8 +37,13 @@ def read_records(path: Path) -> list[dict]:
     if not path.is_file():
         return []
     data = path.read_bytes()
+    return parse_records(data[:data.rfind(b"\n") + 1])
+
+
+def parse_records(lines: bytes) -> list[dict]:
+    """The objects with a "step" of whole .jsonl lines; lines that do not parse are skipped."""
     records = []
-    for line in data[:data.rfind(b"\n") + 1].decode("utf-8", "replace").splitlines():
+    for line in lines.decode("utf-8", "replace").splitlines():
         try:
             obj = json.loads(line)
         except json.JSONDecodeError:
@@ -55,15 +60,24 @@ def _float(value, default=float("nan")) -> float:
         return default
 
 
+def step_row(r: dict) -> list:
+    """[step, time, loss, grad_norm, clipped, lr, source] of a steps.jsonl record."""
+    return [int(r["step"]), _float(r.get("time")), _float(r.get("loss")), _float(r.get("grad_norm")),
+            bool(r.get("clipped", False)), _float(r.get("lr")), "steps.jsonl"]
+
+
+def eval_row(r: dict) -> list:
+    """The same row of a metrics.jsonl record: the window's mean loss, largest norm, whether some step clipped."""
+    return [int(r["step"]), _float(r.get("time")), _float(r.get("train_loss")), _float(r.get("max_grad_norm")),
+            _float(r.get("clipped_steps"), 0.0) > 0, _float(r.get("lr")), "metrics.jsonl"]
+
+
 def train_rows(run: Run) -> list[list]:
     """[step, time, loss, grad_norm, clipped, lr, source] per optimizer step, or per evaluation."""
     steps = read_records(run.file("steps.jsonl"))
     if steps:
-        return [[int(r["step"]), _float(r.get("time")), _float(r.get("loss")), _float(r.get("grad_norm")),
-                 bool(r.get("clipped", False)), _float(r.get("lr")), "steps.jsonl"] for r in steps]
-    return [[int(r["step"]), _float(r.get("time")), _float(r.get("train_loss")), _float(r.get("max_grad_norm")),
-             _float(r.get("clipped_steps"), 0.0) > 0, _float(r.get("lr")), "metrics.jsonl"]
-            for r in read_records(run.file("metrics.jsonl"))]
+        return [step_row(r) for r in steps]
+    return [eval_row(r) for r in read_records(run.file("metrics.jsonl"))]
 
 
 def val_metrics(records: list[dict]) -> list[str]:

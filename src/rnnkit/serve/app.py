@@ -2,7 +2,7 @@
 
     GET  /                      the page (static/index.html); the views are drawn by static/app.js
     GET  /api/runs              every run under the served folders (runs.list_runs)
-    GET  /api/curves?run=ID     views.curves
+    GET  /api/curves?run=ID[&since=S&metric=M]   views.curves: the lines appended since S
     GET  /api/model?run=ID      the task and what the playground offers for it
     POST /api/play?run=ID       {"action": "sample" | "score" | "forecast" | "predict", ...}: views.sample, ...
     POST /api/inside?run=ID     {"text"}: views.inside
@@ -113,17 +113,19 @@ def create_app(folders) -> Starlette:
         return {"folders": [str(r) for r in folders.roots], "runs": found}
 
     async def curves(request):
-        return await run_in_threadpool(views.curves, run_path(request))
+        q = request.query_params
+        return await run_in_threadpool(views.curves, run_path(request), q.get("since", ""), q.get("metric", ""))
 
     async def model(request):
         path = run_path(request)
         task, _, m = await run_in_threadpool(models.get, path)
-        return {"task": task, "playground": views.playground_kind(task, m), "max_chars": views.MAX_CHARS,
-                "max_length": views.MAX_LENGTH}
+        return {"task": task, "playground": views.playground_kind(task), "hint": views.input_hint(task, m),
+                "example": views.example_input(task, m), "max_chars": views.MAX_CHARS, "max_length": views.MAX_LENGTH,
+                "max_upload": (MAX_BODY - 1024) * 3 // 4}   # base64 makes 4 bytes of 3; 1 KiB for the rest
 
     def play_now(path: Path, body: dict):
         task, module, m = models.get(path)
-        kind, action = views.playground_kind(task, m), body.get("action")
+        kind, action = views.playground_kind(task), body.get("action")
         if kind == "lm" and action in ("sample", "score"):
             return models.call(getattr(views, action), m, body)
         if kind == "forecast" and action == "forecast":

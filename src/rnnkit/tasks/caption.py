@@ -106,7 +106,8 @@ def bundled_path() -> str:
 CAPTION_ARRAYS = "arrays vectors and captions"
 
 
-def _vectors(arrays: dict, path: str) -> np.ndarray:
+def vectors_of(arrays: dict, path: str) -> np.ndarray:
+    """The archive's ``vectors`` as finite float64 (N, D) (images flattened); DataError naming ``path``."""
     if "vectors" not in arrays:
         found = ", ".join(sorted(arrays)) or "no arrays"
         raise DataError(f"{path}: expected an array named 'vectors' (N, D) and captions (an array 'captions' (N,) "
@@ -144,7 +145,7 @@ def read_captioned(paths: list[str]) -> tuple[np.ndarray, list[str]]:
     if not paths[0].lower().endswith(".npz"):
         raise DataError(f"{paths[0]}: expected an .npz archive of vectors first (then optionally a captions text file)")
     arrays = npz_arrays(paths[0], CAPTION_ARRAYS)
-    vectors = _vectors(arrays, paths[0])
+    vectors = vectors_of(arrays, paths[0])
     if len(paths) > 1:
         captions, source, where = read_lines(paths[1]), paths[1], "line"
     else:
@@ -163,7 +164,7 @@ def vector_inputs(model: Captioner, inputs: list) -> tuple[np.ndarray, list]:
     rows, names = [], []
     for k, item in enumerate(inputs):
         if isinstance(item, (str, Path)):
-            v = _vectors(npz_arrays(str(item), CAPTION_ARRAYS), str(item))
+            v = vectors_of(npz_arrays(str(item), CAPTION_ARRAYS), str(item))
             rows.append(v)
             names += [f"{item}[{i}]" for i in range(len(v))]
             continue

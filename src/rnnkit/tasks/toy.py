@@ -290,9 +290,10 @@ class Adding(GeneratedTask):
       rnnkit train adding --lag 100 --cell lstm          # val_mse 0.0003 after 4000 steps (~40 s)
       rnnkit train adding --lag 100 --cell rnn           # stays at 0.167
       rnnkit train adding --lag 10 --cell rnn            # a short lag: the vanilla RNN learns it too
+      rnnkit predict runs/adding "0.2 0.9* 0.4 0.1 0.5 0.7 0.3* 0.8 0.6 0.0"   # --lag 10 -> about 1.2
     """
 
-    NAME, Config = "adding", AddingConfig
+    NAME, VERBS, Config = "adding", ("predict", "info"), AddingConfig
     metric, mode, default_epochs = "val_mse", "min", 40
     OPTIONS = {"lag": (dict(type=int), "the sequence length (the markers are in the first and second half)")}
 
@@ -311,6 +312,43 @@ class Adding(GeneratedTask):
 
     def baseline(self, config, val):
         return "baseline_val_mse", float(np.mean((val.y.astype(np.float64) - 1.0) ** 2)), "always predicting 1.0"
+
+    def predict(self, model, inputs: list[str]) -> list[dict]:
+        """Each input is --lag numbers in [0, 1], two marked with a trailing ``*``, one in each half."""
+        c = model.config
+        parsed = [parse_marked(text, c.lag) for text in inputs]
+        x = np.zeros((len(parsed), c.lag, 2), dtype=c.dtype)                     # (N, T, 2): u_t, m_t
+        for n, (values, marked) in enumerate(parsed):
+            x[n, :, 0], x[n, marked, 1] = values, 1.0
+        pred = model.forward(x)[:, 0].astype(np.float64)                       # (N,)
+        return [{"input": values, "marked": marked, "predicted": float(p), "expected": sum(values[i] for i in marked)}
+                for (values, marked), p in zip(parsed, pred)]
+
+    def format_prediction(self, result: dict) -> str:
+        i, j = result["marked"]
+        return (f"u[{i}] + u[{j}] -> {result['predicted']:.4f}  (expected {result['expected']:.4f}, "
+                f"error {result['predicted'] - result['expected']:+.4f})")
+
+
+def parse_marked(text: str, count: int) -> tuple[list[float], list[int]]:
+    """``"0.2 0.9* … 0.3* …"`` -> (``count`` values in [0, 1], the two marked positions: one in each
+    half, as the task draws them), else RnnkitError saying what was expected."""
+    expected = (f"{count} space-separated numbers in [0, 1], two of them marked with a trailing * "
+                f"(one in the first {count // 2}, one in the last {count - count // 2})")
+    values, marked = [], []
+    for i, word in enumerate(text.split()):
+        if word.endswith("*"):
+            marked.append(i)
+        try:
+            values.append(float(word.rstrip("*")))
+        except ValueError:
+            raise RnnkitError(f"INPUT: expected {expected}; {word!r} is not a number") from None
+        if not 0.0 <= values[-1] <= 1.0:
+            raise RnnkitError(f"INPUT: expected {expected}; {word!r} is not in [0, 1]")
+    half = count // 2
+    if len(values) != count or len(marked) != 2 or not marked[0] < half <= marked[1]:
+        raise RnnkitError(f"INPUT: expected {expected}; given {len(values)} numbers, marked at {marked}")
+    return values, marked
 
 
 echo, copy, adding = Echo(), Copy(), Adding()

@@ -92,13 +92,26 @@ function drawPanel(box, panel, names, list) {
   box.plot = new uPlot(opts, data, box);
 }
 
+// what a run had, and the lines appended since (views.curves with since)
+function appended(old, got) {
+  const cat = (a, b) => Object.fromEntries(Object.keys(b).map((k) => [k, (a[k] || []).concat(b[k])]));
+  return {...got, source: got.source || old.source, metric: old.metric || got.metric, train: cat(old.train, got.train),
+    val: cat(old.val, got.val)};
+}
+
 async function curvesView(el, q) {
   const ids = (q.get("runs") || "").split(",").filter(Boolean);
   el.innerHTML = `<h2>Curves: ${ids.map(esc).join(", ")}</h2><p class="hint" id="curves-note">read from steps.jsonl / metrics.jsonl; refreshed every 2 s</p>
     <div class="charts">${PANELS.map((p) => `<div class="chart" id="${p.id}"></div>`).join("")}</div>`;
+  const have = new Map();   // run id -> its curves so far; each refresh asks only for the lines since
   const refresh = async () => {
     try {
-      const list = await Promise.all(ids.map((id) => api("/api/curves?run=" + encodeURIComponent(id))));
+      const list = await Promise.all(ids.map(async (id) => {
+        const old = have.get(id), q = old ? `&since=${old.since}&metric=${encodeURIComponent(old.metric || "")}` : "";
+        const got = await api("/api/curves?run=" + encodeURIComponent(id) + q);
+        have.set(id, got.restart || !old ? got : appended(old, got));
+        return have.get(id);
+      }));
       const metric = list.map((c) => c.metric).filter(Boolean)[0];
       document.getElementById("curves-note").textContent = `training rows from ${list.map((c) => c.source || "nothing yet").join(", ")}; validation metric ${metric || "none yet"}; refreshed every 2 s`;
       PANELS.forEach((p) => drawPanel(document.getElementById(p.id), p, ids, list));
@@ -121,7 +134,58 @@ function resultHtml(task, r) {
   if (task === "translate") {
     return `<table><tr><th>hypothesis</th><th>score</th></tr>${r.nbest.map((h) => `<tr><td>${esc(h.translation)}</td><td>${fmt(h.score)}</td></tr>`).join("")}</table>`;
   }
+  const verdict = (ok) => `<span class="${ok ? "right" : "wrong"}">${ok ? "right" : "wrong"}</span>`;
+  if (task === "echo") {
+    return `<p class="toy">predicted <b>${r.predicted}</b> (p = ${fmt(r.probability)}); the answer is ${r.expected}: ${verdict(r.predicted === r.expected)}</p>`;
+  }
+  if (task === "copy") {
+    return `<p class="toy">given <code>${r.input.join(" ")}</code>, repeated <code>${r.output.join(" ")}</code>: ${r.right} of ${r.input.length} right</p>`;
+  }
+  if (task === "adding") {
+    const [i, j] = r.marked;
+    return `<p class="toy">predicted <b>${r.predicted.toFixed(4)}</b>; the answer u[${i}] + u[${j}] = ${r.input[i]} + ${r.input[j]} =
+      ${r.expected.toFixed(4)} (error ${(r.predicted - r.expected >= 0 ? "+" : "") + (r.predicted - r.expected).toFixed(4)})</p>`;
+  }
   return `<pre class="out">${esc(JSON.stringify(r, null, 1))}</pre>`;
+}
+
+// each vector's caption, beside the vector drawn as a square grey image when it has n² numbers
+function captionResult(r, out) {
+  const side = Math.round(Math.sqrt(r.features)), square = side * side === r.features;
+  out.innerHTML = r.captions.map((c) => `<div class="caption">${square ? `<canvas class="vector" width="${side}" height="${side}"></canvas>` : ""}
+    <span>${esc(c.input)}: <b class="said">${esc(c.caption)}</b>${r.truth === null ? "" : ` (the data says ${esc(r.truth)})`}</span></div>`).join("");
+  if (!square) return;
+  out.querySelectorAll("canvas.vector").forEach((canvas, k) => {
+    const v = r.captions[k].vector, lo = Math.min(...v), span = (Math.max(...v) - lo) || 1;
+    const ctx = canvas.getContext("2d"), img = ctx.createImageData(side, side);
+    v.forEach((x, i) => { const g = Math.round(255 * (1 - (x - lo) / span)); img.data.set([g, g, g, 255], 4 * i); });
+    ctx.putImageData(img, 0, 0);
+  });
+}
+
+// the chosen .npz file's bytes, in base64, as the body's "npz"
+async function withUpload(form, body, limit) {
+  const file = form.querySelector('input[type="file"]').files[0];
+  delete body.file;
+  if (!file) throw new Error("choose an .npz file first");
+  if (file.size > limit) throw new Error(`${file.name}: ${file.size.toLocaleString()} bytes; the page takes files of at most ${limit.toLocaleString()}`);
+  const bytes = new Uint8Array(await file.arrayBuffer());
+  let text = "";
+  for (let i = 0; i < bytes.length; i += 8192) text += String.fromCharCode(...bytes.subarray(i, i + 8192));
+  return {...body, npz: btoa(text)};
+}
+
+function captionPlay(el, head, id, m) {
+  el.innerHTML = `${head}<p class="hint">${esc(m.hint)}</p>
+    <form class="play" id="row-form"><label>row of the run's data <input type="number" name="row" value="0" min="0"></label>
+      <button type="submit" id="caption-row">Caption this row</button></form>
+    <form class="play" id="typed-form"><textarea name="vectors" maxlength="${m.max_chars}"></textarea><br>
+      <button type="submit" id="caption-typed">Caption these vectors</button></form>
+    <form class="play" id="upload-form"><label>an .npz with an array <code>vectors</code> (N, D) <input type="file" name="file" accept=".npz"></label>
+      <button type="submit" id="caption-upload">Caption the file's vectors</button></form>
+    <div id="predict-output"></div>`;
+  for (const f of ["row-form", "typed-form"]) bindForm(f, "predict-output", id, "predict", captionResult);
+  bindForm("upload-form", "predict-output", id, "predict", captionResult, (form, body) => withUpload(form, body, m.max_upload));
 }
 
 async function playView(el, q) {
@@ -145,14 +209,16 @@ async function playView(el, q) {
       <code>rnnkit forecast RUN --steps N</code></p>${num("steps", 12)}<button type="submit" id="forecast">Forecast</button></form>
       <div class="chart" id="forecast-output"></div>`;
     bindForm("forecast-form", "forecast-output", id, "forecast", forecastPlot);
+  } else if (m.playground === "predict" && m.task === "caption") {
+    captionPlay(el, head, id, m);
   } else if (m.playground === "predict") {
     const extra = m.task === "translate" ? num("beam", 4) + num("nbest", 3) : "";
-    el.innerHTML = `${head}<form class="play" id="predict-form"><textarea name="text" maxlength="${m.max_chars}"></textarea><br>${extra}
+    el.innerHTML = `${head}<form class="play" id="predict-form"><p class="hint" id="input-hint">${esc(m.hint)}</p>
+      <textarea name="text" maxlength="${m.max_chars}">${esc(m.example)}</textarea><br>${extra}
       <button type="submit" id="predict">Predict</button></form><div id="predict-output"></div>`;
     bindForm("predict-form", "predict-output", id, "predict", (r) => resultHtml(m.task, r));
   } else {
-    el.innerHTML = `${head}<p class="hint">A ${esc(m.task)} model reads files or vectors, not typed text: use
-      <code>rnnkit predict</code> on the command line. Its curves and its inside are here.</p>`;
+    el.innerHTML = `${head}<p class="hint">A ${esc(m.task)} model has no playground: its curves and its inside are here.</p>`;
   }
 }
 
@@ -171,14 +237,16 @@ function forecastPlot(r, out) {
     [x, history, ahead], out);
 }
 
-function bindForm(formId, outId, run, action, render) {
+// submit ``form`` as {action, its fields} (numbers as numbers), after ``prepare`` (form, body) -> body if given
+function bindForm(formId, outId, run, action, render, prepare) {
   const form = document.getElementById(formId), out = document.getElementById(outId);
   form.onsubmit = async (ev) => {
     ev.preventDefault();
-    const body = {action};
+    let body = {action};
     for (const [k, v] of new FormData(form).entries()) body[k] = form.querySelector(`[name="${k}"]`).type === "number" ? (v === "" ? null : Number(v)) : v;
     out.innerHTML = `<p class="hint">working…</p>`;
     try {
+      if (prepare) body = await prepare(form, body);
       const r = await api("/api/play?run=" + encodeURIComponent(run), body);
       const html = render(r, out);   // a chart draws itself into out and returns nothing
       if (html !== undefined) out.innerHTML = html;
@@ -188,27 +256,64 @@ function bindForm(formId, outId, run, action, render) {
 
 // -- inside the model ------------------------------------------------------------------------------
 const SHOW = {"\n": "⏎", " ": "␣", "\t": "⇥"};
-function colour(v, kind, lim) {
-  if (kind === "sigmoid") { const g = Math.round(255 * (1 - v)); return `rgb(${g},${g},255)`; }
-  const a = Math.max(-1, Math.min(1, v / lim));
-  return a >= 0 ? `rgb(255,${Math.round(255 * (1 - a))},${Math.round(255 * (1 - a))})` : `rgb(${Math.round(255 * (1 + a))},${Math.round(255 * (1 + a))},255)`;
+// the uint16 levels of views.packed -> Float32Array (T·H), step t's H units at t·H .. t·H + H − 1
+function unpack(q) {
+  const bytes = atob(q.levels), out = new Float32Array(bytes.length >> 1), k = (q.hi - q.lo) / 65535;
+  for (let i = 0; i < out.length; i++) out[i] = q.lo + (bytes.charCodeAt(2 * i) | (bytes.charCodeAt(2 * i + 1) << 8)) * k;
+  return out;
 }
-function limit(q) { return q.kind === "tanh" ? 1 : Math.max(1e-6, ...q.values.flat().map(Math.abs)); }
+// white -> blue for a gate in [0, 1]; blue -> white -> red over [-lim, lim] for the rest
+function rgb(v, kind, lim) {
+  if (kind === "sigmoid") { const g = Math.round(255 * (1 - Math.max(0, Math.min(1, v)))); return [g, g, 255]; }
+  const a = Math.max(-1, Math.min(1, v / lim)), w = Math.round(255 * (1 - Math.abs(a)));
+  return a >= 0 ? [255, w, w] : [w, w, 255];
+}
+const colour = (v, kind, lim) => `rgb(${rgb(v, kind, lim).join(",")})`;
+const limit = (q) => q.kind === "tanh" ? 1 : Math.max(1e-6, Math.abs(q.lo), Math.abs(q.hi));
+// one block of cw × ch pixels per (unit, step): about 1,100 px wide and 1,400 px tall at most
+const cellSize = (T, H) => [Math.max(2, Math.min(12, Math.floor(1100 / T))), Math.max(1, Math.min(8, Math.floor(1400 / H)))];
 
-function heatmap(q, tokens) {
-  const lim = limit(q), H = q.values[0].length;
-  const head = `<tr><th></th>${tokens.map((t) => `<td class="hm-token">${esc(SHOW[t] || t)}</td>`).join("")}</tr>`;
-  let rows = "";
-  for (let u = 0; u < H; u++) {
-    rows += `<tr class="unit" data-unit="${u}"><th>${u}</th>${q.values.map((row) =>
-      `<td class="hm-cell" title="${row[u]}" style="background:${colour(row[u], q.kind, lim)}"></td>`).join("")}</tr>`;
+// the heat map of one quantity on a canvas (a row per unit, a column per step); hover tells the cell,
+// a click picks the unit (pick(u))
+function heatmap(box, q, v, tokens, pick) {
+  const [T, H] = q.shape, [cw, ch] = cellSize(T, H), lim = limit(q), W = T * cw;
+  box.innerHTML = `<div class="hm-wrap"><canvas id="hm-tokens" width="${W}" height="${cw >= 7 ? 14 : 0}"></canvas>
+    <canvas id="heatmap" width="${W}" height="${H * ch}" data-units="${H}" data-steps="${T}" data-cell-width="${cw}"
+    data-cell-height="${ch}"></canvas><div id="hm-chosen"></div><div id="hm-tip"></div></div>`;
+  const canvas = box.querySelector("#heatmap"), tip = box.querySelector("#hm-tip"), ctx = canvas.getContext("2d");
+  const img = ctx.createImageData(W, H * ch), px = img.data;
+  for (let t = 0; t < T; t++) {
+    for (let u = 0; u < H; u++) {
+      const [r, g, b] = rgb(v[t * H + u], q.kind, lim);
+      for (let y = u * ch; y < (u + 1) * ch; y++) {
+        for (let i = 4 * (y * W + t * cw), end = i + 4 * cw; i < end; i += 4) { px[i] = r; px[i + 1] = g; px[i + 2] = b; px[i + 3] = 255; }
+      }
+    }
   }
-  return `<table class="heatmap" id="heatmap">${head}${rows}</table>`;
+  ctx.putImageData(img, 0, 0);
+  if (cw >= 7) {
+    const tc = box.querySelector("#hm-tokens").getContext("2d");
+    tc.font = "11px monospace"; tc.textAlign = "center"; tc.textBaseline = "bottom";
+    tokens.forEach((tok, t) => tc.fillText(SHOW[tok] || tok, t * cw + cw / 2, 13, cw));
+  }
+  const cell = (ev) => {
+    const r = canvas.getBoundingClientRect();
+    return [Math.floor((ev.clientX - r.left) / cw), Math.floor((ev.clientY - r.top) / ch)];
+  };
+  canvas.onmousemove = (ev) => {
+    const [t, u] = cell(ev);
+    if (t < 0 || t >= T || u < 0 || u >= H) { tip.style.display = "none"; return; }
+    tip.textContent = `unit ${u}, step ${t} ${JSON.stringify(tokens[t])}: ${q.name} = ${v[t * H + u].toPrecision(4)}`;
+    Object.assign(tip.style, {display: "block", left: `${ev.offsetX + 14}px`, top: `${canvas.offsetTop + ev.offsetY + 14}px`});
+  };
+  canvas.onmouseleave = () => { tip.style.display = "none"; };
+  canvas.onclick = (ev) => { const u = cell(ev)[1]; if (u >= 0 && u < H) pick(u); };
+  return (u) => Object.assign(box.querySelector("#hm-chosen").style, {top: `${canvas.offsetTop + u * ch}px`, height: `${ch}px`, width: `${W}px`});
 }
 
-function strip(q, tokens, u) {
-  const lim = limit(q);
-  return `<div class="strip" id="strip">${tokens.map((t, i) => `<span title="${q.values[i][u]}" style="background:${colour(q.values[i][u], q.kind, lim)}">${esc(t)}</span>`).join("")}</div>`;
+function strip(q, v, tokens, u) {
+  const lim = limit(q), H = q.shape[1];
+  return `<div class="strip" id="strip">${tokens.map((t, i) => `<span title="${v[i * H + u].toPrecision(4)}" style="background:${colour(v[i * H + u], q.kind, lim)}">${esc(t)}</span>`).join("")}</div>`;
 }
 
 async function insideView(el, q) {
@@ -245,22 +350,23 @@ function showInside(out, r) {
   const sat = r.layers.flatMap((l) => l.quantities.map((q) =>
     `<tr><td>${l.layer}${l.direction ? " reverse" : ""}</td><td>${esc(q.name)}</td><td>${esc(q.kind)}</td><td>${q.saturated === null ? "–" : (100 * q.saturated).toFixed(1) + "%"}</td></tr>`)).join("");
   out.innerHTML = `<p class="hint">${esc(r.what)}; ${r.tokens.length} steps</p>
-    <label>show <select id="quantity">${options}</select></label> <span class="hint">click a unit (a row) to see it over the text</span>
+    <label>show <select id="quantity">${options}</select></label> <span class="hint">hover a cell for its value; click a unit (a row) to see it over the text</span>
     <h3 id="strip-title"></h3><div id="strip-box"></div><div id="hm"></div>
     <h3>Saturated fractions (as <code>rnnkit inspect</code>)</h3><table id="saturation"><tr><th>layer</th><th>quantity</th><th>kind</th><th>saturated</th></tr>${sat}</table>`;
   const select = document.getElementById("quantity");
   select.value = `0/${r.layers[0].quantities.length - 1}`;   // h of the first layer
   const draw = () => {
-    const [i, j] = select.value.split("/").map(Number), qq = r.layers[i].quantities[j];
-    document.getElementById("hm").innerHTML = heatmap(qq, r.tokens);
-    const choose = (tr) => {
-      document.querySelectorAll("#heatmap tr.chosen").forEach((x) => x.classList.remove("chosen"));
-      tr.classList.add("chosen");
-      document.getElementById("strip-title").textContent = `unit ${tr.dataset.unit} of ${qq.name} over the text`;
-      document.getElementById("strip-box").innerHTML = strip(qq, r.tokens, Number(tr.dataset.unit));
-    };
-    document.querySelectorAll("#heatmap tr.unit").forEach((tr) => tr.onclick = () => choose(tr));
-    choose(document.querySelector("#heatmap tr.unit"));
+    const [i, j] = select.value.split("/").map(Number), qq = r.layers[i].quantities[j], v = unpack(qq);
+    const started = performance.now();
+    const mark = heatmap(document.getElementById("hm"), qq, v, r.tokens, (u) => choose(u));
+    document.getElementById("heatmap").dataset.drawMs = (performance.now() - started).toFixed(1);
+    function choose(u) {
+      mark(u);
+      document.getElementById("heatmap").dataset.chosen = String(u);
+      document.getElementById("strip-title").textContent = `unit ${u} of ${qq.name} over the text`;
+      document.getElementById("strip-box").innerHTML = strip(qq, v, r.tokens, u);
+    }
+    choose(0);
   };
   select.onchange = draw;
   draw();
