@@ -220,6 +220,52 @@ def test_bidirectional_directions_run_concurrently_with_the_same_results(backend
         np.testing.assert_allclose(g, w, rtol=1e-5, atol=1e-5)
 
 
+@pytest.mark.parametrize("M, N, K", [(32, 512, 128), (16, 1024, 256), (16, 2048, 512), (8, 512, 128), (3, 40, 9),
+                                     (32, 128, 512), (64, 16, 100_000)])
+def test_tiles_keep_each_product_within_the_small_kernels_limit(M, N, K):
+    from rnnkit._fast.sequence import tile
+    rows, cols = tile(10 ** 6, M, N, K)
+    if M * N * K <= 10 ** 6 or 16 * 16 * K > 10 ** 6:    # small already, or no tile can be: one call
+        assert (rows, cols) == (M, N)
+    else:
+        assert rows == min(M, 16) and cols % 16 == 0 and rows * cols * K <= 2 ** 19 < 2 * rows * cols * K
+    assert tile(0, M, N, K) == (M, N)                   # a BLAS without small-matrix kernels: one call
+
+
+@pytest.mark.parametrize("M, N, K, beta", [(13, 1000, 300, 0.0), (40, 520, 130, 1.0), (1, 300, 200, 1.0)])
+def test_a_tiled_product_equals_numpys(M, N, K, beta):
+    """The step's product in tiles (forced: as if BLAS had small-matrix kernels), uneven edges included."""
+    from rnnkit._fast import blas, sequence
+    from rnnkit._fast.kernels import jit
+
+    @jit
+    def run(addresses, a, b, c):
+        sequence.product(addresses, a.shape[0], b.shape[1], a.shape[1], a, b, np.float32(beta), c)
+    rng = np.random.default_rng(M)
+    a, b, c = (rng.standard_normal(shape).astype(np.float32) for shape in ((M, K), (K, N), (M, N)))
+    want = a.astype(np.float64) @ b + beta * c
+    run(blas.addresses()[:3] + (10 ** 6,), a, b, c)
+    np.testing.assert_allclose(c, want, rtol=1e-4, atol=1e-4)
+
+
+@pytest.mark.parametrize("cell", sorted(LOOPS))
+def test_loops_with_tiled_products_equal_the_numpy_reference(cell, backend, monkeypatch):
+    """Step products large enough to be tiled (16 × 640 × 160, 16 × 160 × 640) where BLAS has small-matrix
+    kernels (forced here), padded rows included: the NumPy reference's results."""
+    from rnnkit._fast import blas
+    monkeypatch.setattr(blas, "small_product_limit", lambda: 10 ** 6)
+    rng = np.random.default_rng(3)
+    B, T, D, Hs = 16, 3, 5, 160
+    f32 = lambda *shape: (0.3 * rng.standard_normal(shape)).astype(np.float32)  # noqa: E731
+    state = lambda: (f32(1, B, Hs), f32(1, B, Hs)) if cell == "lstm" else f32(1, B, Hs)  # noqa: E731
+    case = (LOOPS[cell](D, Hs, seed=0), f32(B, T, D), state(), rng.integers(1, T + 1, size=B), f32(B, T, Hs), state())
+    backend("numpy")
+    want = _train_case(*case)
+    backend("numba")  # binds the (forced) limit into the loops
+    for g, w in zip(_train_case(*case), want, strict=True):
+        np.testing.assert_allclose(g, w, rtol=1e-4, atol=1e-5)
+
+
 def _counting_pairs(monkeypatch) -> list:
     """Record the row counts of every pair of halves that :func:`rnnkit._fast.parallel.by_rows` runs concurrently."""
     from rnnkit._fast import parallel
