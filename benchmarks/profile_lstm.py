@@ -12,8 +12,10 @@ One layer, one direction, float32, the parts of ``recurrent_forward`` and
   dX = dxw W_ih and dW_hh = dxwᵀ H_prev: one large GEMM each;
 * the loops over time (the compiled ones of ``rnnkit._fast.sequence`` when
   numba is installed), and inside them the T recurrent products alone
-  (h_{t−1} W_hhᵀ forward, da_t W_hh backward, each as its own ``np.matmul``)
-  and the element-wise kernels alone;
+  (h_{t−1} W_hhᵀ forward, da_t W_hh backward, each made as the loops make it:
+  ``sequence.product``, in tiles where BLAS has small-matrix kernels, for
+  the whole batch on one thread, where the layer gives each of two threads
+  half of the batch) and the element-wise kernels alone;
 * the whole layer's forward + backward, and PyTorch's when it is installed.
 
 Each figure is the median of ``--reps`` calls after a warm-up, in the same
@@ -46,8 +48,16 @@ def parts(T, B, D, H, reps):
     """{name: (seconds, flops or 0)} of one LSTM layer's training step."""
     import numpy as np
 
+    import numba
+
     import rnnkit as rk
-    from rnnkit._fast import kernels
+    from rnnkit._fast import blas, kernels, sequence
+
+    @numba.njit(nogil=True)
+    def products(addresses, M, N, K, a, b, c):
+        for _ in range(T):
+            sequence.product(addresses, M, N, K, a, b, sequence.ZERO, c)
+    addresses = blas.addresses()
     layer = rk.LSTM(D, H, seed=0)
     w_ih, w_hh, b_ih, b_hh = (layer.params[f"{k}_l0"] for k in ("weight_ih", "weight_hh", "bias_ih", "bias_hh"))
     rng = np.random.default_rng(0)
@@ -73,11 +83,12 @@ def parts(T, B, D, H, reps):
         layer.forward(xb)
     return {
         "input projection X W_ihᵀ": (median_time(lambda: x @ w_ih.T, reps), big * D),
-        "forward: T products h W_hhᵀ": (median_time(steps(lambda: np.matmul(h[:B], w_t, out=out_4h)), reps), T * step),
+        "forward: T products h W_hhᵀ": (median_time(lambda: products(addresses, B, 4 * H, H, h[:B], w_t, out_4h),
+                                                     reps), T * step),
         "forward: T element-wise kernels": (median_time(steps(lambda: kernels.lstm_activate(
             gates, b_hh, c, c, tanh_c, out_h)), reps), 0),
-        "backward: T products da W_hh": (median_time(steps(lambda: np.matmul(dxw[:B], w_hh, out=out_h)), reps),
-                                         T * step),
+        "backward: T products da W_hh": (median_time(lambda: products(addresses, B, H, 4 * H, dxw[:B], w_hh, out_h),
+                                                     reps), T * step),
         "backward: T element-wise kernels": (median_time(steps(lambda: kernels.lstm_backward(
             out_h, c, c, gates, tanh_c, out_4h, tanh_c)), reps), 0),
         "dW_ih = dxwᵀ X": (median_time(lambda: dxw.T @ x, reps), big * D),
