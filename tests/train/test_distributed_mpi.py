@@ -196,16 +196,39 @@ def test_ranks_with_different_options_are_refused_before_anything_is_written(tmp
     assert "rank(s) 1 of 2 see a different configuration or different data files" in proc.stderr
 
 
-@pytest.mark.parametrize("task", ["copy", "tag", "caption"])
+def pairs_file(path: Path) -> Path:
+    """60 made-up English-French pairs of 2-5 words: a translate run of seconds."""
+    rng = np.random.default_rng(0)
+    en = "i you he she we they see like eat want the a red big cat dog fish bird house car".split()
+    fr = ("je tu il elle nous ils vois aime mange veux le un rouge grand chat chien poisson oiseau maison "
+          "voiture").split()
+    lines = []
+    for _ in range(60):
+        words = rng.integers(len(en), size=rng.integers(2, 6))
+        lines.append(" ".join(en[i] for i in words) + ".\t" + " ".join(fr[i] for i in words) + ".")
+    path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    return path
+
+
+# the data and options of each task's case (besides the shared ones below); PAIRS: the file pairs_file writes
+ROW_TASKS = {"copy": [], "tag": [], "caption": [], "classify": [], "adding": ["--lag", "10"],
+             "translate": ["PAIRS", "--embed", "8", "--beam", "1", "--min-count", "1", "--val-fraction", "0.2"],
+             "forecast": ["--window", "6"]}
+
+
+@pytest.mark.parametrize("task", ROW_TASKS)
 def test_row_sharing_tasks_match_one_process_too(tmp_path, task):
-    """copy's and caption's losses are masked, tag's counts real words: uneven weights (batch 5 on 2 ranks);
-    their validation is shared among the ranks too. No dropout: each rank draws its own masks (its own
-    stream), so with dropout the runs differ as two seeds do."""
-    args = ["-m", "rnnkit", "train", task, "--quiet", "--max-steps", "20", "--batch-size", "5", "--hidden", "8",
-            "--dtype", "float64", "--eval-every", "20", "--seed", "1", "--dropout", "0"]
+    """copy's, caption's and translate's losses are masked, tag's counts real words: uneven weights (batch 5 on
+    2 ranks); classify, tag, caption and translate ranks each hold only their block of the training rows, and
+    build only their rows of each batch, however many of them fall to each rank. Validation is shared among
+    the ranks too (forecast's: the sums of the errors of each rank's origins). No dropout: each rank draws its
+    own masks (its own stream), so with dropout the runs differ as two seeds do."""
+    extra = [str(pairs_file(tmp_path / "pairs.tsv")) if a == "PAIRS" else a for a in ROW_TASKS[task]]
+    args = ["-m", "rnnkit", "train", task, *extra, "--quiet", "--max-steps", "20", "--batch-size", "5",
+            "--hidden", "8", "--dtype", "float64", "--eval-every", "20", "--seed", "1", "--dropout", "0"]
     one = run(0, args + ["--out", str(tmp_path / "one")])
     two = run(2, args + ["--out", str(tmp_path / "two")])
-    assert one.returncode == 0 and two.returncode == 0, two.stderr[-2000:]
+    assert one.returncode == 0 and two.returncode == 0, (one.stderr + two.stderr)[-2000:]
     assert_close(weights(tmp_path / "two"), weights(tmp_path / "one"), 1e-10)
     assert_same_validation(tmp_path / "two", tmp_path / "one", 1e-8)
 

@@ -198,11 +198,17 @@ def build_model(config: Config, spec: dict) -> Forecaster:
 # -- scoring ---------------------------------------------------------------------------------------------
 
 
+def rolling_origins(model: Forecaster, start: int, end: int) -> np.ndarray:
+    """The origins whose forecasts reach into rows [start, end)."""
+    return np.arange(max(start - model.horizon, model.first_origin), end - 1)
+
+
 def rolling(model: Forecaster, values: np.ndarray, start: int, end: int, season: int | None,
-            source: str = "the series") -> dict[str, np.ndarray]:
-    """Every rolling-origin forecast of rows [start, end): actual, model, naive and seasonal-naive (M,)."""
+            source: str = "the series", origins: np.ndarray | None = None) -> dict[str, np.ndarray]:
+    """Every rolling-origin forecast of rows [start, end): actual, model, naive and seasonal-naive (M,);
+    of the ``origins`` given only (a share of :func:`rolling_origins`), if given."""
     h = model.horizon
-    origins = np.arange(max(start - h, model.first_origin), end - 1)
+    origins = rolling_origins(model, start, end) if origins is None else origins
     pred = model.forecast(values[:end], origins, source)                             # (B, h)
     k = np.arange(1, h + 1)
     target = origins[:, None] + k                                                    # (B, h)
@@ -222,6 +228,12 @@ def errors(actual: np.ndarray, predicted: np.ndarray) -> dict[str, float | None]
     e = predicted - actual
     mape = None if np.any(actual == 0) else float(np.mean(np.abs(e / actual)) * 100)
     return {"mae": float(np.mean(np.abs(e))), "rmse": float(np.sqrt(np.mean(e * e))), "mape": mape}
+
+
+def error_sums(actual: np.ndarray, predicted: np.ndarray) -> list:
+    """[Σ|e|, Σe², M]: what MAE and RMSE of M forecasts are made of, to be added up over shares."""
+    e = predicted - actual
+    return [float(np.sum(np.abs(e))), float(np.sum(e * e)), int(e.size)]
 
 
 def score(forecasts: dict[str, np.ndarray], prefix: str = "") -> dict:
@@ -278,9 +290,16 @@ class ForecastObjective(RowShares):
         return float(loss), len(x)
 
     def evaluate(self) -> dict[str, float]:
-        f = rolling(self.model, self.series.values, self.train_end, self.test_start, None, self.series.source)
-        e = errors(f["actual"], f["model"])
-        return {"val_mae": e["mae"], "val_rmse": e["rmse"]}
+        """MAE and RMSE of the rolling forecasts of the validation rows, each rank forecasting from its share
+        of the origins, the sums of the errors added up."""
+        origins = rolling_origins(self.model, self.train_end, self.test_start)
+
+        def sums(part: slice) -> list:
+            f = rolling(self.model, self.series.values, self.train_end, self.test_start, None, self.series.source,
+                        origins[part])
+            return error_sums(f["actual"], f["model"])
+        absolute, squared, count = np.sum(self.each_share(len(origins), sums), axis=0)
+        return {"val_mae": float(absolute / count), "val_rmse": float(np.sqrt(squared / count))}
 
     def carried(self) -> dict[str, np.ndarray]:
         return {}

@@ -48,7 +48,7 @@ from rnnkit.data.vocab import PAD, UNK, Vocab
 from rnnkit.errors import DataError, RnnkitError, RunError
 from rnnkit.functional.losses import softmax_cross_entropy
 from rnnkit.tasks import driver
-from rnnkit.tasks.base import RowShares, make_recurrent, open_task_run, validation_size
+from rnnkit.tasks.base import HeldRows, make_recurrent, open_task_run, validation_size
 from rnnkit.tasks.driver import Plan, Recipe
 from rnnkit.tasks.seq2seq import ATTENTION_KINDS, BOS_ID, EOS_ID, PAD_ID, Seq2Seq
 from rnnkit.train.bleu import corpus_bleu, exact_match
@@ -253,24 +253,25 @@ def evaluate(model: Seq2Seq, paths: list[str]) -> dict:
 # -- training --------------------------------------------------------------------------------------------------
 
 
-class TranslateObjective(RowShares):
-    """Teacher-forced batches bucketed by length; greedy BLEU on the held-out pairs picks the best weights."""
+class TranslateObjective(HeldRows):
+    """Teacher-forced batches bucketed by length; greedy BLEU on the held-out pairs picks the best weights.
+    On several ranks each holds its block of the training pairs (:class:`~rnnkit.tasks.base.HeldRows`)."""
 
     metric, mode, unit = "val_bleu", "max", "tokens"
 
     def __init__(self, model: Seq2Seq, train: tuple[list, list], val: tuple[list, list], config: Config):
         self.model, self.config = model, config
-        self.src, self.tgt = train
+        self.held = {"src": train[0], "tgt": train[1]}
         self.val_sources, self.val_targets = val
         # batches sorted by target length first: the output layer, the costliest product, then pads little
-        self.lengths = np.array([1000 * len(t) + len(s) for s, t in zip(self.src, self.tgt)])
+        self.lengths = np.array([1000 * len(t) + len(s) for s, t in zip(*train)])
 
     def steps_per_epoch(self) -> int:
-        return -(-len(self.src) // self.config.batch_size)
+        return -(-len(self.lengths) // self.config.batch_size)
 
     def batches(self, rng):
-        for idx in bucket_batches(self.lengths, self.config.batch_size, rng):
-            yield make_batch([self.src[i] for i in idx], [self.tgt[i] for i in idx])
+        return self.held_batches(bucket_batches(self.lengths, self.config.batch_size, rng),
+                                 lambda rows: make_batch(self.rows("src", rows), self.rows("tgt", rows)))
 
     def start_epoch(self) -> None:
         pass
@@ -340,10 +341,11 @@ def prepare(config: Config, run: Run | None) -> Plan:
     a finished run is scored on the held-out pairs (written into a new run as heldout.tsv)."""
     model = _model_of_run(run, config) if run else None
     model, train_set, val, skipped = _model_and_splits(config, load_pairs(config.data), model)
+    n_train = len(train_set[0])  # the closure keeps the count, not the pairs (a rank holds its block only)
 
     def finish(run: Run, summary: dict) -> dict:
         return _final_scores(run, config, val) | {
-            "train_pairs": len(train_set[0]), "heldout_pairs": len(val[0]), "skipped_too_long": skipped,
+            "train_pairs": n_train, "heldout_pairs": len(val[0]), "skipped_too_long": skipped,
             "source_vocab": len(model.source_vocab), "target_vocab": len(model.target_vocab)}
 
     return Plan(TranslateObjective(model, train_set, val, config),
