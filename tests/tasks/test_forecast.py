@@ -11,6 +11,7 @@ import rnnkit as rk
 from rnnkit.cli.main import main
 from rnnkit.errors import DataError, RnnkitError
 from rnnkit.tasks import forecast
+from rnnkit.tasks.forecast_scoring import error_sums, errors
 from rnnkit.tasks.forecaster import Forecaster
 from tests.conftest import assert_interrupt_and_resume_exact
 
@@ -66,10 +67,11 @@ def test_scores_and_baselines_by_hand(tmp_path):
     np.testing.assert_array_equal(f["seasonal_naive"][:3], [y[36], y[36], y[37]])
     pred = model.forecast(values, [46])
     assert pred.shape == (1, 2) and f["model"][0] == pytest.approx(pred[0, 1], rel=1e-5)
-    e = forecast.errors(np.array([1.0, 2.0, 4.0]), np.array([2.0, 2.0, 1.0]))
+    e = errors(np.array([1.0, 2.0, 4.0]), np.array([2.0, 2.0, 1.0]))
     assert e == {"mae": pytest.approx(4 / 3), "rmse": pytest.approx(np.sqrt(10 / 3)),
                  "mape": pytest.approx(100 * 1.75 / 3)}
-    assert forecast.errors(np.array([0.0, 1.0]), np.array([1.0, 1.0]))["mape"] is None
+    assert errors(np.array([0.0, 1.0]), np.array([1.0, 1.0]))["mape"] is None
+    assert error_sums(np.array([1.0, 2.0, 4.0]), np.array([2.0, 2.0, 1.0])) == [4.0, 10.0, 3]  # Σ|e|, Σe², M
 
 
 def test_scaler_sees_the_training_rows_only(tmp_path):
