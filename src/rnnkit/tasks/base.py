@@ -136,9 +136,17 @@ class RowShares:
     def spread(self, items, compute):
         """``compute(items)`` with the work shared among the ranks: each runs ``compute`` on its share of
         ``items`` (its rows of the result, in order); the rows of all, joined, on every rank."""
-        if len(items) < self.world.size:
-            return compute(items)
-        return concat_shares(self.world, compute(items[share(len(items), self.world.rank, self.world.size)]), 0)
+        return self.joined(len(items), compute(self.val_share(items)))
+
+    def val_share(self, items):
+        """This rank's share of ``items`` (validation examples, a list or an array): all of them on one
+        process or when fewer than the ranks; a rank may keep only this share (:meth:`joined`, :meth:`each_share`)."""
+        return items if len(items) < self.world.size else items[share(len(items), self.world.rank, self.world.size)]
+
+    def joined(self, n: int, rows: np.ndarray) -> np.ndarray:
+        """Every rank's ``rows``, computed from its :meth:`val_share` of ``n`` items, joined in rank order, on
+        every rank."""
+        return rows if n < self.world.size else concat_shares(self.world, rows, 0)
 
     def each_share(self, n: int, compute) -> list:
         """``compute(part)`` of every rank's share ``part`` (a slice) of ``n`` items, in rank order, on every

@@ -276,9 +276,14 @@ class CaptionObjective(HeldRows):
         self.model.backward(dlogits)
         return float(loss), len(v)
 
+    def distribute(self, world) -> None:
+        """Keep this rank's block of the training pairs and its share of the validation vectors."""
+        super().distribute(world)
+        self.val_vectors = self.val_share(self.val_vectors).copy()  # the other rows can be freed
+
     def evaluate(self) -> dict[str, float]:
-        v, c = self.val_vectors, self.val_captions
-        s = scored(self.model, self.each_share(len(c), lambda part: caption_sums(self.model, v[part], c[part])), c)
+        v, c = self.val_vectors, self.val_captions  # v: this rank's share, the captions of all
+        s = scored(self.model, self.each_share(len(c), lambda part: caption_sums(self.model, v, c[part])), c)
         return {"val_loss": s["loss"], "val_exact": s["exact"], "val_token_accuracy": s["token_accuracy"]}
 
     def carried(self) -> dict[str, np.ndarray]:

@@ -50,7 +50,6 @@ from __future__ import annotations
 from argparse import SUPPRESS
 from collections import Counter
 from dataclasses import dataclass, field
-from functools import partial
 
 import numpy as np
 
@@ -224,8 +223,15 @@ class ClassifyObjective(HeldRows):
         self.model.backward(dlogits)
         return float(loss), len(y)
 
+    def distribute(self, world) -> None:
+        """Keep this rank's block of the training sequences and its share of the validation sequences."""
+        super().distribute(world)
+        seqs, y = self.val
+        self.val = self.val_share(seqs), y
+
     def evaluate(self) -> dict[str, float]:
-        s = scores(self.model, *self.val, logits_fn=lambda model, seqs: self.spread(seqs, partial(logits_of, model)))
+        n = len(self.val[1])  # each rank runs its share of the sequences; the labels of all are here
+        s = scores(self.model, *self.val, logits_fn=lambda model, seqs: self.joined(n, logits_of(model, seqs)))
         return {"val_loss": s["loss"], "val_accuracy": s["accuracy"], "val_macro_f1": s["macro_f1"]}
 
     def carried(self) -> dict[str, np.ndarray]:

@@ -218,6 +218,7 @@ class TagObjective(HeldRows):
                  rare: np.ndarray):
         self.model, self.config, self.rare = model, config, rare
         self.held, self.val = {"rows": train[0], "y": train[1]}, val
+        self.val_lengths = [len(r) for r in val[0]]  # of every validation sentence (a rank may hold its share)
         self.lengths = np.array([len(r) for r in train[0]])
         self.extras: dict = {}
 
@@ -249,11 +250,18 @@ class TagObjective(HeldRows):
     def weight(self, batch) -> int:
         return int(batch[1].sum())  # the loss is the mean over real words
 
+    def distribute(self, world) -> None:
+        """Keep this rank's block of the training sentences and its share of the validation sentences."""
+        super().distribute(world)
+        rows, y, gold = self.val
+        self.val = self.val_share(rows), y, gold
+
     def _shared_logits(self, model: Tagger, rows: list[np.ndarray]) -> list[np.ndarray]:
-        """:func:`logits_of`, each rank running its share of the sentences (their words' rows joined)."""
-        words = self.spread(rows, lambda part: np.concatenate(logits_of(model, part) or
-                                                              [np.zeros((0, len(model.tags)), model.dtype)]))
-        return np.split(words, np.cumsum([len(r) for r in rows])[:-1])
+        """:func:`logits_of` of every validation sentence, each rank running its share ``rows`` (their words'
+        rows joined)."""
+        words = self.joined(len(self.val_lengths), np.concatenate(logits_of(model, rows) or
+                                                                  [np.zeros((0, len(model.tags)), model.dtype)]))
+        return np.split(words, np.cumsum(self.val_lengths)[:-1])
 
     def train_step(self, batch) -> tuple[float, int]:
         x, lengths, y = batch

@@ -247,9 +247,14 @@ class TranslateObjective(HeldRows):
         self.model.backward(dlogits)
         return float(loss), int(tgt_len.sum())
 
+    def distribute(self, world) -> None:
+        """Keep this rank's block of the training pairs and its share of the held-out sources."""
+        super().distribute(world)
+        self.val_sources = self.val_share(self.val_sources)
+
     def evaluate(self) -> dict[str, float]:
-        sources = self.val_sources  # greedy; each rank translates its share
-        hyps = [h for part in self.each_share(len(sources), lambda p: translations(self.model, sources[p]))
+        sources = self.val_sources  # this rank's share; greedy; the translations of all ranks joined in order
+        hyps = [h for part in self.each_share(len(self.val_targets), lambda _: translations(self.model, sources))
                 for h in part]
         s = scored(hyps, self.val_targets)
         return {"val_bleu": s["bleu"], "val_exact_match": s["exact_match"]}
