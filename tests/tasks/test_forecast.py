@@ -11,8 +11,9 @@ import rnnkit as rk
 from rnnkit.cli.main import main
 from rnnkit.errors import DataError, RnnkitError
 from rnnkit.tasks import forecast
-from rnnkit.tasks.forecast_scoring import error_sums, errors
+from rnnkit.tasks.forecast_scoring import error_sums, errors, rolling
 from rnnkit.tasks.forecaster import Forecaster
+from rnnkit.train.distributed import World
 from tests.conftest import assert_interrupt_and_resume_exact
 
 
@@ -195,3 +196,37 @@ def test_a_forecast_that_overflows_prints_every_finite_step_then_stops_with_a_me
     assert 3 <= len(rows) < 3000
     assert f"leaves the range of float64 numbers at step {len(rows) + 1}" in captured.err
     assert f"the {len(rows)} steps before it are valid" in captured.err and "inf" not in captured.out
+
+
+class Gathering(World):
+    """Rank ``rank`` of 2 in one process: ``allgather`` records what this rank sends and returns it with
+    ``other``, what the other rank sent."""
+
+    size = 2
+
+    def __init__(self, rank: int, other=None):
+        self.rank, self.other = rank, other
+
+    def allgather(self, obj) -> list:
+        self.sent = obj
+        return [obj, self.other] if self.rank == 0 else [self.other, obj]
+
+
+def test_validation_split_between_two_ranks_is_one_process_validation(tmp_path):
+    """Each rank forecasts from its share of the validation origins; the sums of the errors, added up, give
+    one process's MAE and RMSE (the real two-rank run: tests/train/test_distributed_mpi.py)."""
+    config = tiny(tmp_path, window=6, dtype="float64")
+    config.data = [write_csv(tmp_path / "a.csv", n=60)]
+    objective = forecast.prepare(config, None).objective
+    objective.model.eval()
+    whole = objective.evaluate()
+    second = Gathering(1, other=[0.0, 0.0, 0])
+    objective.distribute(second)
+    objective.evaluate()                                      # rank 1's share: what it sends
+    first = Gathering(0, other=second.sent)
+    objective.distribute(first)
+    shared = objective.evaluate()
+    o = objective
+    points = len(rolling(o.model, o.series.values, o.train_end, o.test_start, None)["actual"])
+    assert first.sent[2] > 0 and second.sent[2] > 0 and first.sent[2] + second.sent[2] == points  # each its share
+    assert shared == pytest.approx(whole, rel=1e-12)

@@ -240,8 +240,7 @@ def pairs_file(path: Path) -> Path:
 
 # the data and options of each task's case (besides the shared ones below); PAIRS: the file pairs_file writes
 ROW_TASKS = {"copy": [], "tag": [], "caption": [], "classify": [], "adding": ["--lag", "10"],
-             "translate": ["PAIRS", "--embed", "8", "--beam", "1", "--min-count", "1", "--val-fraction", "0.2"],
-             "forecast": ["--window", "6"]}
+             "translate": ["PAIRS", "--embed", "8", "--beam", "1", "--min-count", "1", "--val-fraction", "0.2"]}
 
 
 @pytest.mark.parametrize("task", ROW_TASKS)
@@ -249,8 +248,8 @@ def test_row_sharing_tasks_match_one_process_too(tmp_path, task):
     """copy's, caption's and translate's losses are masked, tag's counts real words: uneven weights (batch 5 on
     2 ranks); classify, tag, caption and translate ranks each hold only their block of the training rows, and
     build only their rows of each batch, however many of them fall to each rank. Validation is shared among
-    the ranks too (forecast's: the sums of the errors of each rank's origins). No dropout: each rank draws its
-    own masks (its own stream), so with dropout the runs differ as two seeds do."""
+    the ranks too (forecast's split validation: in one process, tests/tasks/test_forecast.py). No dropout: each
+    rank draws its own masks (its own stream), so with dropout the runs differ as two seeds do."""
     extra = [str(pairs_file(tmp_path / "pairs.tsv")) if a == "PAIRS" else a for a in ROW_TASKS[task]]
     args = ["-m", "rnnkit", "train", task, *extra, "--quiet", "--max-steps", "20", "--batch-size", "5",
             "--hidden", "8", "--dtype", "float64", "--eval-every", "20", "--seed", "1", "--dropout", "0"]
