@@ -182,34 +182,6 @@ def test_a_two_rank_run_resumes_on_another_number_of_ranks(tmp_path, corpus, tra
     assert_close(weights(tmp_path / "run"), weights(trained(2, **RESUME)), 1e-10)
 
 
-@pytest.mark.skipif(not hasattr(signal, "SIGUSR1"), reason="SIGUSR1 is a POSIX signal")
-def test_sigusr1_to_the_launcher_stops_every_rank_after_the_same_step_and_resumes_exactly(tmp_path, corpus,
-                                                                                          trained):
-    """Open MPI forwards SIGUSR1 to every rank (Ctrl-C it turns into SIGTERM then SIGKILL): each asks for a stop,
-    which travels with the next Allreduce; the checkpoint is of the step they stopped after. Resumed to step 40,
-    it ends bit-identical to the uninterrupted 40-step run."""
-    out = tmp_path / "run"
-    proc = mpiexec(2, train_args(corpus, out, dtype="float64", max_steps=300, checkpoint_every=2))
-    deadline = time.monotonic() + 60
-    while manifest_step(out) < 2 and proc.poll() is None and time.monotonic() < deadline:
-        time.sleep(0.002)
-    assert proc.poll() is None, "the run finished before it could be stopped: give it more steps"
-    proc.send_signal(signal.SIGUSR1)
-    try:
-        _, err = proc.communicate(timeout=60)
-    finally:
-        if proc.poll() is None:
-            proc.terminate()   # the launcher stops its ranks: none is left running after a failure
-    assert proc.returncode == 130, err[-2000:]   # interrupted, as one process stopped by Ctrl-C exits
-    summary = json.loads((out / "summary.json").read_text())
-    assert summary["stopped"] == "interrupted" and 2 <= summary["steps"] < 40, summary["steps"]
-    assert manifest_step(out) == summary["steps"] and err.count("SIGUSR1: stopping after this step") == 1
-    resumed = run(2, ["-m", "rnnkit", "train", "--resume", str(out), "--max-steps", "40", "--quiet"])
-    assert resumed.returncode == 0, resumed.stderr[-2000:]
-    a, b = weights(out), weights(trained(2, dtype="float64", max_steps=40))
-    assert all(np.array_equal(a[k], b[k]) for k in a)
-
-
 def test_more_ranks_than_the_global_batch_is_refused_by_rank_0_and_writes_nothing(tmp_path, corpus):
     done = run(2, train_args(corpus, tmp_path / "r", batch_size=1))
     assert done.returncode != 0 and not (tmp_path / "r").exists()
@@ -285,4 +257,32 @@ def test_ranks_need_no_shared_filesystem(tmp_path, corpus, trained):
     assert again.returncode == 0, again.stderr[-2000:]
     assert not any(there.iterdir())   # nothing of the run on rank 1's side
     a, b = weights(here / "run"), weights(trained(2, dtype="float64", max_steps=40))
+    assert all(np.array_equal(a[k], b[k]) for k in a)
+
+
+@pytest.mark.skipif(not hasattr(signal, "SIGUSR1"), reason="SIGUSR1 is a POSIX signal")
+def test_sigusr1_to_the_launcher_stops_every_rank_after_the_same_step_and_resumes_exactly(tmp_path, corpus,
+                                                                                          trained):
+    """Open MPI forwards SIGUSR1 to every rank (Ctrl-C it turns into SIGTERM then SIGKILL): each asks for a stop,
+    which travels with the next Allreduce; the checkpoint is of the step they stopped after. Resumed to step 40,
+    it ends bit-identical to the uninterrupted 40-step run."""
+    out = tmp_path / "run"
+    proc = mpiexec(2, train_args(corpus, out, dtype="float64", max_steps=300, checkpoint_every=2))
+    deadline = time.monotonic() + 60
+    while manifest_step(out) < 2 and proc.poll() is None and time.monotonic() < deadline:
+        time.sleep(0.002)
+    assert proc.poll() is None, "the run finished before it could be stopped: give it more steps"
+    proc.send_signal(signal.SIGUSR1)
+    try:
+        _, err = proc.communicate(timeout=60)
+    finally:
+        if proc.poll() is None:
+            proc.terminate()   # the launcher stops its ranks: none is left running after a failure
+    assert proc.returncode == 130, err[-2000:]   # interrupted, as one process stopped by Ctrl-C exits
+    summary = json.loads((out / "summary.json").read_text())
+    assert summary["stopped"] == "interrupted" and 2 <= summary["steps"] < 40, summary["steps"]
+    assert manifest_step(out) == summary["steps"] and err.count("SIGUSR1: stopping after this step") == 1
+    resumed = run(2, ["-m", "rnnkit", "train", "--resume", str(out), "--max-steps", "40", "--quiet"])
+    assert resumed.returncode == 0, resumed.stderr[-2000:]
+    a, b = weights(out), weights(trained(2, dtype="float64", max_steps=40))
     assert all(np.array_equal(a[k], b[k]) for k in a)
