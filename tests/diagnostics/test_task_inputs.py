@@ -9,7 +9,7 @@ from rnnkit.cli.main import main
 from rnnkit.diagnostics.gates import inspect_stack
 from rnnkit.diagnostics.inputs import greedy_caption, open_model, probe, run_inputs, tagger_features
 from rnnkit.diagnostics.plotting import read_csv
-from rnnkit.tasks import caption, forecast, tag, translate
+from rnnkit.tasks import caption, forecast, tag, translate, translate_data
 
 PAIRS = [("i am hungry .", "j'ai faim ."), ("it is raining .", "il pleut ."), ("i am tired .", "je suis fatigué ."),
          ("where is the station ?", "où est la gare ?"), ("he is here .", "il est ici .")]
@@ -86,7 +86,7 @@ def test_translate_encoder_and_decoder(runs):
     np.testing.assert_allclose(_top_h(inspect_stack(enc.rnn, enc.x)), model.encoder.forward(enc.x)[0][0], atol=1e-5)
     dec = probe(model, task, "Where is the station?", part="decoder")
     made = translate.translate(model, "Where is the station?", beam=1)["translation"]
-    assert [w for w in dec.labels if w != "<eos>"] == translate.target_tokens(made)
+    assert [w for w in dec.labels if w != "<eos>"] == translate_data.target_tokens(made)
     _, state = model.encoder.forward(enc.x)
     expected, _ = model.decoder.forward(dec.x, state=state)                      # s_0 = h_S
     np.testing.assert_allclose(_top_h(inspect_stack(dec.rnn, dec.x, dec.state0)), expected[0], atol=1e-5)

@@ -114,7 +114,7 @@ def test_refused():
 
 
 def test_translate_run_through_the_cli(tmp_path, capsys):
-    from rnnkit.tasks import translate
+    from rnnkit.tasks import translate, translate_data
 
     pairs = [("i am hungry .", "j'ai faim ."), ("it is raining .", "il pleut ."), ("he is here .", "il est ici ."),
              ("where is the station ?", "où est la gare ?"), ("i am cold .", "j'ai froid ."),
@@ -132,7 +132,7 @@ def test_translate_run_through_the_cli(tmp_path, capsys):
     assert sorted(p.name for p in tmp_path.glob("mt*")) == ["mt.decoder.onnx", "mt.encoder.onnx"]
     model = rk.load(run)
     protos = {part: onnx.load(str(tmp_path / f"mt.{part}.onnx")) for part in ("encoder", "decoder")}
-    sources = [model.source_vocab.encode(translate.source_tokens(t))
+    sources = [model.source_vocab.encode(translate_data.source_tokens(t))
                for t in ("I am hungry.", "Where is the station here?", "It is cold.")]
     assert decodes_like_the_model(protos, model, sources, 10).shape[0] == 3
     assert main(["export", run, str(tmp_path / "s.onnx"), "--state"]) == 2

@@ -9,10 +9,12 @@ import pytest
 
 import rnnkit as rk
 from rnnkit.cli.main import main
-from rnnkit.errors import RunError
+from rnnkit.data.batching import bucket_batches
+from rnnkit.errors import RnnkitError, RunError
 from rnnkit.tasks import TASKS
-from rnnkit.tasks.base import check_config_fits_weights, make_recurrent, variant_options
+from rnnkit.tasks.base import HeldRows, check_config_fits_weights, make_recurrent, variant_options
 from rnnkit.train.config import TrainConfig
+from rnnkit.train.distributed import World
 from rnnkit.train.run import Run
 
 TINY = ["--hidden", "4", "--embed", "4", "--batch-size", "4", "--max-steps", "2", "--quiet"]
@@ -80,3 +82,56 @@ def test_evaluate_and_an_export_that_names_the_option_its_format_cannot_express(
     assert "layer_norm: torch.nn has no such option" in capsys.readouterr().err
     assert not (tmp_path / "model.safetensors").exists()
     np.testing.assert_equal(rk.load(out).rnn.variants.layer_norm, True)
+
+
+class Rank(World):
+    """Rank ``rank`` of ``size`` in one process; the others' allgathered values are ``others`` (default: this
+    rank's)."""
+
+    def __init__(self, rank: int, size: int, others=None):
+        self.rank, self.size, self.others = rank, size, others
+
+    def allgather(self, obj) -> list:
+        return [obj if self.others is None else self.others] * self.rank + [obj] + \
+            [obj if self.others is None else self.others] * (self.size - self.rank - 1)
+
+
+class Sequences(HeldRows):
+    """Bucketed batches of variable-length sequences, as classify's, the rows built being (id, length) pairs."""
+
+    def __init__(self, lengths: list[int], batch_size: int):
+        self.lengths, self.batch_size = np.array(lengths), batch_size
+        self.held = {"seq": [np.full(n, i) for i, n in enumerate(lengths)], "y": np.arange(len(lengths)) * 10}
+
+    def batches(self, rng):
+        return self.held_batches(bucket_batches(self.lengths, self.batch_size, rng, pool=2),
+                                 lambda rows: [(int(s[0]), len(s), int(y)) for s, y in
+                                               zip(self.rows("seq", rows), self.rows("y", rows))])
+
+    def weight(self, batch) -> int:
+        return len(batch)
+
+
+def test_held_rows_ranks_keep_their_block_and_build_together_the_batches_of_one_process():
+    lengths = [3, 1, 4, 1, 5, 9, 2, 6, 5, 3, 5]
+    one, ranks = Sequences(lengths, 4), [Sequences(lengths, 4) for _ in range(3)]
+    for r, objective in enumerate(ranks):
+        objective.distribute(Rank(r, 3))
+    assert [len(o.held["seq"]) for o in ranks] == [4, 4, 3] and [o.start for o in ranks] == [0, 4, 8]
+    empty = 0
+    for epoch in range(5):
+        whole = list(one.batches(np.random.default_rng(epoch)))
+        parts = zip(*(o.batches(np.random.default_rng(epoch)) for o in ranks))
+        for batch, shares in zip(whole, parts, strict=True):
+            assert sorted(row for part in shares if part is not None for row in part) == sorted(batch)
+            assert all(part is None or all(o.start <= i < o.start + len(o.held["seq"]) for i, _, _ in part)
+                       for o, part in zip(ranks, shares))
+            empty += sum(part is None for part in shares)
+            assert all(o.share(part)[1] == (0 if part is None else len(part)) for o, part in zip(ranks, shares))
+        assert batch == [(i, lengths[i], 10 * i) for i, _, _ in batch]
+    assert empty > 0  # some rank held none of a batch's rows: it trains on nothing for that step
+
+
+def test_held_rows_refuse_ranks_that_read_other_rows():
+    with pytest.raises(RnnkitError, match=r"rank\(s\) 1 of 2 read other training rows"):
+        Sequences([3, 1, 4], 2).distribute(Rank(0, 2, others="another digest"))

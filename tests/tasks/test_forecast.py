@@ -11,7 +11,9 @@ import rnnkit as rk
 from rnnkit.cli.main import main
 from rnnkit.errors import DataError, RnnkitError
 from rnnkit.tasks import forecast
+from rnnkit.tasks.forecast_scoring import error_sums, errors, rolling
 from rnnkit.tasks.forecaster import Forecaster
+from rnnkit.train.distributed import World
 from tests.conftest import assert_interrupt_and_resume_exact
 
 
@@ -66,10 +68,11 @@ def test_scores_and_baselines_by_hand(tmp_path):
     np.testing.assert_array_equal(f["seasonal_naive"][:3], [y[36], y[36], y[37]])
     pred = model.forecast(values, [46])
     assert pred.shape == (1, 2) and f["model"][0] == pytest.approx(pred[0, 1], rel=1e-5)
-    e = forecast.errors(np.array([1.0, 2.0, 4.0]), np.array([2.0, 2.0, 1.0]))
+    e = errors(np.array([1.0, 2.0, 4.0]), np.array([2.0, 2.0, 1.0]))
     assert e == {"mae": pytest.approx(4 / 3), "rmse": pytest.approx(np.sqrt(10 / 3)),
                  "mape": pytest.approx(100 * 1.75 / 3)}
-    assert forecast.errors(np.array([0.0, 1.0]), np.array([1.0, 1.0]))["mape"] is None
+    assert errors(np.array([0.0, 1.0]), np.array([1.0, 1.0]))["mape"] is None
+    assert error_sums(np.array([1.0, 2.0, 4.0]), np.array([2.0, 2.0, 1.0])) == [4.0, 10.0, 3]  # Σ|e|, Σe², M
 
 
 def test_scaler_sees_the_training_rows_only(tmp_path):
@@ -193,3 +196,37 @@ def test_a_forecast_that_overflows_prints_every_finite_step_then_stops_with_a_me
     assert 3 <= len(rows) < 3000
     assert f"leaves the range of float64 numbers at step {len(rows) + 1}" in captured.err
     assert f"the {len(rows)} steps before it are valid" in captured.err and "inf" not in captured.out
+
+
+class Gathering(World):
+    """Rank ``rank`` of 2 in one process: ``allgather`` records what this rank sends and returns it with
+    ``other``, what the other rank sent."""
+
+    size = 2
+
+    def __init__(self, rank: int, other=None):
+        self.rank, self.other = rank, other
+
+    def allgather(self, obj) -> list:
+        self.sent = obj
+        return [obj, self.other] if self.rank == 0 else [self.other, obj]
+
+
+def test_validation_split_between_two_ranks_is_one_process_validation(tmp_path):
+    """Each rank forecasts from its share of the validation origins; the sums of the errors, added up, give
+    one process's MAE and RMSE (the real two-rank run: tests/train/test_distributed_mpi.py)."""
+    config = tiny(tmp_path, window=6, dtype="float64")
+    config.data = [write_csv(tmp_path / "a.csv", n=60)]
+    objective = forecast.prepare(config, None).objective
+    objective.model.eval()
+    whole = objective.evaluate()
+    second = Gathering(1, other=[0.0, 0.0, 0])
+    objective.distribute(second)
+    objective.evaluate()                                      # rank 1's share: what it sends
+    first = Gathering(0, other=second.sent)
+    objective.distribute(first)
+    shared = objective.evaluate()
+    o = objective
+    points = len(rolling(o.model, o.series.values, o.train_end, o.test_start, None)["actual"])
+    assert first.sent[2] > 0 and second.sent[2] > 0 and first.sent[2] + second.sent[2] == points  # each its share
+    assert shared == pytest.approx(whole, rel=1e-12)

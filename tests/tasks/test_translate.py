@@ -14,7 +14,7 @@ import pytest
 import rnnkit as rk
 from rnnkit.cli.main import main
 from rnnkit.errors import DataError, RnnkitError
-from rnnkit.tasks import translate
+from rnnkit.tasks import translate, translate_data
 from rnnkit.tasks.seq2seq import Seq2Seq
 from rnnkit.train.run import Run
 from tests.conftest import assert_interrupt_and_resume_exact
@@ -141,20 +141,20 @@ def test_bad_input_is_refused_before_anything_is_written(tmp_path, capsys):
 
 
 def test_heldout_split_is_fixed_random_and_not_the_tail():
-    train_idx, val_idx = translate.split_indices(60000, 0.05)
+    train_idx, val_idx = translate_data.split_indices(60000, 0.05)
     assert len(val_idx) == 3000 and len(np.union1d(train_idx, val_idx)) == 60000
-    np.testing.assert_array_equal(val_idx, translate.split_indices(60000, 0.05)[1])
+    np.testing.assert_array_equal(val_idx, translate_data.split_indices(60000, 0.05)[1])
     assert val_idx.min() < 1000 and val_idx.max() > 59000      # spread over the length-sorted file
     assert abs(np.mean(val_idx) - 30000) < 2000
 
 
 def test_bundled_pairs_and_attribution():
-    pairs = translate.bundled_pairs()
+    pairs = translate_data.bundled_pairs()
     assert len(pairs.sources) == 60000 and (pairs.sources[0], pairs.targets[0]) == ("Go.", "Va !")
     folder = resources.files("rnnkit.datasets").joinpath("translation")
     notice = folder.joinpath("ATTRIBUTION.txt").read_text(encoding="utf-8")
     assert "CC BY 2.0 FR" in notice and "tatoeba.org" in notice and "manythings.org" in notice
-    assert gzip.decompress(folder.joinpath(translate.BUNDLED).read_bytes()).count(b"\n") == 60000
+    assert gzip.decompress(folder.joinpath(translate_data.BUNDLED).read_bytes()).count(b"\n") == 60000
 
 
 @pytest.mark.parametrize("penalty", [float("nan"), float("inf"), -1.0, "1"])

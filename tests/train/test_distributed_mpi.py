@@ -196,16 +196,38 @@ def test_ranks_with_different_options_are_refused_before_anything_is_written(tmp
     assert "rank(s) 1 of 2 see a different configuration or different data files" in proc.stderr
 
 
-@pytest.mark.parametrize("task", ["copy", "tag", "caption"])
+def pairs_file(path: Path) -> Path:
+    """60 made-up English-French pairs of 2-5 words: a translate run of seconds."""
+    rng = np.random.default_rng(0)
+    en = "i you he she we they see like eat want the a red big cat dog fish bird house car".split()
+    fr = ("je tu il elle nous ils vois aime mange veux le un rouge grand chat chien poisson oiseau maison "
+          "voiture").split()
+    lines = []
+    for _ in range(60):
+        words = rng.integers(len(en), size=rng.integers(2, 6))
+        lines.append(" ".join(en[i] for i in words) + ".\t" + " ".join(fr[i] for i in words) + ".")
+    path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    return path
+
+
+# the data and options of each task's case (besides the shared ones below); PAIRS: the file pairs_file writes
+ROW_TASKS = {"copy": [], "tag": [], "caption": [], "classify": [], "adding": ["--lag", "10"],
+             "translate": ["PAIRS", "--embed", "8", "--beam", "1", "--min-count", "1", "--val-fraction", "0.2"]}
+
+
+@pytest.mark.parametrize("task", ROW_TASKS)
 def test_row_sharing_tasks_match_one_process_too(tmp_path, task):
-    """copy's and caption's losses are masked, tag's counts real words: uneven weights (batch 5 on 2 ranks);
-    their validation is shared among the ranks too. No dropout: each rank draws its own masks (its own
-    stream), so with dropout the runs differ as two seeds do."""
-    args = ["-m", "rnnkit", "train", task, "--quiet", "--max-steps", "20", "--batch-size", "5", "--hidden", "8",
-            "--dtype", "float64", "--eval-every", "20", "--seed", "1", "--dropout", "0"]
+    """copy's, caption's and translate's losses are masked, tag's counts real words: uneven weights (batch 5 on
+    2 ranks); classify, tag, caption and translate ranks each hold only their block of the training rows, and
+    build only their rows of each batch, however many of them fall to each rank. Validation is shared among
+    the ranks too (forecast's split validation: in one process, tests/tasks/test_forecast.py). No dropout: each
+    rank draws its own masks (its own stream), so with dropout the runs differ as two seeds do."""
+    extra = [str(pairs_file(tmp_path / "pairs.tsv")) if a == "PAIRS" else a for a in ROW_TASKS[task]]
+    args = ["-m", "rnnkit", "train", task, *extra, "--quiet", "--max-steps", "20", "--batch-size", "5",
+            "--hidden", "8", "--dtype", "float64", "--eval-every", "20", "--seed", "1", "--dropout", "0"]
     one = run(0, args + ["--out", str(tmp_path / "one")])
     two = run(2, args + ["--out", str(tmp_path / "two")])
-    assert one.returncode == 0 and two.returncode == 0, two.stderr[-2000:]
+    assert one.returncode == 0 and two.returncode == 0, (one.stderr + two.stderr)[-2000:]
     assert_close(weights(tmp_path / "two"), weights(tmp_path / "one"), 1e-10)
     assert_same_validation(tmp_path / "two", tmp_path / "one", 1e-8)
 
@@ -235,4 +257,32 @@ def test_ranks_need_no_shared_filesystem(tmp_path, corpus, trained):
     assert again.returncode == 0, again.stderr[-2000:]
     assert not any(there.iterdir())   # nothing of the run on rank 1's side
     a, b = weights(here / "run"), weights(trained(2, dtype="float64", max_steps=40))
+    assert all(np.array_equal(a[k], b[k]) for k in a)
+
+
+@pytest.mark.skipif(not hasattr(signal, "SIGUSR1"), reason="SIGUSR1 is a POSIX signal")
+def test_sigusr1_to_the_launcher_stops_every_rank_after_the_same_step_and_resumes_exactly(tmp_path, corpus,
+                                                                                          trained):
+    """Open MPI forwards SIGUSR1 to every rank (Ctrl-C it turns into SIGTERM then SIGKILL): each asks for a stop,
+    which travels with the next Allreduce; the checkpoint is of the step they stopped after. Resumed to step 40,
+    it ends bit-identical to the uninterrupted 40-step run."""
+    out = tmp_path / "run"
+    proc = mpiexec(2, train_args(corpus, out, dtype="float64", max_steps=300, checkpoint_every=2))
+    deadline = time.monotonic() + 60
+    while manifest_step(out) < 2 and proc.poll() is None and time.monotonic() < deadline:
+        time.sleep(0.002)
+    assert proc.poll() is None, "the run finished before it could be stopped: give it more steps"
+    proc.send_signal(signal.SIGUSR1)
+    try:
+        _, err = proc.communicate(timeout=60)
+    finally:
+        if proc.poll() is None:
+            proc.terminate()   # the launcher stops its ranks: none is left running after a failure
+    assert proc.returncode == 130, err[-2000:]   # interrupted, as one process stopped by Ctrl-C exits
+    summary = json.loads((out / "summary.json").read_text())
+    assert summary["stopped"] == "interrupted" and 2 <= summary["steps"] < 40, summary["steps"]
+    assert manifest_step(out) == summary["steps"] and err.count("SIGUSR1: stopping after this step") == 1
+    resumed = run(2, ["-m", "rnnkit", "train", "--resume", str(out), "--max-steps", "40", "--quiet"])
+    assert resumed.returncode == 0, resumed.stderr[-2000:]
+    a, b = weights(out), weights(trained(2, dtype="float64", max_steps=40))
     assert all(np.array_equal(a[k], b[k]) for k in a)

@@ -139,8 +139,9 @@ def _train(args, world) -> int:
         names = {f.name for f in fields(task.Config)}
         config = task.Config(**{k: v for k, v in vars(args).items() if k in names})
         summary = task.train(config, world=world)
-    if world.root:
-        _write_curves(summary["run"], quiet=getattr(args, "quiet", False))
+    # the other ranks wait for rank 0's last writes: one that exits first with 130 (interrupted) would have
+    # the launcher kill rank 0 in the middle of them
+    world.on_root(lambda: _write_curves(summary["run"], quiet=getattr(args, "quiet", False)))
     return 130 if summary["stopped"] == "interrupted" else 0
 
 

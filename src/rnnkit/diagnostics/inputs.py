@@ -310,7 +310,7 @@ def _caption_batch(model, T: int, batch: int, rng) -> np.ndarray:
 
 def _translate_probe(model, text: str, part: str, source: str) -> Probe:
     from rnnkit.tasks.seq2seq import BOS_ID
-    from rnnkit.tasks.translate import source_tokens
+    from rnnkit.tasks.translate_data import source_tokens
 
     tokens = source_tokens(text)[:model.config.max_length]
     if not tokens:
@@ -334,7 +334,7 @@ def _source_windows(run, model, T: int, batch: int, rng) -> np.ndarray:
     """(B, T) source ids: windows of the run's held-out sources, one after another, else random tokens."""
     from rnnkit.data.pairs import read_pairs
     from rnnkit.tasks.base import open_run
-    from rnnkit.tasks.translate import source_tokens
+    from rnnkit.tasks.translate_data import source_tokens
 
     try:
         pairs = read_pairs([str(open_run(run)[0].file("heldout.tsv"))])

@@ -7,9 +7,12 @@ dataclass (a :class:`~rnnkit.train.config.TrainConfig` with task fields), a
 call that the ``rnnkit train TASK`` command makes, handed to :func:`rnnkit.tasks.driver.train`),
 a ``load(run) -> model`` function and ``add_arguments(parser)`` for its command-line options.
 Its objective shares each batch among several ranks with :class:`RowShares` (or its own
-``distribute``/``share``, as charlm's streams do).
+``distribute``/``share``, as charlm's streams do); with :class:`HeldRows` each rank also keeps only its
+block of the training rows.
 """
 from __future__ import annotations
+
+import hashlib
 
 import numpy as np
 
@@ -17,7 +20,7 @@ from rnnkit.errors import DataError, RunError
 from rnnkit.nn.recurrent import GRU, LSTM, RNN, Recurrent
 from rnnkit.train.checkpoint import tensor_shapes
 from rnnkit.train.config import VARIANT_FIELDS, TrainConfig
-from rnnkit.train.distributed import SINGLE, World, concat_shares, share
+from rnnkit.train.distributed import SINGLE, World, concat_shares, same_everywhere, share
 from rnnkit.train.run import Run
 
 
@@ -133,9 +136,17 @@ class RowShares:
     def spread(self, items, compute):
         """``compute(items)`` with the work shared among the ranks: each runs ``compute`` on its share of
         ``items`` (its rows of the result, in order); the rows of all, joined, on every rank."""
-        if len(items) < self.world.size:
-            return compute(items)
-        return concat_shares(self.world, compute(items[share(len(items), self.world.rank, self.world.size)]), 0)
+        return self.joined(len(items), compute(self.val_share(items)))
+
+    def val_share(self, items):
+        """This rank's share of ``items`` (validation examples, a list or an array): all of them on one
+        process or when fewer than the ranks; a rank may keep only this share (:meth:`joined`, :meth:`each_share`)."""
+        return items if len(items) < self.world.size else items[share(len(items), self.world.rank, self.world.size)]
+
+    def joined(self, n: int, rows: np.ndarray) -> np.ndarray:
+        """Every rank's ``rows``, computed from its :meth:`val_share` of ``n`` items, joined in rank order, on
+        every rank."""
+        return rows if n < self.world.size else concat_shares(self.world, rows, 0)
 
     def each_share(self, n: int, compute) -> list:
         """``compute(part)`` of every rank's share ``part`` (a slice) of ``n`` items, in rank order, on every
@@ -143,3 +154,52 @@ class RowShares:
         if n < self.world.size:
             return [compute(slice(None))]
         return self.world.allgather(compute(share(n, self.world.rank, self.world.size)))
+
+
+class HeldRows(RowShares):
+    """Data parallel where each rank holds only its block of the training rows, so that the examples
+    a rank keeps shrink as ranks grow.
+
+    The objective keeps its training rows in ``self.held`` (columns: lists or arrays, one entry per
+    training row) and ``self.lengths`` (one number per row, of all N rows: what the batches are drawn
+    from). Every rank draws the same global batches of row indices as one process does; on R ranks,
+    rank r keeps only the rows share(N, r, R) and builds, of each global batch, the rows it holds
+    (:meth:`mine`): an uneven share, perhaps none, which the weighted Allreduce averages exactly
+    (:mod:`rnnkit.train.distributed`). Memory per rank: N/R rows and N lengths."""
+
+    start = 0  # the first training row held here
+
+    def distribute(self, world: World) -> None:
+        """Keep this rank's block of the training rows; every rank must have drawn the same rows."""
+        super().distribute(world)
+        digest = hashlib.sha256(np.ascontiguousarray(self.lengths, dtype=np.int64).tobytes()).hexdigest()
+        same_everywhere(world, digest, "read other training rows (their lengths differ)",
+                        "give every process the same data files and the same rnnkit")
+        part = share(len(self.lengths), world.rank, world.size)
+        self.held = {k: v[part].copy() for k, v in self.held.items()}  # the other rows can be freed
+        self.start = part.start
+
+    def holds(self, idx: np.ndarray) -> np.ndarray:
+        """(len(idx),) bool: which of the training rows ``idx`` this rank holds (all on one process)."""
+        n = len(next(iter(self.held.values())))
+        return (idx >= self.start) & (idx < self.start + n)
+
+    def mine(self, idx: np.ndarray) -> np.ndarray:
+        """The rows of ``idx`` (indices of training rows) that this rank holds, in their order in ``idx``."""
+        return idx[self.holds(idx)]
+
+    def held_batches(self, index_batches, build):
+        """``build(rows)`` of the rows held here of each global batch of ``index_batches`` (all of them on one
+        process), in order; None for a batch of which this rank holds none."""
+        for idx in index_batches:
+            mine = self.mine(idx)
+            yield build(mine) if len(mine) else None
+
+    def rows(self, name: str, idx: np.ndarray):
+        """The held column ``name``'s entries of the training rows ``idx`` (held here: see :meth:`mine`)."""
+        column = self.held[name]
+        return column[idx - self.start] if isinstance(column, np.ndarray) else [column[i - self.start] for i in idx]
+
+    def share(self, batch) -> tuple:
+        """The batch that :meth:`batches` built of this rank's rows (None if it holds none), its weight."""
+        return batch, 0 if batch is None else self.weight(batch)

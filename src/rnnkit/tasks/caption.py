@@ -52,7 +52,7 @@ from rnnkit.data.vocab import EOS, PAD, UNK, Vocab
 from rnnkit.errors import DataError, RnnkitError, RunError
 from rnnkit.functional.losses import softmax_cross_entropy
 from rnnkit.tasks import driver
-from rnnkit.tasks.base import RowShares, fit_scaler, make_recurrent, open_task_run, split_indices
+from rnnkit.tasks.base import HeldRows, fit_scaler, make_recurrent, open_task_run, split_indices
 from rnnkit.tasks.captioner import BOS, Captioner, tokenize
 from rnnkit.tasks.driver import Plan, Recipe
 from rnnkit.train.config import TrainConfig
@@ -238,15 +238,16 @@ def scored(model: Captioner, parts: list, captions: list[str]) -> dict:
 # -- training --------------------------------------------------------------------------------------------
 
 
-class CaptionObjective(RowShares):
-    """Shuffled batches of (vector, caption) pairs, teacher forcing; greedy exact match on validation."""
+class CaptionObjective(HeldRows):
+    """Shuffled batches of (vector, caption) pairs, teacher forcing; greedy exact match on validation.
+    On several ranks each holds its block of the training pairs (:class:`~rnnkit.tasks.base.HeldRows`)."""
 
     metric, mode, unit = "val_exact", "max", "captions"
 
     def __init__(self, model: Captioner, vectors: np.ndarray, captions: list[str], train_idx, val_idx, config):
         self.model, self.config = model, config
-        self.v = model.scale(vectors)                                               # (N, D)
-        self.captions, self.train_idx, self.val_idx = captions, train_idx, val_idx
+        self.held = {"v": model.scale(vectors[train_idx]), "captions": [captions[i] for i in train_idx]}  # (N, D)
+        self.lengths = np.array([len(c) for c in self.held["captions"]])  # (N,) characters: the ranks check them
         self.val_vectors, self.val_captions = vectors[val_idx], [captions[i] for i in val_idx]
         self.extras: dict = {}
 
@@ -255,13 +256,14 @@ class CaptionObjective(RowShares):
         return dict(self.extras)
 
     def steps_per_epoch(self) -> int:
-        return -(-len(self.train_idx) // self.config.batch_size)
+        return -(-len(self.lengths) // self.config.batch_size)
 
     def batches(self, rng):
-        order = rng.permutation(self.train_idx)
-        for i in range(0, len(order), self.config.batch_size):
-            idx = order[i:i + self.config.batch_size]
-            yield (self.v[idx], *teacher_forcing(self.model, [self.captions[j] for j in idx]))
+        order = rng.permutation(len(self.lengths))
+        B = self.config.batch_size
+        return self.held_batches((order[i:i + B] for i in range(0, len(order), B)),
+                                 lambda rows: (self.rows("v", rows),
+                                               *teacher_forcing(self.model, self.rows("captions", rows))))
 
     def start_epoch(self) -> None:
         pass
@@ -275,9 +277,14 @@ class CaptionObjective(RowShares):
         self.model.backward(dlogits)
         return float(loss), len(v)
 
+    def distribute(self, world) -> None:
+        """Keep this rank's block of the training pairs and its share of the validation vectors."""
+        super().distribute(world)
+        self.val_vectors = self.val_share(self.val_vectors).copy()  # the other rows can be freed
+
     def evaluate(self) -> dict[str, float]:
-        v, c = self.val_vectors, self.val_captions
-        s = scored(self.model, self.each_share(len(c), lambda part: caption_sums(self.model, v[part], c[part])), c)
+        v, c = self.val_vectors, self.val_captions  # v: this rank's share, the captions of all
+        s = scored(self.model, self.each_share(len(c), lambda part: caption_sums(self.model, v, c[part])), c)
         return {"val_loss": s["loss"], "val_exact": s["exact"], "val_token_accuracy": s["token_accuracy"]}
 
     def carried(self) -> dict[str, np.ndarray]:

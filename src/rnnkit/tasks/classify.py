@@ -50,7 +50,6 @@ from __future__ import annotations
 from argparse import SUPPRESS
 from collections import Counter
 from dataclasses import dataclass, field
-from functools import partial
 
 import numpy as np
 
@@ -61,7 +60,7 @@ from rnnkit.data.tables import Labelled, label_order
 from rnnkit.data.vocab import PAD, UNK, Vocab, words
 from rnnkit.errors import DataError, RnnkitError, RunError
 from rnnkit.tasks import driver
-from rnnkit.tasks.base import RowShares, fit_scaler, make_recurrent, open_task_run
+from rnnkit.tasks.base import HeldRows, fit_scaler, make_recurrent, open_task_run
 from rnnkit.tasks.classifier import Classifier, check_features, named_inputs
 from rnnkit.tasks.driver import Plan, Recipe
 from rnnkit.tasks.labelled_data import VAL_SPLITS, read_data, split_data, split_name
@@ -193,24 +192,27 @@ def scores(model: Classifier, seqs: list[np.ndarray], y: np.ndarray, logits_fn=l
 # -- training ------------------------------------------------------------------------------------------------
 
 
-class ClassifyObjective(RowShares):
-    """Padded, length-bucketed batches of whole sequences; validation accuracy for the best weights."""
+class ClassifyObjective(HeldRows):
+    """Padded, length-bucketed batches of whole sequences; validation accuracy for the best weights.
+    On several ranks each holds its block of the training sequences (:class:`~rnnkit.tasks.base.HeldRows`)."""
 
     metric, mode, unit = "val_accuracy", "max", "examples"
 
     def __init__(self, model: Classifier, train: tuple[list, np.ndarray], val: tuple[list, np.ndarray], config):
         self.model, self.config = model, config
-        (self.seqs, self.y), self.val = train, val
-        self.lengths = np.array([len(s) for s in self.seqs])
+        self.held, self.val = {"seqs": train[0], "y": train[1]}, val
+        self.lengths = np.array([len(s) for s in train[0]])
         self.extras: dict = {}
 
     def steps_per_epoch(self) -> int:
-        return -(-len(self.seqs) // self.config.batch_size)
+        return -(-len(self.lengths) // self.config.batch_size)
 
     def batches(self, rng):
-        for idx in bucket_batches(self.lengths, self.config.batch_size, rng):
-            x, lengths = pad_sequences([self.seqs[i] for i in idx])
-            yield x, lengths, self.y[idx]
+        return self.held_batches(bucket_batches(self.lengths, self.config.batch_size, rng), self._batch)
+
+    def _batch(self, rows: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        x, lengths = pad_sequences(self.rows("seqs", rows))
+        return x, lengths, self.rows("y", rows)
 
     def start_epoch(self) -> None:
         pass
@@ -221,8 +223,15 @@ class ClassifyObjective(RowShares):
         self.model.backward(dlogits)
         return float(loss), len(y)
 
+    def distribute(self, world) -> None:
+        """Keep this rank's block of the training sequences and its share of the validation sequences."""
+        super().distribute(world)
+        seqs, y = self.val
+        self.val = self.val_share(seqs), y
+
     def evaluate(self) -> dict[str, float]:
-        s = scores(self.model, *self.val, logits_fn=lambda model, seqs: self.spread(seqs, partial(logits_of, model)))
+        n = len(self.val[1])  # each rank runs its share of the sequences; the labels of all are here
+        s = scores(self.model, *self.val, logits_fn=lambda model, seqs: self.joined(n, logits_of(model, seqs)))
         return {"val_loss": s["loss"], "val_accuracy": s["accuracy"], "val_macro_f1": s["macro_f1"]}
 
     def carried(self) -> dict[str, np.ndarray]:
@@ -355,7 +364,8 @@ def add_arguments(parser) -> None:
                                       "the shuffled examples)"),
         "val_split": (dict(choices=VAL_SPLITS), "without --val: hold out random examples, or whole texts and their "
                                                 "phrases (phrases); auto does the latter when more than 5%% of random "
-                                                f"validation texts occur inside training texts (default {d.val_split})"),
+                                                "validation texts occur inside training texts "
+                                                f"(default {d.val_split})"),
         "tokens": (dict(choices=("word", "char")), f"model words or characters (default {d.tokens})"),
         "text_col": (dict(metavar="COL"), "the text column: a header name or a 0-based index "
                                           "(default: a column named text, sentence, review... or 0)"),

@@ -109,9 +109,7 @@ def _check_world(world: World, recipe: Recipe, config: TrainConfig, data_files: 
                           f"(--batch-size is the global batch, shared among them); give a larger one or fewer "
                           f"processes")
     mine = {"task": recipe.name, "config": config.to_dict(), "data_files": data_files}
-    digests = world.allgather(hashlib.sha256(json.dumps(mine, sort_keys=True).encode()).hexdigest())
-    differ = [rank for rank, digest in enumerate(digests) if digest != digests[0]]
-    if differ:
-        raise RnnkitError(f"rank(s) {', '.join(map(str, differ))} of {world.size} see a different configuration or "
-                          f"different data files than rank 0 (their SHA-256 of the options and of the data "
-                          f"differ): give every process the same options and the same files")
+    distributed.same_everywhere(world, hashlib.sha256(json.dumps(mine, sort_keys=True).encode()).hexdigest(),
+                                "see a different configuration or different data files (their SHA-256 of the "
+                                "options and of the data differ)",
+                                "give every process the same options and the same files")

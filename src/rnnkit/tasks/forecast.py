@@ -47,29 +47,26 @@ from __future__ import annotations
 
 from argparse import SUPPRESS
 from dataclasses import dataclass, field
-from importlib import resources
-from pathlib import Path
 from typing import Iterator
 
 import numpy as np
 
-from rnnkit.data.series import Clock, Series, read_series
+from rnnkit.data.series import Clock, Series
 from rnnkit.errors import DataError, RnnkitError, RunError
 from rnnkit.functional.losses import mse
 from rnnkit.tasks import driver
-from rnnkit.tasks.base import RowShares, fit_scaler, make_recurrent, open_task_run
+from rnnkit.tasks.base import RowShares, make_recurrent, open_task_run
 from rnnkit.tasks.driver import Plan, Recipe
-from rnnkit.tasks.forecaster import Forecaster, changes
+from rnnkit.tasks.forecast_data import fit_spec, n_test_rows, read_data, split_points
+from rnnkit.tasks.forecast_scoring import error_sums, format_comparison, rolling, rolling_origins, score
+from rnnkit.tasks.forecaster import Forecaster
 from rnnkit.train.config import TrainConfig, add_options, flag
 from rnnkit.train.run import Run
 
 NAME = "forecast"
 VERBS = ("predict", "evaluate", "forecast", "info")
-BUNDLED = "airline-passengers.csv"
 DEFAULT_EPOCHS = 30
 MIN_EPOCH_BATCHES = 25
-AUTO_SEASON = {("month", 1.0): 12, ("date", 1.0): 7, ("datetime", 3600.0): 24}
-METHODS = ("model", "naive", "seasonal_naive")
 
 
 @dataclass
@@ -112,126 +109,11 @@ class Config(TrainConfig):
         return self
 
 
-# -- data ------------------------------------------------------------------------------------------------
-
-
-def bundled_path() -> str:
-    """The airline passengers series shipped with rnnkit (Box & Jenkins 1976, series G)."""
-    return str(resources.files("rnnkit.datasets") / "timeseries" / BUNDLED)
-
-
-def resolve_path(path: str | None) -> str:
-    """``path``, or the bundled file when ``path`` is None or its bare name and no such file exists."""
-    if path is None or (not Path(path).exists() and Path(path).name == path == BUNDLED):
-        return bundled_path()
-    return path
-
-
-def read_data(path: str | None, config: Config, columns: list[str] | None = None) -> Series:
-    """The target (first) and feature columns of the CSV ``path`` (the bundled series when None)."""
-    if columns is None:
-        columns = [config.target] + list(config.features) if config.target is not None else None
-        if columns is None and config.features:
-            raise RnnkitError("--features: name the --target column too")
-    series = read_series(resolve_path(path), columns, config.time_col, config.allow_gaps)
-    if columns is None and len(series.columns) > 1:
-        series = Series(series.times, series.values[:, :1], series.columns[:1], series.clock, series.source)
-    return series
-
-
-def n_test_rows(n: int, test_size: float) -> int:
-    """The rows of the test window: ``test_size`` rows, or that fraction of ``n``."""
-    return int(test_size) if test_size >= 1 else int(round(n * test_size))
-
-
-def split_points(n: int, config: Config, first_origin: int, source: str) -> tuple[int, int]:
-    """(train_end, test_start): rows [0, train_end) train, [train_end, test_start) validate, the rest test."""
-    if config.window + config.horizon + int(config.difference) > n:
-        raise DataError(f"--window {config.window}: {source} has {n} rows; a window of {config.window} "
-                        f"(+{int(config.difference)} for the difference) and --horizon {config.horizon} need "
-                        f"at least {config.window + config.horizon + int(config.difference)}")
-    test_start = n - n_test_rows(n, config.test_size)
-    if not 0 < test_start < n:
-        raise DataError(f"--test-size {config.test_size:g}: {source} has {n} rows: {n - test_start} for the test "
-                        f"window and {test_start} before it; expected at least one of each")
-    train_end = test_start - int(test_start * config.val_fraction)
-    spare = train_end - config.horizon - first_origin
-    if test_start >= n or train_end >= test_start or spare < 1:
-        raise DataError(f"{source}: {n} rows split into {train_end} for training, {test_start - train_end} for "
-                        f"validation and {n - test_start} for testing leave {max(spare, 0)} training windows of "
-                        f"--window {config.window} and --horizon {config.horizon}; use a smaller --window, "
-                        f"--test-size or --val-fraction, or more data")
-    return train_end, test_start
-
-
-def choose_log(config: Config, y: np.ndarray, series: Series) -> bool:
-    if config.transform == "none":
-        return False
-    positive = bool(np.all(y > 0))
-    if config.transform == "log" and not positive:
-        i = int(np.flatnonzero(y <= 0)[0])
-        raise DataError(f"--transform log: {series.source}: {series.columns[0]!r} is {y[i]:g} at time "
-                        f"{series.times[i]}; log needs positive values (use --transform none)")
-    return positive
-
-
-def fit_spec(config: Config, series: Series, train_end: int) -> dict:
-    """The transform and the scaler (μ, σ) of the inputs, from the training rows only."""
-    log = choose_log(config, series.values[:, 0], series)
-    spec = {"log": log, "difference": config.difference, "window": config.window, "columns": series.columns,
-            "mean": [0.0] * len(series.columns), "std": [1.0] * len(series.columns)}
-    u = changes(spec, series.values[:train_end], series.source)
-    spec |= fit_scaler(u[int(config.difference):])
-    monthly = series.clock.kind == "month" or series.clock.same_day is not None
-    key = ("month" if monthly else series.clock.kind, series.clock.step)
-    spec["season"] = config.season or AUTO_SEASON.get(key)
-    return spec
-
-
 def build_model(config: Config, spec: dict) -> Forecaster:
     rnn = make_recurrent(config, len(spec["columns"]), seed=config.seed)
     model = Forecaster(rnn, config.horizon, spec, config.dropout, seed=config.seed + 10)
     model.config = config
     return model
-
-
-# -- scoring ---------------------------------------------------------------------------------------------
-
-
-def rolling(model: Forecaster, values: np.ndarray, start: int, end: int, season: int | None,
-            source: str = "the series") -> dict[str, np.ndarray]:
-    """Every rolling-origin forecast of rows [start, end): actual, model, naive and seasonal-naive (M,)."""
-    h = model.horizon
-    origins = np.arange(max(start - h, model.first_origin), end - 1)
-    pred = model.forecast(values[:end], origins, source)                             # (B, h)
-    k = np.arange(1, h + 1)
-    target = origins[:, None] + k                                                    # (B, h)
-    keep = (target >= start) & (target < end)
-    y = values[:, 0]
-    out = {"actual": y[target[keep]], "model": pred[keep],
-           "naive": np.broadcast_to(y[origins][:, None], target.shape)[keep]}
-    if season:
-        back = target - season * np.ceil(k / season).astype(np.int64)
-        if np.all(back[keep] >= 0):
-            out["seasonal_naive"] = y[back[keep]]
-    return out
-
-
-def errors(actual: np.ndarray, predicted: np.ndarray) -> dict[str, float | None]:
-    """MAE, RMSE and MAPE (%, None if an actual value is 0)."""
-    e = predicted - actual
-    mape = None if np.any(actual == 0) else float(np.mean(np.abs(e / actual)) * 100)
-    return {"mae": float(np.mean(np.abs(e))), "rmse": float(np.sqrt(np.mean(e * e))), "mape": mape}
-
-
-def score(forecasts: dict[str, np.ndarray], prefix: str = "") -> dict:
-    """``{prefix}mae``, ... of the model and ``naive_{prefix}mae``, ... of the baselines."""
-    out = {f"{prefix}points": int(len(forecasts["actual"]))}
-    for method in METHODS:
-        if method in forecasts:
-            head = "" if method == "model" else method + "_"
-            out |= {f"{head}{prefix}{k}": v for k, v in errors(forecasts["actual"], forecasts[method]).items()}
-    return out
 
 
 # -- training --------------------------------------------------------------------------------------------
@@ -278,9 +160,16 @@ class ForecastObjective(RowShares):
         return float(loss), len(x)
 
     def evaluate(self) -> dict[str, float]:
-        f = rolling(self.model, self.series.values, self.train_end, self.test_start, None, self.series.source)
-        e = errors(f["actual"], f["model"])
-        return {"val_mae": e["mae"], "val_rmse": e["rmse"]}
+        """MAE and RMSE of the rolling forecasts of the validation rows, each rank forecasting from its share
+        of the origins, the sums of the errors added up."""
+        origins = rolling_origins(self.model, self.train_end, self.test_start)
+
+        def sums(part: slice) -> list:
+            f = rolling(self.model, self.series.values, self.train_end, self.test_start, None, self.series.source,
+                        origins[part])
+            return error_sums(f["actual"], f["model"])
+        absolute, squared, count = np.sum(self.each_share(len(origins), sums), axis=0)
+        return {"val_mae": float(absolute / count), "val_rmse": float(np.sqrt(squared / count))}
 
     def carried(self) -> dict[str, np.ndarray]:
         return {}
@@ -397,20 +286,6 @@ def evaluate(model: Forecaster, paths: list[str]) -> dict:
                         f"{model.first_origin + 1} rows of history")
     result = score(rolling(model, series.values, start, n, model.spec.get("season"), series.source))
     return {"from": series.times[start], "to": series.times[-1], **result}
-
-
-def format_comparison(result: dict, prefix: str = "", title: str = "") -> str:
-    """A table: one row per method (model, naive, seasonal naive), columns MAE, RMSE, MAPE."""
-    lines = [title] if title else []
-    lines.append(f"{'method':<16}{'MAE':>12}{'RMSE':>12}{'MAPE %':>10}")
-    for method in METHODS:
-        head = "" if method == "model" else method + "_"
-        if f"{head}{prefix}mae" not in result:
-            continue
-        mape = result[f"{head}{prefix}mape"]
-        lines.append(f"{method.replace('_', ' '):<16}{result[f'{head}{prefix}mae']:>12.4g}"
-                     f"{result[f'{head}{prefix}rmse']:>12.4g}{'-' if mape is None else f'{mape:.2f}':>10}")
-    return "\n".join(lines)
 
 
 def format_evaluation(result: dict) -> str:

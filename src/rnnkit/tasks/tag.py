@@ -54,7 +54,7 @@ from rnnkit.data.conll import SCHEMES, Tagged, read_conll
 from rnnkit.data.vocab import PAD, UNK, Vocab
 from rnnkit.errors import DataError, RnnkitError, RunError
 from rnnkit.tasks import driver
-from rnnkit.tasks.base import RowShares, make_recurrent, open_task_run, split_indices
+from rnnkit.tasks.base import HeldRows, make_recurrent, open_task_run, split_indices
 from rnnkit.tasks.driver import Plan, Recipe
 from rnnkit.tasks.tagger import CASINGS, Tagger, word_key
 from rnnkit.train.config import VARIANT_FIELDS, TrainConfig, add_options, flag
@@ -208,16 +208,18 @@ def scores(model: Tagger, rows: list[np.ndarray], y: list[np.ndarray], gold: lis
 # -- training ------------------------------------------------------------------------------------------------
 
 
-class TagObjective(RowShares):
-    """Padded, length-bucketed batches of sentences; validation entity F1 for the best weights."""
+class TagObjective(HeldRows):
+    """Padded, length-bucketed batches of sentences; validation entity F1 for the best weights.
+    On several ranks each holds its block of the training sentences (:class:`~rnnkit.tasks.base.HeldRows`)."""
 
     metric, mode, unit = "val_f1", "max", "words"
 
     def __init__(self, model: Tagger, train: tuple[list, list], val: tuple[list, list, list], config: Config,
                  rare: np.ndarray):
         self.model, self.config, self.rare = model, config, rare
-        (self.rows, self.y), self.val = train, val
-        self.lengths = np.array([len(r) for r in self.rows])
+        self.held, self.val = {"rows": train[0], "y": train[1]}, val
+        self.val_lengths = [len(r) for r in val[0]]  # of every validation sentence (a rank may hold its share)
+        self.lengths = np.array([len(r) for r in train[0]])
         self.extras: dict = {}
 
     def summary_extras(self) -> dict:
@@ -225,16 +227,22 @@ class TagObjective(RowShares):
         return dict(self.extras)
 
     def steps_per_epoch(self) -> int:
-        return -(-len(self.rows) // self.config.batch_size)
+        return -(-len(self.lengths) // self.config.batch_size)
 
     def batches(self, rng):
         for idx in bucket_batches(self.lengths, self.config.batch_size, rng):
-            x, lengths = pad_sequences([self.rows[i] for i in idx])
-            y, _ = pad_sequences([self.y[i] for i in idx])
-            words = x[..., 0]
-            drop = self.rare[words] & (rng.random(words.shape) < self.config.unk_replace)
-            x[..., 0] = np.where(drop, self.model.vocab.unk_id, words)   # singletons -> <unk>, sometimes
-            yield x, lengths, y
+            # which words become <unk>: drawn for the whole global batch on every rank, as one process does
+            draw = rng.random((len(idx), int(self.lengths[idx].max()))) < self.config.unk_replace
+            held = self.holds(idx)
+            yield self._batch(idx[held], draw[held]) if held.any() else None
+
+    def _batch(self, rows: np.ndarray, draw: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        x, lengths = pad_sequences(self.rows("rows", rows))
+        y, _ = pad_sequences(self.rows("y", rows))
+        words = x[..., 0]
+        drop = self.rare[words] & draw[:, :words.shape[1]]
+        x[..., 0] = np.where(drop, self.model.vocab.unk_id, words)   # singletons -> <unk>, sometimes
+        return x, lengths, y
 
     def start_epoch(self) -> None:
         pass
@@ -242,11 +250,18 @@ class TagObjective(RowShares):
     def weight(self, batch) -> int:
         return int(batch[1].sum())  # the loss is the mean over real words
 
+    def distribute(self, world) -> None:
+        """Keep this rank's block of the training sentences and its share of the validation sentences."""
+        super().distribute(world)
+        rows, y, gold = self.val
+        self.val = self.val_share(rows), y, gold
+
     def _shared_logits(self, model: Tagger, rows: list[np.ndarray]) -> list[np.ndarray]:
-        """:func:`logits_of`, each rank running its share of the sentences (their words' rows joined)."""
-        words = self.spread(rows, lambda part: np.concatenate(logits_of(model, part) or
-                                                              [np.zeros((0, len(model.tags)), model.dtype)]))
-        return np.split(words, np.cumsum([len(r) for r in rows])[:-1])
+        """:func:`logits_of` of every validation sentence, each rank running its share ``rows`` (their words'
+        rows joined)."""
+        words = self.joined(len(self.val_lengths), np.concatenate(logits_of(model, rows) or
+                                                                  [np.zeros((0, len(model.tags)), model.dtype)]))
+        return np.split(words, np.cumsum(self.val_lengths)[:-1])
 
     def train_step(self, batch) -> tuple[float, int]:
         x, lengths, y = batch

@@ -9,8 +9,8 @@ scores normalised by length^``--length-penalty``), at most ``--max-length`` word
 Data: ``source<TAB>target`` lines (see :mod:`rnnkit.data.pairs`), several files pooled. Without
 DATA the bundled English–French Tatoeba pairs are used (60,000 pairs, the shortest of the
 manythings.org file; CC BY 2.0 FR, www.manythings.org/anki and tatoeba.org). The held-out set is
-``--val FILE``, or else a fixed random ``--val-fraction`` (default 5%) of the pairs, drawn with its own generator whatever
-``--seed`` is (the file is sorted by length, so its tail would be all long sentences); the run
+``--val FILE``, or else a fixed random ``--val-fraction`` (default 5%) of the pairs, drawn with its own
+generator whatever ``--seed`` is (the file is sorted by length, so its tail would be all long sentences); the run
 writes it to ``heldout.tsv``. Sources are lower-cased; targets keep their case, so BLEU is
 sacreBLEU's default, case-sensitive corpus BLEU (13a tokens, exp smoothing) on the detokenized
 output against the untouched references. Pairs with a side longer than ``--max-length`` words are
@@ -34,23 +34,27 @@ Python::
 from __future__ import annotations
 
 import math
-
-import gzip
-from collections import Counter
 from dataclasses import dataclass, field
-from importlib import resources
 
 import numpy as np
 
 from rnnkit.data.batching import bucket_batches, pad_sequences
-from rnnkit.data.pairs import Pairs, detokenize, parse_pairs, read_pairs, tokenize
+from rnnkit.data.pairs import Pairs, detokenize, read_pairs
 from rnnkit.data.vocab import PAD, UNK, Vocab
 from rnnkit.errors import DataError, RnnkitError, RunError
 from rnnkit.functional.losses import softmax_cross_entropy
 from rnnkit.tasks import driver
-from rnnkit.tasks.base import RowShares, make_recurrent, open_task_run, validation_size
+from rnnkit.tasks.base import HeldRows, make_recurrent, open_task_run
 from rnnkit.tasks.driver import Plan, Recipe
 from rnnkit.tasks.seq2seq import ATTENTION_KINDS, BOS_ID, EOS_ID, PAD_ID, Seq2Seq
+from rnnkit.tasks.translate_data import (
+    build_vocab,
+    encode_pairs,
+    load_pairs,
+    source_tokens,
+    split_indices,
+    target_tokens,
+)
 from rnnkit.train.bleu import corpus_bleu, exact_match
 from rnnkit.train.checkpoint import atomic_write_bytes
 from rnnkit.train.config import TrainConfig, add_options, flag
@@ -58,9 +62,7 @@ from rnnkit.train.run import Run
 
 NAME = "translate"
 VERBS = ("translate", "predict", "evaluate", "info")
-BUNDLED = "eng-fra.txt.gz"
 BOS, EOS = "<bos>", "<eos>"
-SPLIT_SEED = 0x7E57   # the held-out split's own generator: the same split whatever --seed is
 DEFAULT_EPOCHS = 8
 EVAL_BATCH = 500
 
@@ -100,48 +102,6 @@ class Config(TrainConfig):
             raise RnnkitError("--bidirectional: the decoder starts from the encoder's final state; "
                               "this encoder reads one direction")
         return self
-
-
-# -- data -----------------------------------------------------------------------------------------------
-
-
-def bundled_pairs() -> Pairs:
-    """The bundled Tatoeba English–French pairs (CC BY 2.0 FR; manythings.org/anki, tatoeba.org)."""
-    data = resources.files("rnnkit.datasets").joinpath("translation", BUNDLED).read_bytes()
-    return parse_pairs(gzip.decompress(data).decode("utf-8"), f"bundled {BUNDLED}")
-
-
-def load_pairs(paths: list[str]) -> Pairs:
-    return read_pairs(paths) if paths else bundled_pairs()
-
-
-def split_indices(n: int, val_fraction: float) -> tuple[np.ndarray, np.ndarray]:
-    """(train, held-out) indices: a fixed random permutation, held-out = its first ``val_fraction``."""
-    n_val = validation_size(n, val_fraction, "pairs", "more pairs or another --val-fraction")
-    order = np.random.default_rng(SPLIT_SEED).permutation(n)
-    return np.sort(order[n_val:]), np.sort(order[:n_val])
-
-
-def source_tokens(text: str) -> list[str]:
-    return tokenize(text, lower=True)
-
-
-def target_tokens(text: str) -> list[str]:
-    return tokenize(text)
-
-
-def build_vocab(token_lists, specials: list[str], config: Config) -> Vocab:
-    """``specials``, then tokens seen ``--min-count`` times, most frequent first, at most ``--vocab-size``."""
-    counts = Counter(t for tokens in token_lists for t in tokens)
-    kept = [t for t, c in counts.most_common() if c >= config.min_count and t not in specials]
-    return Vocab(specials + kept[:config.vocab_size - len(specials)], unk=UNK)
-
-
-def encode_pairs(model: Seq2Seq, sources: list[str], targets: list[str]) -> tuple[list, list]:
-    """(source ids, target ids) of every pair: (S_i,) and (T_i,) int64 arrays (no <bos>/<eos>)."""
-    src = [model.source_vocab.encode(source_tokens(s)) for s in sources]
-    tgt = [model.target_vocab.encode(target_tokens(t)) for t in targets]
-    return src, tgt
 
 
 # -- the model ---------------------------------------------------------------------------------------------
@@ -253,24 +213,25 @@ def evaluate(model: Seq2Seq, paths: list[str]) -> dict:
 # -- training --------------------------------------------------------------------------------------------------
 
 
-class TranslateObjective(RowShares):
-    """Teacher-forced batches bucketed by length; greedy BLEU on the held-out pairs picks the best weights."""
+class TranslateObjective(HeldRows):
+    """Teacher-forced batches bucketed by length; greedy BLEU on the held-out pairs picks the best weights.
+    On several ranks each holds its block of the training pairs (:class:`~rnnkit.tasks.base.HeldRows`)."""
 
     metric, mode, unit = "val_bleu", "max", "tokens"
 
     def __init__(self, model: Seq2Seq, train: tuple[list, list], val: tuple[list, list], config: Config):
         self.model, self.config = model, config
-        self.src, self.tgt = train
+        self.held = {"src": train[0], "tgt": train[1]}
         self.val_sources, self.val_targets = val
         # batches sorted by target length first: the output layer, the costliest product, then pads little
-        self.lengths = np.array([1000 * len(t) + len(s) for s, t in zip(self.src, self.tgt)])
+        self.lengths = np.array([1000 * len(t) + len(s) for s, t in zip(*train)])
 
     def steps_per_epoch(self) -> int:
-        return -(-len(self.src) // self.config.batch_size)
+        return -(-len(self.lengths) // self.config.batch_size)
 
     def batches(self, rng):
-        for idx in bucket_batches(self.lengths, self.config.batch_size, rng):
-            yield make_batch([self.src[i] for i in idx], [self.tgt[i] for i in idx])
+        return self.held_batches(bucket_batches(self.lengths, self.config.batch_size, rng),
+                                 lambda rows: make_batch(self.rows("src", rows), self.rows("tgt", rows)))
 
     def start_epoch(self) -> None:
         pass
@@ -286,9 +247,14 @@ class TranslateObjective(RowShares):
         self.model.backward(dlogits)
         return float(loss), int(tgt_len.sum())
 
+    def distribute(self, world) -> None:
+        """Keep this rank's block of the training pairs and its share of the held-out sources."""
+        super().distribute(world)
+        self.val_sources = self.val_share(self.val_sources)
+
     def evaluate(self) -> dict[str, float]:
-        sources = self.val_sources  # greedy; each rank translates its share
-        hyps = [h for part in self.each_share(len(sources), lambda p: translations(self.model, sources[p]))
+        sources = self.val_sources  # this rank's share; greedy; the translations of all ranks joined in order
+        hyps = [h for part in self.each_share(len(self.val_targets), lambda _: translations(self.model, sources))
                 for h in part]
         s = scored(hyps, self.val_targets)
         return {"val_bleu": s["bleu"], "val_exact_match": s["exact_match"]}
@@ -340,10 +306,11 @@ def prepare(config: Config, run: Run | None) -> Plan:
     a finished run is scored on the held-out pairs (written into a new run as heldout.tsv)."""
     model = _model_of_run(run, config) if run else None
     model, train_set, val, skipped = _model_and_splits(config, load_pairs(config.data), model)
+    n_train = len(train_set[0])  # the closure keeps the count, not the pairs (a rank holds its block only)
 
     def finish(run: Run, summary: dict) -> dict:
         return _final_scores(run, config, val) | {
-            "train_pairs": len(train_set[0]), "heldout_pairs": len(val[0]), "skipped_too_long": skipped,
+            "train_pairs": n_train, "heldout_pairs": len(val[0]), "skipped_too_long": skipped,
             "source_vocab": len(model.source_vocab), "target_vocab": len(model.target_vocab)}
 
     return Plan(TranslateObjective(model, train_set, val, config),

@@ -179,6 +179,16 @@ def share(n: int, rank: int, size: int) -> slice:
     return slice(start, start + base + (rank < extra))
 
 
+def same_everywhere(world: World, digest: str, what: str, advice: str) -> None:
+    """RnnkitError on every rank alike (so none is left alone in a collective) unless every rank's
+    ``digest`` equals rank 0's; the message names the ranks that differ, ``what`` and the ``advice``."""
+    digests = world.allgather(digest)
+    differ = [rank for rank, d in enumerate(digests) if d != digests[0]]
+    if differ:
+        raise _agreed(RnnkitError(f"rank(s) {', '.join(map(str, differ))} of {world.size} {what} than rank 0: "
+                                  f"{advice}"))
+
+
 def copy_files(world: World, source, target, names) -> None:
     """Rank 0's files ``names`` of the directory ``source`` (those that exist there) written into every
     other rank's directory ``target``: what a rank that cannot see rank 0's run directory must read."""

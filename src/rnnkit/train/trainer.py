@@ -111,7 +111,8 @@ class Trainer:
         self.records = run.metrics() if world.root else []
         self.window = new_window()
         self.step_log: list[dict] = []   # per-step records not yet written to steps.jsonl
-        self.stop_requested = False
+        self.stop_asked = False       # a stop signal reached this process
+        self.stop_requested = False   # ...and every rank knows it (on several ranks: after the next Allreduce)
 
     # -- checkpoints (rnnkit.train.snapshots) ---------------------------------------------
     def save_checkpoint(self, extra: dict[str, bytes] | None = None) -> None:
@@ -166,7 +167,7 @@ class Trainer:
     def fit(self) -> dict:
         """Train until the budget, early stopping or Ctrl-C; return the summary (also written).
 
-        The first Ctrl-C finishes the current step, writes a checkpoint and
+        The first Ctrl-C (or SIGUSR1) finishes the current step, writes a checkpoint and
         stops cleanly (``rnnkit train --resume`` continues); a second one aborts.
         """
         cfg, s, world = self.config, self.state, self.world
@@ -176,7 +177,7 @@ class Trainer:
         self.bar = Progress(self.budget.total_steps, s.step, self.obj.unit, disable=cfg.quiet or not world.root,
                             time_limit=cfg.time_limit)
         self.start = time.perf_counter() - s.elapsed
-        self.stop_requested = self.stopped_early = False
+        self.stop_asked = self.stop_requested = self.stopped_early = False
         self.obj.model.train()
         with self._sigint_requests_stop(self.bar), self.bar:
             while not (self.budget.spent(self.state) or self.stopped_early or self.stop_requested):
@@ -219,22 +220,30 @@ class Trainer:
 
     @contextmanager
     def _sigint_requests_stop(self, bar: Progress):
-        """While training, Ctrl-C asks for a clean stop after the current step."""
+        """While training, Ctrl-C (SIGINT) or SIGUSR1 asks for a clean stop after the current step; a second
+        one aborts. Under mpiexec, Ctrl-C reaches the launcher alone, which kills every rank at once (SIGTERM,
+        then SIGKILL within a second); SIGUSR1 sent to the launcher reaches every rank (Open MPI forwards it),
+        and the request travels with the next step's Allreduce, so every rank stops after the same step."""
         if threading.current_thread() is not threading.main_thread():
             yield
             return
 
         def handler(signum, frame):
-            if self.stop_requested:
+            if self.stop_asked:
                 raise KeyboardInterrupt
-            self.stop_requested = True
-            bar.write("Ctrl-C: stopping after this step and writing a checkpoint (Ctrl-C again to abort)")
+            self.stop_asked = True
+            self.stop_requested = self.world.size == 1  # on several ranks, all stop together (_shared_step)
+            if self.world.root:
+                name = "Ctrl-C" if signum == signal.SIGINT else signal.Signals(signum).name
+                bar.write(f"{name}: stopping after this step and writing a checkpoint ({name} again to abort)")
 
-        previous = signal.signal(signal.SIGINT, handler)
+        kinds = [signal.SIGINT] + ([signal.SIGUSR1] if hasattr(signal, "SIGUSR1") else [])  # none on Windows
+        previous = {kind: signal.signal(kind, handler) for kind in kinds}
         try:
             yield
         finally:
-            signal.signal(signal.SIGINT, previous)
+            for kind, before in previous.items():
+                signal.signal(kind, before)
 
     def _step(self, batch) -> tuple[float, int]:
         cfg, s, model = self.config, self.state, self.obj.model
@@ -277,7 +286,7 @@ class Trainer:
         grads = self.obj.model.gradients()
         clock = time.perf_counter() - self.start if self.world.root else 0.0
         loss, _, (items, clock, stops) = mean_gradients(self.world, grads, loss, weight,
-                                                        [items, clock, float(self.stop_requested)])
+                                                        [items, clock, float(self.stop_asked)])
         self.state.elapsed, self.stop_requested = float(clock), bool(stops)
         return loss, int(round(float(items))), grads
 
