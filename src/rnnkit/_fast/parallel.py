@@ -35,6 +35,7 @@ from functools import partial
 from rnnkit._fast import blas
 
 MIN_ROWS = 4  # fewest batch rows per half worth a thread of their own
+CORES = os.cpu_count() or 1  # asked once: each call reads a system file (6 µs, more on a busy machine)
 _pool = {}
 _running = threading.Lock()
 
@@ -43,8 +44,7 @@ def worth_it() -> bool:
     """Run pairs of compiled loops concurrently: there are cores for two, BLAS's thread count can be set,
     and BLAS is set to use more than one thread now."""
     get_threads = blas.get_threads()
-    return ((os.cpu_count() or 1) >= 2 and blas.set_threads() is not None and get_threads is not None
-            and get_threads() >= 2)
+    return CORES >= 2 and blas.set_threads() is not None and get_threads is not None and get_threads() >= 2
 
 
 def run_pair(first, second):
