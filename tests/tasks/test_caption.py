@@ -79,9 +79,8 @@ def test_generation_steps_match_the_teacher_forced_forward(rng):
 
 
 def test_bundled_digits_are_captioned(tmp_path):
-    """A short run on the bundled digits already gets ≥ 90 % of the 359 held-out words exactly right
-    (3 epochs give 0.95 here, 2 give 0.93)."""
-    summary = caption.train(caption.Config(epochs=3, out=str(tmp_path / "digits"), quiet=True))
+    """A short run on the bundled digits already gets ≥ 90 % of the 359 held-out words exactly right."""
+    summary = caption.train(caption.Config(epochs=5, out=str(tmp_path / "digits"), quiet=True))
     assert summary["val_examples"] == 359 and summary["best_val_exact"] >= 0.9
     assert summary["majority_val_exact"] < 0.15
     model = rk.load(summary["run"])
