@@ -11,16 +11,17 @@ from rnnkit.cli.main import main
 TEXT = "to be or not to be, that is the question.\n" * 80
 
 
-@pytest.fixture
-def corpus(tmp_path):
-    path = tmp_path / "corpus.txt"
+@pytest.fixture(scope="module")
+def corpus(tmp_path_factory):
+    path = tmp_path_factory.mktemp("cli") / "corpus.txt"
     path.write_text(TEXT)
     return str(path)
 
 
-@pytest.fixture
-def run_dir(tmp_path, corpus):
-    out = str(tmp_path / "run")
+@pytest.fixture(scope="module")
+def run_dir(tmp_path_factory, corpus):
+    """One trained run for the module: the commands that read it must leave it as it is (test_cli_contract)."""
+    out = str(tmp_path_factory.mktemp("cli") / "run")
     code = main(["train", "charlm", corpus, "--hidden", "32", "--layers", "1", "--embed", "8", "--batch-size", "4",
                  "--bptt", "16", "--max-steps", "25", "--lr", "0.01", "--out", out, "--quiet"])
     assert code == 0
@@ -63,8 +64,11 @@ def test_bad_input_exits_2_with_a_message(argv, message, run_dir, capsys):
 
 
 def test_refuses_to_overwrite_a_run(run_dir, corpus, capsys):
+    from pathlib import Path
+    before = {p.name: p.read_bytes() for p in Path(run_dir).iterdir() if p.is_file()}
     assert main(["train", "charlm", corpus, "--out", run_dir, "--quiet"]) == 2
     assert "already exists" in capsys.readouterr().err
+    assert {p.name: p.read_bytes() for p in Path(run_dir).iterdir() if p.is_file()} == before
 
 
 def test_python_dash_m_works_like_the_command():

@@ -131,16 +131,24 @@ def test_large_corpus_trains_from_a_memory_map(tmp_path, monkeypatch):
         np.testing.assert_array_equal(v, b.state_dict()[k])
 
 
-@pytest.mark.parametrize("prime", ["to be", "to be ", "to\nbe", ""])
-def test_word_level_sample_continues_the_prime_with_one_space_between_words(tmp_path, prime, capsys):
+@pytest.fixture(scope="module")
+def word_run(tmp_path_factory):
+    """A tiny word-level run trained through the CLI, once for the primes below (sampling leaves it as it is)."""
     from rnnkit.cli.main import main
-    corpus = tmp_path / "words.txt"
+    root = tmp_path_factory.mktemp("word-run")
+    corpus = root / "words.txt"
     corpus.write_text("to be or not to be that is the question\n" * 40)
-    run = str(tmp_path / "run")
+    run = str(root / "run")
     assert main(["train", "charlm", str(corpus), "--level", "word", "--hidden", "8", "--layers", "1", "--embed", "4",
                  "--batch-size", "2", "--bptt", "5", "--max-steps", "2", "--quiet", "--out", run]) == 0
+    return run
+
+
+@pytest.mark.parametrize("prime", ["to be", "to be ", "to\nbe", ""])
+def test_word_level_sample_continues_the_prime_with_one_space_between_words(word_run, prime, capsys):
+    from rnnkit.cli.main import main
     capsys.readouterr()
-    assert main(["sample", run, "--prime", prime, "--length", "30", "--seed", "1"]) == 0
+    assert main(["sample", word_run, "--prime", prime, "--length", "30", "--seed", "1"]) == 0
     out = capsys.readouterr().out
     assert out.startswith(prime) and "  " not in out
     words = out[len(prime):].split()

@@ -2,7 +2,7 @@
 
     torch_format   safetensors / dicts with PyTorch's names <-> rnnkit modules and task models
     keras_format   Keras 3 ``layer.get_weights()`` lists <-> rnnkit RNN / LSTM / GRU stacks
-    onnx_export    task models and stacks -> ONNX graphs of LSTM / GRU / RNN operators
+    onnx_export    task models and stacks -> ONNX graphs of LSTM / GRU / RNN operators (pieces: onnx_graph)
     onnx_tasks     the tag and caption graphs;  onnx_seq2seq  translate's encoder and decoder-step graphs
     onnx_check     run a graph with onnxruntime and compare it with rnnkit
 

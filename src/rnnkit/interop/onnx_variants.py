@@ -1,7 +1,7 @@
 """The cell variants in an ONNX graph: the LSTM's peepholes (its input P) and the bidirectional merge modes.
 
 Legend: T time steps, B batch, H hidden units, K directions. Used by
-:func:`rnnkit.interop.onnx_export.recurrent`; the variants ONNX's operators
+:func:`rnnkit.interop.onnx_graph.recurrent`; the variants ONNX's operators
 cannot compute are refused there by name.
 """
 from __future__ import annotations
@@ -18,7 +18,7 @@ def peepholes(rnn, layer: int) -> np.ndarray:
 
 
 def merged(g, y: str, mode: str) -> str:
-    """In the :class:`~rnnkit.interop.onnx_export.Graph` g, a layer's output y (T, B, K, H) with its
+    """In the :class:`~rnnkit.interop.onnx_graph.Graph` g, a layer's output y (T, B, K, H) with its
     directions joined as ``merge_mode`` says: (T, B, K·H) for concat, else (T, B, H) (see
     :mod:`rnnkit.functional.merge`)."""
     if mode == "concat":

@@ -334,7 +334,8 @@ def add_arguments(parser) -> None:
     parser.add_argument("--bptt", type=int, default=SUPPRESS,
                         help=f"truncated-BPTT length in tokens (default {d.bptt})")
     parser.add_argument("--vocab-size", type=int, default=SUPPRESS,
-                        help=f"word level: keep this many most frequent words, the rest become <unk> (default {d.vocab_size})")
+                        help="word level: keep this many most frequent words, the rest become <unk> "
+                             f"(default {d.vocab_size})")
     parser.add_argument("--tie-weights", action="store_true", default=SUPPRESS,
                         help="the output layer's weight is the embedding matrix (Press & Wolf 2017): one (V, E) "
                              "parameter; needs --embed equal to --hidden (or --proj-size)")
