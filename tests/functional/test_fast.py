@@ -221,14 +221,16 @@ def test_bidirectional_directions_run_concurrently_with_the_same_results(backend
 
 
 @pytest.mark.parametrize("M, N, K", [(32, 512, 128), (16, 1024, 256), (16, 2048, 512), (8, 512, 128), (3, 40, 9),
-                                     (32, 128, 512), (64, 16, 100_000)])
+                                     (32, 128, 512), (32, 512, 2048), (64, 16, 100_000)])
 def test_tiles_keep_each_product_within_the_small_kernels_limit(M, N, K):
     from rnnkit._fast.sequence import tile
     rows, cols = tile(10 ** 6, M, N, K)
-    if M * N * K <= 10 ** 6 or 16 * 16 * K > 10 ** 6:    # small already, or no tile can be: one call
+    if M * N * K <= 10 ** 6 or 4 * 64 * K > 2 ** 19:   # small already, or no tile of 4 × 64 fits: one call
         assert (rows, cols) == (M, N)
     else:
-        assert rows == min(M, 16) and cols % 16 == 0 and rows * cols * K <= 2 ** 19 < 2 * rows * cols * K
+        assert 4 <= rows <= min(M, 16)
+        assert cols == N or (cols % 16 == 0 and cols >= 64)
+        assert rows * cols * K <= 2 ** 19
     assert tile(0, M, N, K) == (M, N)                   # a BLAS without small-matrix kernels: one call
 
 
@@ -253,7 +255,8 @@ def test_loops_with_tiled_products_equal_the_numpy_reference(cell, backend, monk
     """Step products large enough to be tiled (16 × 640 × 160, 16 × 160 × 640) where BLAS has small-matrix
     kernels (forced here), padded rows included: the NumPy reference's results."""
     from rnnkit._fast import blas
-    monkeypatch.setattr(blas, "small_product_limit", lambda: 10 ** 6)
+    assert blas.addresses()                                       # found first, then the limit forced
+    monkeypatch.setitem(blas._found, "small", 10 ** 6)
     rng = np.random.default_rng(3)
     B, T, D, Hs = 16, 3, 5, 160
     f32 = lambda *shape: (0.3 * rng.standard_normal(shape)).astype(np.float32)  # noqa: E731
@@ -261,64 +264,16 @@ def test_loops_with_tiled_products_equal_the_numpy_reference(cell, backend, monk
     case = (LOOPS[cell](D, Hs, seed=0), f32(B, T, D), state(), rng.integers(1, T + 1, size=B), f32(B, T, Hs), state())
     backend("numpy")
     want = _train_case(*case)
-    backend("numba")  # binds the (forced) limit into the loops
-    for g, w in zip(_train_case(*case), want, strict=True):
-        np.testing.assert_allclose(g, w, rtol=1e-4, atol=1e-5)
-
-
-def _counting_pairs(monkeypatch) -> list:
-    """Record the row counts of every pair of halves that :func:`rnnkit._fast.parallel.by_rows` runs concurrently."""
-    from rnnkit._fast import parallel
-    calls, concurrently = [], parallel._concurrently
-    monkeypatch.setattr(parallel, "_concurrently",
-                        lambda a, b: calls.append((a.args[-2:], b.args[-2:])) or concurrently(a, b))
-    return calls
-
-
-@pytest.mark.parametrize("cell", sorted(LOOPS))
-@pytest.mark.parametrize("batch, padded", [(9, True), (16, False)])
-def test_the_halves_of_a_batch_run_concurrently_with_the_same_results(cell, batch, padded, backend, monkeypatch):
-    """Unidirectional layers split the batch rows over two threads (uneven halves, padded rows included):
-    the NumPy reference's outputs, states and gradients."""
-    from rnnkit._fast import blas
-    rng = np.random.default_rng(batch)
-    layer = LOOPS[cell](3, H, num_layers=2, seed=0)
-    f32 = lambda *shape: rng.standard_normal(shape).astype(np.float32)  # noqa: E731
-    state = lambda: (f32(2, batch, H), f32(2, batch, H)) if cell == "lstm" else f32(2, batch, H)  # noqa: E731
-    lengths = rng.integers(1, 7, size=batch) if padded else None
-    case = (layer, f32(batch, 6, 3), state(), lengths, f32(batch, 6, H), state())
-    backend("numpy")
-    want = _train_case(*case)
     backend("numba")
-    calls = _counting_pairs(monkeypatch)
-    threads = blas.set_threads()(2)
+    threads = blas.set_threads()(1)                               # tiles are for one BLAS thread
     try:
+        assert blas.addresses()[3] == 10 ** 6
         got = _train_case(*case)
     finally:
         blas.set_threads()(threads)
-    half = batch // 2
-    assert calls == [((0, half), (half, batch))] * 4  # two layers, forward and backward
+    assert blas.addresses()[3] == (10 ** 6 if threads == 1 else 0)
     for g, w in zip(got, want, strict=True):
-        np.testing.assert_allclose(g, w, rtol=1e-5, atol=1e-5)
-
-
-def test_one_blas_thread_or_a_small_batch_keeps_one_loop(backend, monkeypatch):
-    """A program that set BLAS to one thread (an MPI rank per core) gets no second thread; nor does a
-    batch whose halves would be too small."""
-    from rnnkit._fast import blas, parallel
-    backend("numba")
-    calls = _counting_pairs(monkeypatch)
-    layer, x = rk.LSTM(3, H, seed=0), np.ones((2 * parallel.MIN_ROWS, 4, 3), np.float32)
-    threads = blas.set_threads()(1)
-    try:
-        layer.forward(x)
-        assert not parallel.worth_it() and calls == []
-    finally:
-        blas.set_threads()(threads)
-    layer.forward(x[:-1])
-    assert calls == []
-    layer.forward(x)
-    assert len(calls) == parallel.worth_it()
+        np.testing.assert_allclose(g, w, rtol=1e-4, atol=1e-5)
 
 
 def test_a_pair_asked_for_inside_a_pair_runs_its_calls_one_after_the_other():

@@ -20,7 +20,7 @@ import os
 import numpy as np
 
 BACKENDS = ("auto", "numpy", "numba")
-_state = {"backend": None, "kernels": None, "sequence": {}}
+_state = {"backend": None, "kernels": None}
 
 
 def set_backend(name: str) -> str:
@@ -28,7 +28,7 @@ def set_backend(name: str) -> str:
     if name not in BACKENDS:
         raise ValueError(f"backend: expected one of {BACKENDS}, given {name!r}")
     previous = _state["backend"] or "auto"
-    _state["backend"], _state["kernels"], _state["sequence"] = name, None, {}  # (re)load on the next step
+    _state["backend"], _state["kernels"] = name, None  # (re)load on the next step
     return previous
 
 
@@ -57,24 +57,15 @@ def _compiled(dtype) -> bool:
 
 def sequence_kernel(name: str, like: np.ndarray):
     """The compiled whole-sequence loop ``name`` of :mod:`rnnkit._fast.sequence` for arrays like
-    ``like`` (T, B, ·), with the addresses of NumPy's BLAS ``sgemm`` and ``sgemv`` bound as its first
-    argument; or None when the step-by-step loop must run (not float32, NumPy backend, no numba, or no
-    usable BLAS)."""
+    ``like`` (T, B, ·), with :func:`rnnkit._fast.blas.addresses` bound as its first argument (taken at
+    each call: how the steps' products run depends on BLAS's thread count at the time); or None when the
+    step-by-step loop must run (not float32, NumPy backend, no numba, or no usable BLAS)."""
     if not loops_compiled(like):
         return None
-    if name not in _state["sequence"]:
-        from functools import partial
+    from functools import partial
 
-        from rnnkit._fast import blas, sequence
-        _state["sequence"][name] = partial(getattr(sequence, name), blas.addresses())
-    return _state["sequence"][name]
-
-
-def by_rows(run, rows: int) -> list:
-    """``run(lo, hi)`` over the batch rows 0:rows, the two halves at the same time when cores are free:
-    :func:`rnnkit._fast.parallel.by_rows` (loaded by the first call: a thread pool and ctypes)."""
-    from rnnkit._fast import parallel
-    return parallel.by_rows(run, rows)
+    from rnnkit._fast import blas, sequence
+    return partial(getattr(sequence, name), blas.addresses())
 
 
 def loops_compiled(like: np.ndarray) -> bool:

@@ -1,16 +1,20 @@
-"""Independent pieces of work on the two halves of a machine: the directions of a bidirectional layer,
-the two halves of a batch.
+"""Two independent pieces of work on the two halves of a machine: the directions of a bidirectional layer.
 
 The forward and the reverse direction of a layer share nothing but their
-input, and the rows of a batch are independent sequences: each row's
-recurrence reads only its own state. So the compiled whole-sequence loops
-(:mod:`rnnkit._fast.sequence`, which release the GIL and call BLAS from
-compiled code) can run as two loops at the same time, one in the caller's
-thread and one in a worker thread, each with one BLAS thread, instead of one
-loop whose every small per-step product BLAS splits over the cores and
-joins again (100,32,128,256, two bidirectional layers, forward and
-backward: 314 ms instead of 577). The large products outside the loops keep
-BLAS's threads.
+input, so they can run at the same time. When both run the compiled
+whole-sequence loops (:mod:`rnnkit._fast.sequence`, which release the GIL
+and call BLAS from compiled code), :func:`run_pair` runs the second in a
+worker thread while the first runs in the caller's, with BLAS set to one
+thread while the pair runs, instead of one after the other with BLAS
+splitting every small per-step product over the cores (100,32,128,256, two
+bidirectional layers, forward and backward: 314 ms instead of 577).
+
+The rows of a batch are independent sequences too, but splitting a
+unidirectional layer's batch over two such threads lost to one loop with
+two BLAS threads, with or without tiled products (a layer's training step
+at 100,32,64,128, 100,64,128,256 and 100,32,512,512: 13–29 % slower). A
+split loop alone is faster (43.9 against 66.5 ms at 100,32,512), but right
+after a large product on two BLAS threads it took 80 ms.
 
 OpenBLAS's thread count is the process's, not the calling thread's (its
 ``openblas_set_num_threads_local`` sets the process-wide count and returns
@@ -30,11 +34,9 @@ from __future__ import annotations
 import os
 import threading
 from concurrent.futures import ThreadPoolExecutor
-from functools import partial
 
 from rnnkit._fast import blas
 
-MIN_ROWS = 4  # fewest batch rows per half worth a thread of their own
 CORES = os.cpu_count() or 1  # asked once: each call reads a system file (6 µs, more on a busy machine)
 _pool = {}
 _running = threading.Lock()
@@ -51,16 +53,6 @@ def run_pair(first, second):
     """(first(), second()): at the same time with one BLAS thread when :func:`worth_it` and no other pair
     runs, else one after the other."""
     return _concurrently(first, second) if _claim() else (first(), second())
-
-
-def by_rows(run, rows: int) -> list:
-    """The results of ``run(lo, hi)`` over the batch rows 0:rows: of its two halves at the same time (as
-    :func:`run_pair`), or of the whole batch in one call when they cannot run concurrently or a half would
-    have fewer than ``MIN_ROWS`` rows."""
-    if rows < 2 * MIN_ROWS or not _claim():
-        return [run(0, rows)]
-    half = rows // 2
-    return list(_concurrently(partial(run, 0, half), partial(run, half, rows)))
 
 
 def _claim() -> bool:

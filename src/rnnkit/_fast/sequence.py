@@ -24,7 +24,7 @@ from rnnkit._fast.cblas import NO_TRANS, TRANS, sgemm, sgemv
 from rnnkit._fast.kernels import gru_backward, gru_forward, jit, lstm_activate, lstm_backward, rnn_backward, rnn_forward
 
 ONE, ZERO = np.float32(1.0), np.float32(0.0)
-TILE_ROWS, TILE_PRODUCT = 16, 2 ** 19  # tiles of ≤ 16 rows, M·N·K ≈ 0.5 M: fastest at RNN step sizes (measured)
+TILE_ROWS, MIN_COLS, TILE_PRODUCT = 16, 64, 2 ** 19  # tiles of M·N·K ≈ 0.5 M: fastest at RNN step sizes (measured)
 
 
 @jit
@@ -50,29 +50,31 @@ def product(blas, M, N, K, a, b, beta, c):
 def tile(small, M, N, K):
     """(rows, cols) of the tiles of an (M, N) = (M, K)(K, N) product: the whole product when BLAS has no
     small-matrix kernels (``small`` = 0, see :func:`rnnkit._fast.blas.small_product_limit`) or it is small
-    enough for them already; else tiles of up to 16 rows and M·N·K about TILE_PRODUCT (within ``small``),
-    each computed by those kernels (one packed product per step costs up to twice as much: the weights
-    are packed anew at every step)."""
+    enough for them already; else tiles of M·N·K about TILE_PRODUCT, 16 rows by as many columns as fit
+    (at least 64: a row of fewer columns reads less than a cache line's worth of W), fewer rows when K is
+    large, each computed by those kernels (one packed product per step packs W anew at every step)."""
     if small == 0 or M * N * K <= small:
         return M, N
     rows = min(M, TILE_ROWS)
-    cols = min(N, TILE_PRODUCT // (rows * K) // 16 * 16)
-    return (rows, cols) if cols >= 16 else (M, N)
+    cols = TILE_PRODUCT // (rows * K) // 16 * 16
+    if cols < MIN_COLS:
+        cols, rows = MIN_COLS, min(M, TILE_PRODUCT // (MIN_COLS * K))
+    return (rows, min(N, cols)) if rows >= 4 else (M, N)
 
 
 @jit
-def lstm_sequence_forward(blas, xw, h, c, tanh_c, w_t, b_hh, mask, first_padded, lo, hi):
-    """The forward loop over rows lo:hi of the batch: xw becomes the activated gates; fills h[1:], c[1:]
-    and tanh_c. w_t (H, 4H) is W_hhᵀ, C-contiguous; padded sequences keep their state."""
+def lstm_sequence_forward(blas, xw, h, c, tanh_c, w_t, b_hh, mask, first_padded):
+    """The forward loop: xw becomes the activated gates; fills h[1:], c[1:] and tanh_c.
+    w_t (H, 4H) is W_hhᵀ, C-contiguous; padded sequences keep their state."""
     T, B, G = xw.shape
     H = G // 4
     for t in range(T):
         # a = xw_t + h_{t−1} W_hhᵀ, accumulated in place (β = 1)
-        product(blas, hi - lo, G, H, h[t, lo:hi], w_t, ONE, xw[t, lo:hi])
-        lstm_activate(xw[t, lo:hi], b_hh, c[t, lo:hi], c[t + 1, lo:hi], tanh_c[t, lo:hi], h[t + 1, lo:hi])
+        product(blas, B, G, H, h[t], w_t, ONE, xw[t])
+        lstm_activate(xw[t], b_hh, c[t], c[t + 1], tanh_c[t], h[t + 1])
         if t >= first_padded:
-            keep_padded(mask[t, lo:hi], h[t, lo:hi], h[t + 1, lo:hi])
-            keep_padded(mask[t, lo:hi], c[t, lo:hi], c[t + 1, lo:hi])
+            keep_padded(mask[t], h[t], h[t + 1])
+            keep_padded(mask[t], c[t], c[t + 1])
 
 
 @jit
@@ -93,22 +95,21 @@ def gradient_in(real, dh_next, dout_t, dh):
 
 
 @jit
-def lstm_sequence_backward(blas, dout, dh_next, dc_next, c, gates, tanh_c, w_hh, dxw, mask, first_padded, lo, hi):
-    """The backward loop over rows lo:hi of the batch: writes dxw[:, lo:hi] (of (T, B, 4H)); dh_next,
-    dc_next (hi − lo, H) come in as those rows' ∂L/∂h_T, ∂L/∂c_T and are returned as ∂L/∂h_0, ∂L/∂c_0
-    (in the arrays returned). w_hh (4H, H) C-contiguous."""
-    G = dxw.shape[2]
-    T, B, H = dxw.shape[0], hi - lo, G // 4
+def lstm_sequence_backward(blas, dout, dh_next, dc_next, c, gates, tanh_c, w_hh, dxw, mask, first_padded):
+    """The backward loop: writes dxw (T, B, 4H); dh_next, dc_next (B, H) come in as ∂L/∂h_T, ∂L/∂c_T
+    and are returned as ∂L/∂h_0, ∂L/∂c_0 (in the arrays returned). w_hh (4H, H) C-contiguous."""
+    T, B, G = dxw.shape
+    H = G // 4
     dh, dc = np.empty_like(dh_next), np.empty_like(dc_next)          # what step t gets from above
     dh_prev, dc_prev = np.empty_like(dh_next), np.empty_like(dc_next)  # what step t hands to t − 1
     no_dout = np.zeros_like(dh_next)
     for t in range(T - 1, -1, -1):
-        real = mask[t, lo:hi] if t >= first_padded else mask[0, :0]
-        gradient_in(real, dh_next, dout[t, lo:hi], dh)
+        real = mask[t] if t >= first_padded else mask[0, :0]
+        gradient_in(real, dh_next, dout[t], dh)
         gradient_in(real, dc_next, no_dout, dc)
-        lstm_backward(dh, dc, c[t, lo:hi], gates[t, lo:hi], tanh_c[t, lo:hi], dxw[t, lo:hi], dc_prev)
+        lstm_backward(dh, dc, c[t], gates[t], tanh_c[t], dxw[t], dc_prev)
         # a = ... + h_{t−1} W_hhᵀ, so dh_{t−1} = da W_hh
-        product(blas, B, H, G, dxw[t, lo:hi], w_hh, ZERO, dh_prev)
+        product(blas, B, H, G, dxw[t], w_hh, ZERO, dh_prev)
         if real.size:  # no step happened in the padded rows: their gradient passes through
             keep_padded(real, dh_next, dh_prev)
             keep_padded(real, dc_next, dc_prev)
@@ -118,30 +119,29 @@ def lstm_sequence_backward(blas, dout, dh_next, dc_next, c, gates, tanh_c, w_hh,
 
 
 @jit
-def gru_sequence_forward(blas, xw, h, hn, w_t, b_hh, mask, first_padded, lo, hi):
-    """Reset-after GRU over rows lo:hi of the batch: xw (T, B, 3H) becomes r, z, n; fills h[1:] and
-    hn (T, B, H) = h_{t−1} W_hnᵀ + b_hn. w_t (H, 3H) is W_hhᵀ, C-contiguous."""
-    T, G = xw.shape[0], xw.shape[2]
+def gru_sequence_forward(blas, xw, h, hn, w_t, b_hh, mask, first_padded):
+    """Reset-after GRU: xw (T, B, 3H) becomes r, z, n; fills h[1:] and hn (T, B, H) = h_{t−1} W_hnᵀ + b_hn.
+    w_t (H, 3H) is W_hhᵀ, C-contiguous."""
+    T, B, G = xw.shape
     H = G // 3
-    hw = np.empty((hi - lo, G), xw.dtype)
+    hw = np.empty((B, G), xw.dtype)
     for t in range(T):
-        product(blas, hi - lo, G, H, h[t, lo:hi], w_t, ZERO, hw)    # the n block is scaled by r: kept apart
-        gru_forward(xw[t, lo:hi], hw, b_hh, h[t, lo:hi], hn[t, lo:hi], h[t + 1, lo:hi])
+        product(blas, B, G, H, h[t], w_t, ZERO, hw)    # the n block is scaled by r: kept apart
+        gru_forward(xw[t], hw, b_hh, h[t], hn[t], h[t + 1])
         if t >= first_padded:
-            keep_padded(mask[t, lo:hi], h[t, lo:hi], h[t + 1, lo:hi])
+            keep_padded(mask[t], h[t], h[t + 1])
 
 
 @jit
-def gru_sequence_backward(blas, dout, dh_next, h_prev, gates, hn, w_hh, dxw, mask, first_padded, lo, hi):
-    """Reset-after GRU's backward loop over rows lo:hi: writes dxw[:, lo:hi] (of (T, B, 3H)); dh_next
-    (hi − lo, H) is overwritten; returns those rows' ∂L/∂h_0."""
-    G = dxw.shape[2]
-    T, B, H = dxw.shape[0], hi - lo, G // 3
+def gru_sequence_backward(blas, dout, dh_next, h_prev, gates, hn, w_hh, dxw, mask, first_padded):
+    """Reset-after GRU's backward loop: writes dxw (T, B, 3H); returns ∂L/∂h_0 (dh_next is overwritten)."""
+    T, B, G = dxw.shape
+    H = G // 3
     dh, dh_prev, dhw = np.empty_like(dh_next), np.empty_like(dh_next), np.empty((B, G), dxw.dtype)
     for t in range(T - 1, -1, -1):
-        real = mask[t, lo:hi] if t >= first_padded else mask[0, :0]
-        gradient_in(real, dh_next, dout[t, lo:hi], dh)
-        gru_backward(dh, h_prev[t, lo:hi], gates[t, lo:hi], hn[t, lo:hi], dxw[t, lo:hi], dhw, dh_prev)  # z ⊙ dh
+        real = mask[t] if t >= first_padded else mask[0, :0]
+        gradient_in(real, dh_next, dout[t], dh)
+        gru_backward(dh, h_prev[t], gates[t], hn[t], dxw[t], dhw, dh_prev)   # dh_prev = z ⊙ dh, the direct path
         product(blas, B, H, G, dhw, w_hh, ONE, dh_prev)             # + ∂L/∂hw W_hh
         if real.size:
             keep_padded(real, dh_next, dh_prev)
@@ -150,28 +150,26 @@ def gru_sequence_backward(blas, dout, dh_next, h_prev, gates, hn, w_hh, dxw, mas
 
 
 @jit
-def rnn_sequence_forward(blas, xw, h, w_t, b_hh, relu, mask, first_padded, lo, hi):
-    """RNN over rows lo:hi of the batch: fills h[1:] with f(xw_t + h_{t−1} W_hhᵀ + b_hh); w_t (H, H) is
-    W_hhᵀ, C-contiguous."""
-    T, H = xw.shape[0], xw.shape[2]
+def rnn_sequence_forward(blas, xw, h, w_t, b_hh, relu, mask, first_padded):
+    """RNN: fills h[1:] with f(xw_t + h_{t−1} W_hhᵀ + b_hh); w_t (H, H) is W_hhᵀ, C-contiguous."""
+    T, B, H = xw.shape
     for t in range(T):
-        product(blas, hi - lo, H, H, h[t, lo:hi], w_t, ZERO, h[t + 1, lo:hi])
-        rnn_forward(h[t + 1, lo:hi], xw[t, lo:hi], b_hh, relu)
+        product(blas, B, H, H, h[t], w_t, ZERO, h[t + 1])
+        rnn_forward(h[t + 1], xw[t], b_hh, relu)
         if t >= first_padded:
-            keep_padded(mask[t, lo:hi], h[t, lo:hi], h[t + 1, lo:hi])
+            keep_padded(mask[t], h[t], h[t + 1])
 
 
 @jit
-def rnn_sequence_backward(blas, dout, dh_next, h, w_hh, relu, dxw, mask, first_padded, lo, hi):
-    """RNN's backward loop over rows lo:hi: h (T, B, H) the outputs f(a_t); writes dxw[:, lo:hi] (of
-    (T, B, H)); returns those rows' ∂L/∂h_0 (dh_next, (hi − lo, H), is overwritten)."""
-    T, H = dxw.shape[0], dxw.shape[2]
+def rnn_sequence_backward(blas, dout, dh_next, h, w_hh, relu, dxw, mask, first_padded):
+    """RNN's backward loop: h (T, B, H) the outputs f(a_t); writes dxw (T, B, H); returns ∂L/∂h_0."""
+    T, B, H = dxw.shape
     dh, dh_prev = np.empty_like(dh_next), np.empty_like(dh_next)
     for t in range(T - 1, -1, -1):
-        real = mask[t, lo:hi] if t >= first_padded else mask[0, :0]
-        gradient_in(real, dh_next, dout[t, lo:hi], dh)
-        rnn_backward(dh, h[t, lo:hi], dxw[t, lo:hi], relu)
-        product(blas, hi - lo, H, H, dxw[t, lo:hi], w_hh, ZERO, dh_prev)
+        real = mask[t] if t >= first_padded else mask[0, :0]
+        gradient_in(real, dh_next, dout[t], dh)
+        rnn_backward(dh, h[t], dxw[t], relu)
+        product(blas, B, H, H, dxw[t], w_hh, ZERO, dh_prev)
         if real.size:
             keep_padded(real, dh_next, dh_prev)
         dh_next, dh_prev = dh_prev, dh_next

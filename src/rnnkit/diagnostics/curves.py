@@ -205,7 +205,7 @@ def plot_curves(curves: list[Curves], path) -> Path | None:
             if ax[i, j].get_legend_handles_labels()[0]:
                 ax[i, j].legend(fontsize=7)
     fig.tight_layout()
-    return save_figure(fig, path, dpi=80)
+    return save_figure(fig, path, dpi=80, crop=False)  # drawn once: after every `rnnkit train` (about 0.5 s)
 
 
 def write_plots(runs, out) -> tuple[list[Path], bool]:

@@ -58,11 +58,13 @@ def read_csv(path) -> list[dict[str, str]]:
         return list(csv.DictReader(f))
 
 
-def save_figure(fig, path, dpi: int = 100) -> Path:
-    """Render ``fig`` to PNG in memory, write it atomically to ``path``, close it; returns the path."""
+def save_figure(fig, path, dpi: int = 100, crop: bool = True) -> Path:
+    """Render ``fig`` to PNG in memory, write it atomically to ``path``, close it; returns the path.
+    ``crop``: trim the margins to what is drawn (``bbox_inches="tight"``), which costs a second rendering;
+    a figure laid out by ``tight_layout`` already has narrow margins."""
     plt = pyplot()
     buf = io.BytesIO()
-    fig.savefig(buf, format="png", dpi=dpi, bbox_inches="tight")
+    fig.savefig(buf, format="png", dpi=dpi, bbox_inches="tight" if crop else None)
     plt.close(fig)
     path = Path(path)
     atomic_write_bytes(path, buf.getvalue())

@@ -25,7 +25,7 @@ from typing import NamedTuple
 
 import numpy as np
 
-from rnnkit._fast import by_rows, kernel, sequence_kernel
+from rnnkit._fast import kernel, sequence_kernel
 from rnnkit.functional.activations import sigmoid, sigmoid_grad, tanh_grad
 from rnnkit.functional.cell import Cell, loop_mask
 
@@ -174,7 +174,7 @@ def gru_sequence_forward(xw, states, cache: GRUCache, w_hh_t, b_hh, mask, first_
     run = sequence_kernel("gru_sequence_forward", xw)
     if run is None:
         return False
-    by_rows(partial(run, xw, states[0], cache.hn, w_hh_t, b_hh, *loop_mask(mask, first_padded)), xw.shape[1])
+    run(xw, states[0], cache.hn, w_hh_t, b_hh, *loop_mask(mask, first_padded))
     return True
 
 
@@ -183,10 +183,8 @@ def gru_sequence_backward(dout, dstate, cache: GRUCache, w_hh, dxw, mask, first_
     run = sequence_kernel("gru_sequence_backward", dxw)
     if run is None:
         return None
-    dh, w_hh = dstate[0], np.ascontiguousarray(w_hh)
-    parts = by_rows(lambda lo, hi: run(dout, dh[lo:hi], cache.h_prev, cache.gates, cache.hn, w_hh, dxw,
-                                       *loop_mask(mask, first_padded), lo, hi), dh.shape[0])
-    return (np.concatenate(parts),)
+    return (run(dout, dstate[0], cache.h_prev, cache.gates, cache.hn, np.ascontiguousarray(w_hh), dxw,
+                *loop_mask(mask, first_padded)),)
 
 
 def gru_cell(reset_after: bool = True) -> Cell:

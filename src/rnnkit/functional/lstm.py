@@ -30,12 +30,11 @@ time can hand each step slices of its per-sequence buffers.
 """
 from __future__ import annotations
 
-from functools import partial
 from typing import NamedTuple
 
 import numpy as np
 
-from rnnkit._fast import by_rows, kernel, sequence_kernel
+from rnnkit._fast import kernel, sequence_kernel
 from rnnkit.functional.activations import squash, squash_grad
 from rnnkit.functional.cell import Cell, loop_mask
 
@@ -135,27 +134,23 @@ def lstm_sequence_cache(xw: np.ndarray, states: tuple, scratch: np.ndarray) -> L
 
 
 def lstm_sequence_forward(xw, states, cache: LSTMCache, w_hh_t, b_hh, mask, first_padded) -> bool:
-    """The whole forward loop in one compiled call (:mod:`rnnkit._fast.sequence`; two, on the halves of the
-    batch: :func:`by_rows`) when there is one for these arrays; False: the layer runs
-    :func:`lstm_step_forward` step by step."""
+    """The whole forward loop in one compiled call (:mod:`rnnkit._fast.sequence`) when there is one
+    for these arrays; False: the layer runs :func:`lstm_step_forward` step by step."""
     run = sequence_kernel("lstm_sequence_forward", xw)
     if run is None:
         return False
-    by_rows(partial(run, xw, states[0], states[1], cache.tanh_c, w_hh_t, b_hh, *loop_mask(mask, first_padded)),
-            xw.shape[1])
+    run(xw, states[0], states[1], cache.tanh_c, w_hh_t, b_hh, *loop_mask(mask, first_padded))
     return True
 
 
 def lstm_sequence_backward(dout, dstate, cache: LSTMCache, w_hh, dxw, mask, first_padded):
-    """The whole backward loop in one compiled call (two, on the halves of the batch: :func:`by_rows`), or
-    None: the layer runs :func:`lstm_step_backward`."""
+    """The whole backward loop in one compiled call, or None: the layer runs :func:`lstm_step_backward`."""
     run = sequence_kernel("lstm_sequence_backward", dxw)
     if run is None:
         return None
-    dh, dc, w_hh = *dstate, np.ascontiguousarray(w_hh)
-    parts = by_rows(lambda lo, hi: run(dout, dh[lo:hi], dc[lo:hi], cache.c_prev, cache.gates, cache.tanh_c, w_hh,
-                                       dxw, *loop_mask(mask, first_padded), lo, hi), dh.shape[0])
-    return tuple(np.concatenate(p) for p in zip(*parts))
+    dh, dc = dstate
+    return run(dout, dh, dc, cache.c_prev, cache.gates, cache.tanh_c, np.ascontiguousarray(w_hh), dxw,
+               *loop_mask(mask, first_padded))
 
 
 def lstm_stack_step(x, state, layers, out) -> bool:

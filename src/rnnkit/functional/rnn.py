@@ -20,7 +20,7 @@ from typing import NamedTuple
 
 import numpy as np
 
-from rnnkit._fast import by_rows, kernel, sequence_kernel
+from rnnkit._fast import kernel, sequence_kernel
 from rnnkit.functional.activations import relu, relu_grad, tanh_grad
 from rnnkit.functional.cell import Cell, loop_mask
 
@@ -79,8 +79,7 @@ def rnn_sequence_forward(xw, states, cache: RNNCache, w_hh_t, b_hh, mask, first_
     run = sequence_kernel("rnn_sequence_forward", xw)
     if run is None:
         return False
-    by_rows(partial(run, xw, states[0], w_hh_t, b_hh, nonlinearity == "relu", *loop_mask(mask, first_padded)),
-            xw.shape[1])
+    run(xw, states[0], w_hh_t, b_hh, nonlinearity == "relu", *loop_mask(mask, first_padded))
     return True
 
 
@@ -89,10 +88,8 @@ def rnn_sequence_backward(dout, dstate, cache: RNNCache, w_hh, dxw, mask, first_
     run = sequence_kernel("rnn_sequence_backward", dxw)
     if run is None:
         return None
-    dh, w_hh = dstate[0], np.ascontiguousarray(w_hh)
-    parts = by_rows(lambda lo, hi: run(dout, dh[lo:hi], cache.h, w_hh, nonlinearity == "relu", dxw,
-                                       *loop_mask(mask, first_padded), lo, hi), dh.shape[0])
-    return (np.concatenate(parts),)
+    return (run(dout, dstate[0], cache.h, np.ascontiguousarray(w_hh), nonlinearity == "relu", dxw,
+                *loop_mask(mask, first_padded)),)
 
 
 def rnn_cell(nonlinearity: str = "tanh") -> Cell:
