@@ -13,9 +13,8 @@ One layer, one direction, float32, the parts of ``recurrent_forward`` and
 * the loops over time (the compiled ones of ``rnnkit._fast.sequence`` when
   numba is installed), and inside them the T recurrent products alone
   (h_{t−1} W_hhᵀ forward, da_t W_hh backward, each made as the loops make it:
-  ``sequence.product``, in tiles where BLAS has small-matrix kernels, for
-  the whole batch on one thread, where the layer gives each of two threads
-  half of the batch) and the element-wise kernels alone;
+  ``sequence.product``, in tiles on one BLAS thread where BLAS has
+  small-matrix kernels) and the element-wise kernels alone;
 * the whole layer's forward + backward, and PyTorch's when it is installed.
 
 Each figure is the median of ``--reps`` calls after a warm-up, in the same
