@@ -30,7 +30,8 @@ TILE_ROWS, MIN_COLS, TILE_PRODUCT = 16, 64, 2 ** 19  # tiles of M·N·K ≈ 0.5 
 @jit
 def product(blas, M, N, K, a, b, beta, c):
     """c (M, N) = a (M, K) b (K, N) + β c; a and c C-contiguous, b C-contiguous or the transpose of a
-    C-contiguous (N, K) array (W_hh itself, at batch 1); gemv for one row, as NumPy does."""
+    C-contiguous (N, K) array (W_hh itself, at batch 1); gemv for one row, as NumPy does; with b
+    C-contiguous, in tiles (:func:`tile`) when ``blas[3]`` (the small-matrix limit) is not 0."""
     if b.flags.c_contiguous:
         if M == 1:
             sgemv(blas, TRANS, K, N, ONE, b, N, a, 1, beta, c, 1)
