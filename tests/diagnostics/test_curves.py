@@ -100,7 +100,7 @@ def test_the_plotted_loss_curves_hold_only_values_of_the_run(tmp_path, monkeypat
     pytest.importorskip("matplotlib")
     import rnnkit.diagnostics.curves as curves
     figures = []
-    monkeypatch.setattr(curves, "save_figure", lambda fig, path, dpi: figures.append(fig) or Path(path))
+    monkeypatch.setattr(curves, "save_figure", lambda fig, path, **kw: figures.append(fig) or Path(path))
     run = tmp_path / "run"
     run.mkdir()
     (run / "config.json").write_text(json.dumps({"task": "charlm", "config": {"clip": 5.0}}))
