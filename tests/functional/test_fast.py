@@ -255,8 +255,8 @@ def test_loops_with_tiled_products_equal_the_numpy_reference(cell, backend, monk
     """Step products large enough to be tiled (16 × 640 × 160, 16 × 160 × 640) where BLAS has small-matrix
     kernels (forced here), padded rows included: the NumPy reference's results."""
     from rnnkit._fast import blas
-    assert blas.addresses()                                       # found first, then the limit forced
-    monkeypatch.setitem(blas._found, "small", 10 ** 6)
+    found, _ = blas.addresses() and blas._found["addresses"]      # found first, then the limit forced
+    monkeypatch.setitem(blas._found, "addresses", (found, 10 ** 6))
     rng = np.random.default_rng(3)
     B, T, D, Hs = 16, 3, 5, 160
     f32 = lambda *shape: (0.3 * rng.standard_normal(shape)).astype(np.float32)  # noqa: E731
@@ -274,6 +274,27 @@ def test_loops_with_tiled_products_equal_the_numpy_reference(cell, backend, monk
     assert blas.addresses()[3] == (10 ** 6 if threads == 1 else 0)
     for g, w in zip(got, want, strict=True):
         np.testing.assert_allclose(g, w, rtol=1e-4, atol=1e-5)
+
+
+def test_two_threads_asking_for_the_blas_addresses_at_once_both_get_them(monkeypatch):
+    """The two loops of a bidirectional pair may look up BLAS for the first time together (a rank of an
+    MPI run failed with KeyError when one saw the entry half set)."""
+    import time
+    from concurrent.futures import ThreadPoolExecutor
+
+    from rnnkit._fast import blas
+    limit, set_threads = blas.small_product_limit(), blas.set_threads()
+    threads = set_threads(1)                                      # as inside a pair
+    monkeypatch.setattr(blas, "_found", {})                       # nothing found yet
+    monkeypatch.setattr(blas, "small_product_limit", lambda: time.sleep(0.05) or limit)
+    try:
+        with ThreadPoolExecutor(2) as pool:
+            first = pool.submit(blas.addresses)
+            time.sleep(0.01)                                      # the second asks while the first looks
+            second = pool.submit(blas.addresses)
+            assert first.result() == second.result() is not None
+    finally:
+        set_threads(threads)
 
 
 def test_a_pair_asked_for_inside_a_pair_runs_its_calls_one_after_the_other():

@@ -51,12 +51,12 @@ def addresses():
     pair = sgemm_sgemv()
     if pair is None:
         return None
-    if "addresses" not in _found:
-        _found["addresses"] = tuple(ctypes.cast(f, ctypes.c_void_p).value for f in pair) + (_found["bits"],)
-        _found["small"] = small_product_limit()
+    if "addresses" not in _found:  # one entry, set whole: the two threads of a pair may ask at once
+        _found["addresses"] = (tuple(ctypes.cast(f, ctypes.c_void_p).value for f in pair) + (_found["bits"],),
+                               small_product_limit())
+    found, small = _found["addresses"]
     threads = get_threads()
-    one_thread = threads is not None and threads() == 1
-    return _found["addresses"] + (_found["small"] if one_thread else 0,)
+    return found + (small if threads is not None and threads() == 1 else 0,)
 
 
 def small_product_limit() -> int:
@@ -92,13 +92,12 @@ def _openblas(name: str, argtypes: list, restype=ctypes.c_int):
     """The OpenBLAS function ``name`` of the library :func:`sgemm_sgemv` found, under its plain name or its
     ILP64 builds' (``scipy_`` before, ``64_`` after: NumPy's wheels use both spellings), or None."""
     if name not in _found:
-        _found[name] = None
         lib = _found.get("lib") if sgemm_sgemv() else None
         spellings = (name, f"scipy_{name}64_", f"{name}64_")
         fn = next((getattr(lib, n) for n in spellings if hasattr(lib, n)), None) if lib is not None else None
         if fn is not None:
             fn.argtypes, fn.restype = argtypes, restype
-            _found[name] = fn
+        _found[name] = fn  # set once, whole (see addresses)
     return _found[name]
 
 
