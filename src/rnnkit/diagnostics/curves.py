@@ -205,7 +205,7 @@ def plot_curves(curves: list[Curves], path) -> Path | None:
             if ax[i, j].get_legend_handles_labels()[0]:
                 ax[i, j].legend(fontsize=7)
     fig.tight_layout()
-    return save_figure(fig, path, dpi=80, crop=False)  # drawn once: after every `rnnkit train` (about 0.5 s)
+    return save_figure(fig, path, dpi=80, crop=False)  # rendered once: every `rnnkit train` draws it
 
 
 def write_plots(runs, out) -> tuple[list[Path], bool]:
