@@ -188,8 +188,9 @@ def test_more_ranks_than_the_global_batch_is_refused_by_rank_0_and_writes_nothin
     assert done.stderr.count("--batch-size 1: fewer sequences than the 2 processes") == 1
 
 
-def test_ranks_with_different_options_are_refused_before_anything_is_written(tmp_path, corpus):
-    first, second = train_args(corpus, tmp_path / "r"), train_args(corpus, tmp_path / "r", hidden=8)
+@pytest.mark.parametrize("differing", [{"hidden": 8}, {"batch_size": 1}])  # batch 1: too small on its rank alone
+def test_ranks_with_different_options_are_refused_before_anything_is_written(tmp_path, corpus, differing):
+    first, second = train_args(corpus, tmp_path / "r"), train_args(corpus, tmp_path / "r", **differing)
     proc = subprocess.run([MPIEXEC, "--oversubscribe", "-n", "1", sys.executable, *first, ":",
                            "-n", "1", sys.executable, *second], env=ENV, capture_output=True, text=True, timeout=120)
     assert proc.returncode != 0 and not (tmp_path / "r").exists()

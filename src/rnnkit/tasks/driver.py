@@ -103,13 +103,15 @@ def _check_shareable(recipe: Recipe, plan: Plan) -> None:
 
 
 def _check_world(world: World, recipe: Recipe, config: TrainConfig, data_files: dict) -> None:
-    """Every rank trains the same configuration on the same data, and each has a share of the batch."""
-    if world.size > config.batch_size:
-        raise RnnkitError(f"--batch-size {config.batch_size}: fewer sequences than the {world.size} processes "
-                          f"(--batch-size is the global batch, shared among them); give a larger one or fewer "
-                          f"processes")
+    """Every rank trains the same configuration on the same data, and each has a share of the batch.
+    The configurations are compared first: a batch size checked before would fail on some ranks alone
+    when theirs differ, and leave the others waiting in the comparison."""
     mine = {"task": recipe.name, "config": config.to_dict(), "data_files": data_files}
     distributed.same_everywhere(world, hashlib.sha256(json.dumps(mine, sort_keys=True).encode()).hexdigest(),
                                 "see a different configuration or different data files (their SHA-256 of the "
                                 "options and of the data differ)",
                                 "give every process the same options and the same files")
+    if world.size > config.batch_size:
+        raise RnnkitError(f"--batch-size {config.batch_size}: fewer sequences than the {world.size} processes "
+                          f"(--batch-size is the global batch, shared among them); give a larger one or fewer "
+                          f"processes")
