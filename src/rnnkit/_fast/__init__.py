@@ -16,6 +16,7 @@ rnnkit, and compiled kernels are cached on disk.
 from __future__ import annotations
 
 import os
+from functools import partial
 
 import numpy as np
 
@@ -62,8 +63,6 @@ def sequence_kernel(name: str, like: np.ndarray):
     step-by-step loop must run (not float32, NumPy backend, no numba, or no usable BLAS)."""
     if not loops_compiled(like):
         return None
-    from functools import partial
-
     from rnnkit._fast import blas, sequence
     return partial(getattr(sequence, name), blas.addresses())
 

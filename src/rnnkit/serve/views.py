@@ -19,7 +19,7 @@ from pathlib import Path
 
 import numpy as np
 
-from rnnkit.diagnostics.curves import eval_row, primary_metric, step_row
+from rnnkit.diagnostics.curves import TRAIN_COLUMNS, eval_row, primary_metric, step_row, val_metrics
 from rnnkit.data.tables import npz_from_bytes
 from rnnkit.errors import RnnkitError
 from rnnkit.serve.follow import parse_position, read_appended
@@ -93,13 +93,12 @@ def curves(path: Path, since: str = "", metric: str = "") -> dict:
     if cut or cut_too or (at[1].offset and not at[0].offset and steps_at.offset):  # started over / steps appeared
         return curves(path)
     rows = [step_row(r) for r in steps] if steps_at.offset else [eval_row(r) for r in evals]
-    keys = [k for r in evals for k in r if k.startswith("val_")]
-    metric = metric or primary_metric(run, list(dict.fromkeys(keys)))
+    metric = metric or primary_metric(run, val_metrics(evals))
     return {
         "since": f"{steps_at}-{evals_at}", "restart": not since,
         "source": "steps.jsonl" if steps_at.offset else ("metrics.jsonl" if evals_at.offset else None),
         "train": {name: [_finite(r[i]) if name != "clipped" else bool(r[i]) for r in rows]
-                  for i, name in enumerate(("step", "time", "loss", "grad_norm", "clipped", "lr"))},
+                  for i, name in enumerate(TRAIN_COLUMNS[1:7])},  # a row: step_row's columns
         "metric": metric,
         "val": {"step": [r.get("step") for r in evals], "time": [_finite(r.get("time")) for r in evals],
                 "value": [_finite(r.get(metric)) for r in evals] if metric else []},
