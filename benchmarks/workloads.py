@@ -111,6 +111,7 @@ def rnnkit_sampler(H: int, V: int, L: int, tokens: int):
     LSTM ``step``, head, softmax and a draw per token), embedding size 64."""
     from rnnkit.data.vocab import Vocab
     from rnnkit.tasks.language_model import LanguageModel
+    from rnnkit.train.trainer import cores_for_pairs
     model = LanguageModel(Vocab([chr(32 + i) for i in range(V)]), "char",
                           rk.LSTM(64, H, num_layers=L, seed=0), 64, 0.0, seed=1).eval()
     return lambda: list(model.sample(tokens, seed=0))
@@ -156,16 +157,23 @@ def charlm_batches(V: int, B: int, T: int, n: int = 4, seed: int = 0) -> list[tu
 
 def rnnkit_charlm(c: dict = CHARLM):
     """One ``rnnkit train charlm`` step, as the Trainer runs it: zero grads, forward with the carried
-    state, softmax cross-entropy, backward, clip the global norm, Adam. Returns (run, model)."""
+    state, softmax cross-entropy, backward, clip the global norm, Adam, inside the Trainer's
+    ``cores_for_pairs`` (BLAS at one thread, the layers' halves and large products split over the cores).
+    Returns (run, model)."""
     from rnnkit.data.vocab import Vocab
     from rnnkit.functional.losses import softmax_cross_entropy
     from rnnkit.optim import Adam, clip_grad_norm
     from rnnkit.tasks.language_model import LanguageModel
+    from rnnkit.train.trainer import cores_for_pairs
     model = LanguageModel(Vocab([chr(32 + i) for i in range(c["V"])]), "char",
                           rk.LSTM(c["E"], c["H"], num_layers=c["L"], seed=0), c["E"], 0.0, seed=1)
     opt, batches, carry = Adam(lr=c["lr"]), charlm_batches(c["V"], c["B"], c["T"]), {"state": None, "k": 0}
 
     def run():
+        with cores_for_pairs(model):
+            step()
+
+    def step():
         x, y = batches[carry["k"] % len(batches)]
         carry["k"] += 1
         model.zero_grad()

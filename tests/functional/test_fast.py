@@ -11,6 +11,7 @@ import rnnkit as rk
 from rnnkit import _fast
 from rnnkit.functional.gru import gru_pointwise_backward, gru_pointwise_forward
 from rnnkit.functional.lstm import lstm_pointwise_backward, lstm_pointwise_forward
+from tests.functional.training_case import train_case
 
 numba = pytest.importorskip("numba")
 from rnnkit._fast import kernels  # noqa: E402  (needs numba)
@@ -82,7 +83,8 @@ def _train(layer, x, lengths, dout):
     layer.zero_grad()
     dx, dstate = layer.backward(dout)
     as_tuple = lambda s: s if isinstance(s, tuple) else (s,)  # noqa: E731
-    return [out, *as_tuple(state), dx, *as_tuple(dstate), *layer.gradients().values()]
+    grads = [g.copy() for g in layer.gradients().values()]  # the next call zeroes and refills the layer's own
+    return [out, *as_tuple(state), dx, *as_tuple(dstate), *grads]
 
 
 @pytest.mark.parametrize("make", [rk.LSTM, rk.GRU, lambda *a, **k: rk.GRU(*a, reset_after=False, **k),
@@ -132,15 +134,6 @@ def _case(seed, cell="lstm", batch=None):
     return layer, f32(B, T, D), state(), lengths, f32(B, T, K * Hs), state()
 
 
-def _train_case(layer, x, state, lengths, dout, dstate):
-    """Everything a training step gives: outputs, final states, dx, initial-state and weight gradients."""
-    out, final = layer.forward(x, state, lengths=lengths)
-    layer.zero_grad()
-    dx, dstate0 = layer.backward(dout, dstate)
-    as_list = lambda s: list(s) if isinstance(s, tuple) else [s]  # noqa: E731
-    return [out, *as_list(final), dx, *as_list(dstate0), *layer.gradients().values()]
-
-
 @pytest.mark.parametrize("cell", sorted(LOOPS))
 @pytest.mark.parametrize("seed, batch", [(seed, None) for seed in range(8)] + [(8, 1), (9, 1)])
 def test_compiled_sequence_loops_equal_the_numpy_reference(cell, seed, batch, backend):
@@ -150,9 +143,9 @@ def test_compiled_sequence_loops_equal_the_numpy_reference(cell, seed, batch, ba
     name = "lstm" if cell == "lstm" else "gru" if cell == "gru" else "rnn"
     assert _fast.sequence_kernel(f"{name}_sequence_forward", np.zeros((1, 1, 4), np.float32)) is not None
     backend("numpy")
-    want = _train_case(*case)
+    want = train_case(*case)
     backend("numba")
-    got = _train_case(*case)
+    got = train_case(*case)
     for g, w in zip(got, want, strict=True):
         np.testing.assert_allclose(g, w, rtol=1e-5, atol=1e-5)
 
@@ -160,11 +153,11 @@ def test_compiled_sequence_loops_equal_the_numpy_reference(cell, seed, batch, ba
 def test_without_a_usable_blas_the_step_loop_runs(backend, monkeypatch):
     from rnnkit._fast import blas
     case = _case(3)
-    want = _train_case(*case)
+    want = train_case(*case)
     monkeypatch.setattr(blas, "_found", {"pair": None})
     backend("numba")  # forget the kernels found so far
     assert _fast.sequence_kernel("lstm_sequence_forward", np.zeros((1, 1, 4), np.float32)) is None
-    for g, w in zip(_train_case(*case), want, strict=True):
+    for g, w in zip(train_case(*case), want, strict=True):
         np.testing.assert_allclose(g, w, rtol=1e-5, atol=1e-5)
 
 
@@ -208,12 +201,12 @@ def test_bidirectional_directions_run_concurrently_with_the_same_results(backend
     case = (layer, f32(4, 6, 3), (f32(4, 4, H), f32(4, 4, H)), [6, 2, 5, 1], f32(4, 6, 2 * H),
             (f32(4, 4, H), f32(4, 4, H)))
     backend("numpy")
-    want = _train_case(*case)
+    want = train_case(*case)
     assert calls == []
     backend("numba")
     from rnnkit._fast import blas
     threads = blas.set_threads()(3)                  # 3 BLAS threads before: 3 after
-    got = _train_case(*case)
+    got = train_case(*case)
     assert blas.set_threads()(threads) == 3
     assert calls == [2] * 4 and parallel.worth_it()  # two layers, forward and backward
     for g, w in zip(got, want, strict=True):
@@ -263,12 +256,12 @@ def test_loops_with_tiled_products_equal_the_numpy_reference(cell, backend, monk
     state = lambda: (f32(1, B, Hs), f32(1, B, Hs)) if cell == "lstm" else f32(1, B, Hs)  # noqa: E731
     case = (LOOPS[cell](D, Hs, seed=0), f32(B, T, D), state(), rng.integers(1, T + 1, size=B), f32(B, T, Hs), state())
     backend("numpy")
-    want = _train_case(*case)
+    want = train_case(*case)
     backend("numba")
     threads = blas.set_threads()(1)                               # tiles are for one BLAS thread
     try:
         assert blas.addresses()[3] == 10 ** 6
-        got = _train_case(*case)
+        got = train_case(*case)
     finally:
         blas.set_threads()(threads)
     assert blas.addresses()[3] == (10 ** 6 if threads == 1 else 0)
@@ -346,3 +339,31 @@ def test_a_compiled_stack_step_equals_the_layer_by_layer_step(layers, batch, bac
     assert calls == [True] * 4                                    # one compiled call per time step
     for g, w in zip(got, want, strict=True):
         np.testing.assert_allclose(g, w, rtol=1e-5, atol=1e-5)
+
+
+def test_inside_pairs_only_blas_keeps_one_thread_and_large_products_split_in_two(monkeypatch):
+    from rnnkit._fast import blas, parallel
+    from rnnkit.functional.linear import linear_backward, linear_forward
+    if parallel.CORES < 2 or blas.set_threads() is None:
+        pytest.skip("pairs need two cores and OpenBLAS's thread control")
+    calls, run_pair = [], parallel.run_pair
+    monkeypatch.setattr(parallel, "run_pair", lambda *fns: calls.append(len(fns)) or run_pair(*fns))
+    rng = np.random.default_rng(0)
+    x, w, b, dy = (rng.standard_normal(s).astype(np.float32) for s in ((7, 300, 64), (65, 64), (65,), (7, 300, 65)))
+    want = [linear_forward(x, w, b)[0], *linear_backward(dy, linear_forward(x, w, b)[1])]
+    threads = blas.set_threads()(2)
+    try:
+        with parallel.pairs_only():
+            with parallel.pairs_only():                          # re-entrant
+                assert blas.get_threads()() == 1 and parallel.worth_it()
+            assert blas.get_threads()() == 1
+            y, cache = linear_forward(x, w, b)
+            got = [y, *linear_backward(dy, cache)]
+            small = parallel.matmul(x[0, :10], w.T)              # too small to split
+        assert blas.get_threads()() == 2
+    finally:
+        blas.set_threads()(threads)
+    assert calls == [2, 2, 2]                                    # y, dx and dW each in two halves
+    np.testing.assert_allclose(small, x[0, :10] @ w.T, rtol=1e-5, atol=1e-5)
+    for g, e in zip(got, want, strict=True):
+        np.testing.assert_allclose(g, e, rtol=1e-4, atol=1e-4)

@@ -200,3 +200,29 @@ def test_bad_random_generator_states_are_run_errors(states):
 
     with pytest.raises(RunError, match="state.json: "):
         _restore_rngs(Dropout(0.5, seed=0), states, "state.json")
+
+
+@pytest.mark.parametrize("options, paired", [({}, True), ({"layer_norm": True}, False), ({"zoneout": 0.1}, False)])
+def test_training_runs_with_blas_at_one_thread_when_every_recurrent_layer_splits_its_work(options, paired):
+    """Layers that split their batch over the cores train inside pairs_only (no BLAS worker spinning beside
+    them); a model with a variant cell, whose steps lean on BLAS's own threads, trains as it is."""
+    pytest.importorskip("numba", reason='the compiled loops: pip install "rnnkit[fast]"')
+    from rnnkit._fast import PAIRS, blas, parallel
+    from rnnkit.nn import LSTM, Module
+    from rnnkit.train.trainer import cores_for_pairs
+    if parallel.CORES < 2 or blas.set_threads() is None:
+        pytest.skip("pairs need two cores and OpenBLAS's thread control")
+
+    class Net(Module):
+        def __init__(self):
+            super().__init__()
+            self.rnn, self.head = LSTM(3, 4, **options), Linear(4, 2)
+    threads = blas.set_threads()(2)
+    try:
+        with cores_for_pairs(Net()):
+            assert (PAIRS["depth"], blas.get_threads()()) == ((1, 1) if paired else (0, 2))
+        assert (PAIRS["depth"], blas.get_threads()()) == (0, 2)
+        with cores_for_pairs(Linear(3, 2)):                      # no recurrent layer: nothing to pair
+            assert PAIRS["depth"] == 0
+    finally:
+        blas.set_threads()(threads)

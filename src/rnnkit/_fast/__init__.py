@@ -22,6 +22,12 @@ import numpy as np
 
 BACKENDS = ("auto", "numpy", "numba")
 _state = {"backend": None, "kernels": None}
+PAIRS = {"depth": 0}  # > 0 inside parallel.pairs_only(): BLAS is at one thread and rnnkit's pairs use the cores
+
+
+def pairs_only_now() -> bool:
+    """Whether the caller runs inside :func:`rnnkit._fast.parallel.pairs_only` (asked without importing it)."""
+    return PAIRS["depth"] > 0
 
 
 def set_backend(name: str) -> str:

@@ -28,16 +28,28 @@ would use two threads or more: a program that asked BLAS for one thread
 are those of the same calls made one after the other with one BLAS thread:
 which thread count BLAS uses may change the last bit of a product, never the
 outcome of a run from one execution to the next.
+
+A BLAS call on two threads leaves OpenBLAS's worker thread spinning for
+about 0.1 s after it (``OPENBLAS_THREAD_TIMEOUT``), and a pair started in
+that time shares a core with it: a charlm training step whose output layer's
+products ran on two BLAS threads took 363 ms instead of 253 with its layers
+split in halves. Inside :func:`pairs_only` BLAS stays at one thread
+throughout, and the large products of the rest of the step are split in two
+here (:func:`matmul`), so no BLAS worker ever runs beside a pair.
 """
 from __future__ import annotations
 
 import os
 import threading
 from concurrent.futures import ThreadPoolExecutor
+from contextlib import contextmanager
 
-from rnnkit._fast import blas
+import numpy as np
+
+from rnnkit._fast import PAIRS, blas
 
 CORES = os.cpu_count() or 1  # asked once: each call reads a system file (6 µs, more on a busy machine)
+SPLIT_PRODUCT = 2 ** 21  # M·N·K from which :func:`matmul` splits a product in two (a row half ≥ 1 ms of work)
 _pool = {}
 _running = threading.Lock()
 
@@ -46,7 +58,37 @@ def worth_it() -> bool:
     """Run pairs of compiled loops concurrently: there are cores for two, BLAS's thread count can be set,
     and BLAS is set to use more than one thread now."""
     get_threads = blas.get_threads()
-    return CORES >= 2 and blas.set_threads() is not None and get_threads is not None and get_threads() >= 2
+    return CORES >= 2 and blas.set_threads() is not None and get_threads is not None and (
+        PAIRS["depth"] > 0 or get_threads() >= 2)
+
+
+@contextmanager
+def pairs_only():
+    """While inside, when :func:`worth_it`: BLAS runs one thread, pairs still run, and :func:`matmul` splits
+    large products over the two cores; a training loop of layers that split (:mod:`rnnkit.functional.halves`)
+    runs in it. Re-entrant; the BLAS thread count is put back on leaving the outermost."""
+    if PAIRS["depth"] == 0 and not worth_it():
+        yield
+        return
+    previous = blas.set_threads()(1) if PAIRS["depth"] == 0 else None
+    PAIRS["depth"] += 1
+    try:
+        yield
+    finally:
+        PAIRS["depth"] -= 1
+        if previous is not None:
+            blas.set_threads()(previous)
+
+
+def matmul(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    """a (M, K) @ b (K, N): inside :func:`pairs_only` and at M·N·K ≥ SPLIT_PRODUCT, the two halves of a's
+    rows at the same time (one BLAS thread each); else ``np.matmul``. The same result to float rounding."""
+    M, N = a.shape[0], b.shape[1]
+    if PAIRS["depth"] == 0 or M < 2 or M * N * a.shape[1] < SPLIT_PRODUCT:
+        return a @ b
+    out, half = np.empty((M, N), np.result_type(a, b)), M // 2
+    run_pair(lambda: np.matmul(a[:half], b, out=out[:half]), lambda: np.matmul(a[half:], b, out=out[half:]))
+    return out
 
 
 def run_pair(first, second):

@@ -20,6 +20,8 @@ from typing import NamedTuple
 
 import numpy as np
 
+from rnnkit._fast import pairs_only_now
+
 
 class LinearCache(NamedTuple):
     x: np.ndarray       # (..., D) the input
@@ -29,7 +31,7 @@ class LinearCache(NamedTuple):
 
 def linear_forward(x: np.ndarray, weight: np.ndarray, bias: np.ndarray | None = None):
     """y = x W^T + b for x (..., D), weight (M, D), bias (M,) or None -> (y (..., M), cache)."""
-    out = x.reshape(-1, x.shape[-1]) @ weight.T  # (N, M)
+    out = _product(x.reshape(-1, x.shape[-1]), weight.T)  # (N, M)
     if bias is not None:
         out += bias
     return out.reshape(*x.shape[:-1], weight.shape[0]), LinearCache(x, weight, bias is not None)
@@ -39,7 +41,16 @@ def linear_backward(dout: np.ndarray, cache: LinearCache):
     """dout (..., M) -> (dx (..., D), dweight (M, D), dbias (M,) or None)."""
     x, weight, has_bias = cache
     g = dout.reshape(-1, weight.shape[0])  # (N, M)
-    dx = (g @ weight).reshape(x.shape)     # in the forward pass x was multiplied by W^T
-    dweight = g.T @ x.reshape(-1, weight.shape[1])  # one product over all N rows
+    dx = _product(g, weight).reshape(x.shape)                   # in the forward pass x was multiplied by W^T
+    dweight = _product(g.T, x.reshape(-1, weight.shape[1]))     # one product over all N rows
     dbias = g.sum(axis=0) if has_bias else None     # b was broadcast over the N rows
     return dx, dweight, dbias
+
+
+def _product(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    """a @ b; split over two cores while a training loop keeps BLAS at one thread (see
+    :func:`rnnkit._fast.parallel.pairs_only`)."""
+    if not pairs_only_now():
+        return a @ b
+    from rnnkit._fast.parallel import matmul
+    return matmul(a, b)

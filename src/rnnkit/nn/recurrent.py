@@ -33,10 +33,11 @@ from rnnkit.functional.cell import Cell
 from rnnkit.functional.dropout import dropout_backward, dropout_forward
 from rnnkit.functional.gru import gru_cell
 from rnnkit.functional.gru_variants import gru_layer_norm_cell
+from rnnkit.functional.halves import halves_forward, halves_worth_it, layer_backward
 from rnnkit.functional.lstm import LSTM_CELL, lstm_stack_step
 from rnnkit.functional.lstm_variants import lstm_variant_cell
 from rnnkit.functional.merge import merge_backward, merge_forward
-from rnnkit.functional.recurrent import recurrent_backward, recurrent_forward
+from rnnkit.functional.recurrent import recurrent_forward
 from rnnkit.functional.recurrent_noise import weight_drop_backward, weight_drop_forward
 from rnnkit.functional.rnn import rnn_cell
 from rnnkit.nn.conversions import conversion
@@ -238,9 +239,13 @@ class Recurrent(Module):
                 w_ih, w_hh, b_ih, b_hh = self._weights(layer, d)
                 w_hh, mask = weight_drop_forward(w_hh, self.variants.weight_drop, self.rng, self.training)
                 wd.append(mask)
-                runs.append(partial(recurrent_forward, self._layer_cell(self.training, B, T), inp, states[i + d],
+                cell = self._layer_cell(self.training, B, T)
+                # one direction: the batch's halves at once (functional.halves); two: the directions at once
+                split = self.num_directions == 1 and halves_worth_it(cell, inp)
+                extra = {} if split else {"extra": self._extra(layer, d)}
+                runs.append(partial(halves_forward if split else recurrent_forward, cell, inp, states[i + d],
                                     w_ih, w_hh, b_ih, b_hh, lengths, reverse=d == 1,
-                                    workspace=self._workspaces[i + d], extra=self._extra(layer, d)))
+                                    workspace=self._workspaces[i + d], **extra))
             outs = []
             for out, final, cache in self._directions(runs, inp, runs[0].args[0].sequence_forward is not None):
                 outs.append(out)
@@ -278,7 +283,7 @@ class Recurrent(Module):
                 d = dropout_backward(d, drops[layer])
             dinp = 0
             i = layer * K
-            runs = [partial(recurrent_backward, dk, dfinals[i + k], caches[i + k])
+            runs = [partial(layer_backward, dk, dfinals[i + k], caches[i + k])
                     for k, dk in enumerate(merge_backward(d, merges[layer]))]
             whole_loops = caches[i].cell.sequence_forward is not None
             for k, (dx, dstate0, g) in enumerate(self._directions(runs, d, whole_loops)):
@@ -293,6 +298,12 @@ class Recurrent(Module):
             d = dinp
         self._cache = None
         return np.ascontiguousarray(d.transpose(1, 0, 2)), self._pack_state(dstates0)
+
+    def runs_compiled_loops(self) -> bool:
+        """Whether forward and backward run the compiled whole-sequence loops (float32, numba, a cell
+        without variants), which split the batch or pair the directions over two cores."""
+        plain = self._variant_cell is None and not (self.variants.zoneout or self.variants.recurrent_dropout)
+        return plain and self.cell.sequence_forward is not None and loops_compiled(np.empty((0, 0, 0), self.dtype))
 
     def _directions(self, runs: list, like: np.ndarray, whole_loops: bool) -> list:
         """The results of one layer's directions: the two of a bidirectional layer at the same time

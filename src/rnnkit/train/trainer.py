@@ -41,13 +41,14 @@ import math
 import signal
 import threading
 import time
-from contextlib import contextmanager
+from contextlib import contextmanager, nullcontext
 from typing import Iterator, Protocol
 
 import numpy as np
 
 from rnnkit.errors import DivergenceError, RnnkitError
 from rnnkit.nn.module import Module
+from rnnkit.nn.recurrent import Recurrent
 from rnnkit.optim import SGD, Adagrad, Adam, AdamW, RMSprop, clip_grad_norm, grad_norm
 from rnnkit.train import snapshots
 from rnnkit.train.budget import Budget
@@ -87,6 +88,16 @@ def make_optimizer(config: TrainConfig):
     if config.optimizer == "sgd":
         kwargs["momentum"] = 0.9
     return kinds[config.optimizer](**kwargs)
+
+
+def cores_for_pairs(model: Module):
+    """Where a training loop runs: with BLAS at one thread when every recurrent layer of ``model`` splits
+    its work over the cores itself (:func:`rnnkit._fast.parallel.pairs_only`), else as it is."""
+    layers = [m for _, m in model.named_modules() if isinstance(m, Recurrent)]
+    if not layers or not all(m.runs_compiled_loops() for m in layers):
+        return nullcontext()
+    from rnnkit._fast.parallel import pairs_only
+    return pairs_only()
 
 
 def nonfinite_gradient(grads: dict[str, np.ndarray]) -> str | None:
@@ -179,7 +190,7 @@ class Trainer:
         self.start = time.perf_counter() - s.elapsed
         self.stop_asked = self.stop_requested = self.stopped_early = False
         self.obj.model.train()
-        with self._sigint_requests_stop(self.bar), self.bar:
+        with self._sigint_requests_stop(self.bar), self.bar, cores_for_pairs(self.obj.model):
             while not (self.budget.spent(self.state) or self.stopped_early or self.stop_requested):
                 try:
                     self._epoch()
