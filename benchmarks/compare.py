@@ -87,20 +87,28 @@ def parse(argv):
     return p.parse_args(argv)
 
 
-def interleaved(fns: dict, reps: int, settle: float = 0.2) -> dict:
+def interleaved(fns: dict, reps: int, settle: float = 0.2, warm: float = 0.15) -> dict:
     """Median seconds per call of each function, taking turns in ABBA order.
 
     Each turn first sleeps ``settle`` seconds, so that the other library's
     idle BLAS / OpenMP threads (which spin for a while after each call) have
-    gone to sleep and do not compete for the cores, then makes one untimed
-    call (warm caches, woken threads) and one timed call.
+    gone to sleep and do not compete for the cores, then calls the function
+    untimed for at least ``warm`` seconds (once at least), then times one call.
+    After the sleep the cores take about 0.1 s of work to come back to the
+    speed of a training loop running step after step (measured: rnnkit's LSTM
+    step at 100,32,64,128 took 24 ms after one untimed call, 14 after ten and
+    back to back; PyTorch's 17.9, 16.0 and 14.5): timing after one call would
+    time the wake-up, not what a user's loop gets.
     """
     names = list(fns)
     times = {name: [] for name in names}
     for rep in range(reps):
         for name in names if rep % 2 == 0 else names[::-1]:
             time.sleep(settle)
+            start = time.perf_counter()
             fns[name]()
+            while time.perf_counter() - start < warm:
+                fns[name]()
             start = time.perf_counter()
             fns[name]()
             times[name].append(time.perf_counter() - start)

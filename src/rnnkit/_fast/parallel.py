@@ -1,20 +1,15 @@
-"""Two independent pieces of work on the two halves of a machine: the directions of a bidirectional layer.
+"""Two independent pieces of work on the two halves of a machine: the directions of a bidirectional
+layer, or the two halves of a unidirectional layer's batch (:mod:`rnnkit.functional.halves`).
 
 The forward and the reverse direction of a layer share nothing but their
-input, so they can run at the same time. When both run the compiled
-whole-sequence loops (:mod:`rnnkit._fast.sequence`, which release the GIL
-and call BLAS from compiled code), :func:`run_pair` runs the second in a
-worker thread while the first runs in the caller's, with BLAS set to one
-thread while the pair runs, instead of one after the other with BLAS
-splitting every small per-step product over the cores (100,32,128,256, two
-bidirectional layers, forward and backward: 314 ms instead of 577).
-
-The rows of a batch are independent sequences too, but splitting a
-unidirectional layer's batch over two such threads lost to one loop with
-two BLAS threads, with or without tiled products (a layer's training step
-at 100,32,64,128, 100,64,128,256 and 100,32,512,512: 13–29 % slower). A
-split loop alone is faster (43.9 against 66.5 ms at 100,32,512), but right
-after a large product on two BLAS threads it took 80 ms.
+input, and the rows of a batch are independent sequences, so either can run
+at the same time. When both run the compiled whole-sequence loops
+(:mod:`rnnkit._fast.sequence`, which release the GIL and call BLAS from
+compiled code), :func:`run_pair` runs the second in a worker thread while
+the first runs in the caller's, with BLAS set to one thread while the pair
+runs, instead of one after the other with BLAS splitting every small
+per-step product over the cores (100,32,128,256, two bidirectional layers,
+forward and backward: 314 ms instead of 577).
 
 OpenBLAS's thread count is the process's, not the calling thread's (its
 ``openblas_set_num_threads_local`` sets the process-wide count and returns
@@ -23,19 +18,21 @@ count back once after both end; a BLAS call from another thread of the
 program during that time runs single-threaded. One pair runs at a time: a
 pair asked for while another runs (from inside it, or from another thread)
 runs its two calls one after the other. Pairs only run when BLAS itself
-would use two threads or more: a program that asked BLAS for one thread
-(``OPENBLAS_NUM_THREADS=1``, or an MPI rank per core) gets one. The results
+would use two threads or more (or inside :func:`pairs_only`, entered when it
+would): a program that asked BLAS for one thread (``OPENBLAS_NUM_THREADS=1``,
+or an MPI rank per core) gets one. The results
 are those of the same calls made one after the other with one BLAS thread:
 which thread count BLAS uses may change the last bit of a product, never the
 outcome of a run from one execution to the next.
 
 A BLAS call on two threads leaves OpenBLAS's worker thread spinning for
 about 0.1 s after it (``OPENBLAS_THREAD_TIMEOUT``), and a pair started in
-that time shares a core with it: a charlm training step whose output layer's
-products ran on two BLAS threads took 363 ms instead of 253 with its layers
-split in halves. Inside :func:`pairs_only` BLAS stays at one thread
-throughout, and the large products of the rest of the step are split in two
-here (:func:`matmul`), so no BLAS worker ever runs beside a pair.
+that time shares a core with it: a split loop alone took 44 ms, right after
+a large product on two BLAS threads 80; a charlm training step whose output
+layer's products ran on two BLAS threads, 363 ms instead of 253. Inside
+:func:`pairs_only` BLAS stays at one thread throughout, and the large
+products of the rest of the step are split in two here (:func:`matmul`), so
+no BLAS worker runs beside a pair.
 """
 from __future__ import annotations
 

@@ -29,7 +29,7 @@ import numpy as np
 
 from rnnkit._fast import loops_compiled
 from rnnkit.functional.cell import Cell
-from rnnkit.functional.recurrent import RecurrentCache, recurrent_backward, recurrent_forward
+from rnnkit.functional.recurrent import RecurrentCache, buffer, recurrent_backward, recurrent_forward
 
 MIN_ROWS = 8  # rows per half: fewer, and the per-step products are too small to pay for a second thread
 
@@ -38,6 +38,7 @@ class HalvesCache(NamedTuple):
     first: RecurrentCache   # rows [0, split)
     second: RecurrentCache  # rows [split, B)
     split: int
+    workspace: dict | None  # the layer's: the joined out and dx are kept there
 
     @property
     def cell(self) -> Cell:
@@ -69,7 +70,9 @@ def halves_forward(cell: Cell, x, state0, w_ih, w_hh, b_ih, b_hh, lengths=None, 
     (out_a, final_a, cache_a), (out_b, final_b, cache_b) = parallel.run_pair(
         half(slice(0, split), "first"), half(slice(split, None), "second"))
     final = tuple(np.concatenate(pair) for pair in zip(final_a, final_b))
-    return np.concatenate((out_a, out_b), axis=1), final, HalvesCache(cache_a, cache_b, split)
+    out = _joined(workspace, "out", out_a, out_b)
+    out.flags.writeable = False  # as recurrent_forward's out: a view of a buffer the next call reuses
+    return out, final, HalvesCache(cache_a, cache_b, split, workspace)
 
 
 def halves_backward(dout, dstate, cache: HalvesCache):
@@ -80,8 +83,18 @@ def halves_backward(dout, dstate, cache: HalvesCache):
     (dx_a, dstate_a, grads_a), (dx_b, dstate_b, grads_b) = parallel.run_pair(
         *(partial(recurrent_backward, dout[:, r], tuple(d[r] for d in dstate), c) for r, c in zip(rows, cache[:2])))
     dstate0 = tuple(np.concatenate(pair) for pair in zip(dstate_a, dstate_b))
-    grads = {name: grads_a[name] + grads_b[name] for name in grads_a}
-    return np.concatenate((dx_a, dx_b), axis=1), dstate0, grads
+    for name, g in grads_a.items():  # fresh arrays of the first half's backward: the sum goes there
+        g += grads_b[name]
+    return _joined(cache.workspace, "dx", dx_a, dx_b), dstate0, grads_a
+
+
+def _joined(workspace: dict | None, key: str, first: np.ndarray, second: np.ndarray) -> np.ndarray:
+    """The halves (T, b, ·) and (T, B − b, ·) side by side, (T, B, ·), in the workspace's buffer ``key``
+    (a fresh array of that size each call costs the OS mapping and zeroing its pages again)."""
+    T, b, width = first.shape
+    joined = buffer(workspace, key, (T, b + second.shape[1], width), first.dtype)
+    np.concatenate((first, second), axis=1, out=joined)
+    return joined.view()
 
 
 def layer_backward(dout, dstate, cache: RecurrentCache | HalvesCache):
