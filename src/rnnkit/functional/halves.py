@@ -13,11 +13,12 @@ in a worker thread), and only the weight gradients are added at the end:
     out = [out_a, out_b],  dW = dW_a + dW_b,  dx = [dx_a, dx_b]
 
 On two cores this beats one layer whose every small per-step product BLAS
-splits over both threads: a unidirectional LSTM's training step at
-100,32,512,512 took 247 ms instead of 296, at 100,32,64,128 15.9 instead of
-20.2. Every product in the halves runs on one thread, so no BLAS worker
-thread is left spinning beside them (one that is, after a large product on
-two threads, slowed a split loop from 44 to 80 ms). The halves' results are
+splits over both threads: an LSTM layer's training step, back to back, at
+100,32,512,512 took 241 ms instead of 295 (one half alone on one core: 229),
+at 100,32,64,128 16.1 instead of 29. Every product in the halves runs on one
+thread, in tiles where BLAS has small-matrix kernels; a BLAS worker thread
+left spinning after a product on two threads would share a core with them
+(see :mod:`rnnkit._fast.parallel`, ``pairs_only``). The halves' results are
 those of the whole batch up to float rounding of the gradient sums.
 """
 from __future__ import annotations
