@@ -23,6 +23,13 @@ def test_tensors_round_trip_bit_exact(tmp_path):
         np.testing.assert_array_equal(back[k], tensors[k])
 
 
+def test_shapes_and_the_count_of_numbers_come_from_the_header_alone(tmp_path):
+    path = tmp_path / "w.safetensors"
+    save_tensors(path, {"a": np.zeros((3, 4), np.float32), "b": np.zeros(5), "c": np.zeros((2, 0, 7))})
+    assert checkpoint.tensor_shapes(path) == {"a": (3, 4), "b": (5,), "c": (2, 0, 7)}
+    assert checkpoint.numbers_held(path) == 17
+
+
 def test_file_starts_with_a_safetensors_header(tmp_path):
     save_tensors(tmp_path / "m.safetensors", {"a": np.zeros(3, np.float32)})
     raw = (tmp_path / "m.safetensors").read_bytes()

@@ -14,14 +14,13 @@ its error; the others are still served.
 from __future__ import annotations
 
 import json
-import math
 import os
 from pathlib import Path
 
 from rnnkit.errors import RnnkitError
 from rnnkit.serve.folders import Folders
 from rnnkit.tasks.base import open_run
-from rnnkit.train.checkpoint import tensor_shapes
+from rnnkit.train.checkpoint import numbers_held
 from rnnkit.train.lock import LOCK_FILE
 
 MAX_DEPTH = 4         # how deep below a served folder run directories are looked for
@@ -78,7 +77,7 @@ def weights_count(path: Path) -> int | None:
     """How many numbers the run's weights hold (read from the safetensors header), None without weights."""
     for name in ("best.safetensors", "last.safetensors"):
         if (path / name).is_file():
-            return sum(math.prod(s) for s in tensor_shapes(path / name).values())
+            return numbers_held(path / name)
     return None
 
 

@@ -18,7 +18,7 @@ import numpy as np
 
 from rnnkit.errors import DataError, RunError
 from rnnkit.nn.recurrent import GRU, LSTM, RNN, Recurrent
-from rnnkit.train.checkpoint import tensor_shapes
+from rnnkit.train.checkpoint import numbers_held
 from rnnkit.train.config import VARIANT_FIELDS, TrainConfig
 from rnnkit.train.distributed import SINGLE, World, concat_shares, same_everywhere, share
 from rnnkit.train.run import Run
@@ -78,7 +78,7 @@ def check_config_fits_weights(run: Run, config: TrainConfig) -> None:
         * (config.proj_size or config.hidden)
     for name in ("best.safetensors", "last.safetensors"):
         if run.exists(name):
-            held = sum(int(np.prod(shape)) for shape in tensor_shapes(run.file(name)).values())
+            held = numbers_held(run.file(name))
             if least > held:
                 raise RunError(f"{run.file('config.json')}: --hidden {config.hidden}, --layers {config.layers} "
                                f"need at least {least:,} recurrent weights but {name} holds {held:,} numbers in "

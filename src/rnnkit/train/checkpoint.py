@@ -258,6 +258,11 @@ def tensor_shapes(path) -> dict[str, tuple[int, ...]]:
     return {name: shape for name, (_, shape, _, _) in _header(path)[1].items()}
 
 
+def numbers_held(path) -> int:
+    """How many numbers the tensors of a safetensors file hold in all, from its header alone."""
+    return sum(math.prod(shape) for shape in tensor_shapes(path).values())
+
+
 def _header(path) -> tuple[dict[str, str], dict[str, tuple]]:
     """A safetensors file's ``__metadata__`` and checked header entries, reading only the header."""
     path = Path(path)
