@@ -111,7 +111,6 @@ def rnnkit_sampler(H: int, V: int, L: int, tokens: int):
     LSTM ``step``, head, softmax and a draw per token), embedding size 64."""
     from rnnkit.data.vocab import Vocab
     from rnnkit.tasks.language_model import LanguageModel
-    from rnnkit.train.trainer import cores_for_pairs
     model = LanguageModel(Vocab([chr(32 + i) for i in range(V)]), "char",
                           rk.LSTM(64, H, num_layers=L, seed=0), 64, 0.0, seed=1).eval()
     return lambda: list(model.sample(tokens, seed=0))
