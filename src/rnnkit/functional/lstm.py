@@ -162,7 +162,7 @@ def lstm_stack_step(x, state, layers, out) -> bool:
         return False
     G = layers[0][1].shape[0]
     run(np.ascontiguousarray(x), *(np.ascontiguousarray(s) for s in state), tuple(w[0] for w in layers),
-        tuple(w[1] for w in layers), np.stack([w[2] + w[3] for w in layers]), *out,
+        tuple(w[1] for w in layers), tuple(w[2] for w in layers), tuple(w[3] for w in layers), *out,
         np.empty((x.shape[0], G), x.dtype), np.empty((x.shape[0], G // 4), x.dtype))
     return True
 
