@@ -43,7 +43,7 @@ from contextlib import contextmanager
 
 import numpy as np
 
-from rnnkit._fast import PAIRS, blas
+from rnnkit._fast import PAIRS, blas, pairs_only_now
 
 CORES = os.cpu_count() or 1  # asked once: each call reads a system file (6 µs, more on a busy machine)
 SPLIT_PRODUCT = 2 ** 21  # M·N·K from which :func:`matmul` splits a product in two (a row half ≥ 1 ms of work)
@@ -56,7 +56,7 @@ def worth_it() -> bool:
     and BLAS is set to use more than one thread now."""
     get_threads = blas.get_threads()
     return CORES >= 2 and blas.set_threads() is not None and get_threads is not None and (
-        PAIRS["depth"] > 0 or get_threads() >= 2)
+        pairs_only_now() or get_threads() >= 2)
 
 
 @contextmanager
@@ -81,7 +81,7 @@ def matmul(a: np.ndarray, b: np.ndarray) -> np.ndarray:
     """a (M, K) @ b (K, N): inside :func:`pairs_only` and at M·N·K ≥ SPLIT_PRODUCT, the two halves of a's
     rows at the same time (one BLAS thread each); else ``np.matmul``. The same result to float rounding."""
     M, N = a.shape[0], b.shape[1]
-    if PAIRS["depth"] == 0 or M < 2 or M * N * a.shape[1] < SPLIT_PRODUCT:
+    if not pairs_only_now() or M < 2 or M * N * a.shape[1] < SPLIT_PRODUCT:
         return a @ b
     out, half = np.empty((M, N), np.result_type(a, b)), M // 2
     run_pair(lambda: np.matmul(a[:half], b, out=out[:half]), lambda: np.matmul(a[half:], b, out=out[half:]))

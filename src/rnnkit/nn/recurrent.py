@@ -159,11 +159,15 @@ class Recurrent(Module):
     def _layer_cell(self, training: bool, batch: int, steps: int | None) -> Cell:
         """The cell one layer and direction runs for one call (noise drawn for it in training)."""
         cell = self._variant_cell or self.cell
-        v = self.variants
-        if not (v.zoneout or (v.recurrent_dropout and training)):
+        if not self._noisy(training):
             return cell
-        return noisy_cell(cell, v, self.rng, training, (self.output_size, self.hidden_size)[:cell.n_states],
+        return noisy_cell(cell, self.variants, self.rng, training, (self.output_size, self.hidden_size)[:cell.n_states],
                           batch, steps, self.dtype)
+
+    def _noisy(self, training: bool) -> bool:
+        """Whether the cell draws noise for a call: zoneout always, recurrent dropout in training."""
+        v = self.variants
+        return bool(v.zoneout or (v.recurrent_dropout and training))
 
     # -- other frameworks' weights (conversions of rnnkit.interop, found through rnnkit.nn.conversions)
     @classmethod
@@ -302,7 +306,7 @@ class Recurrent(Module):
     def runs_compiled_loops(self) -> bool:
         """Whether forward and backward run the compiled whole-sequence loops (float32, numba, a cell
         without variants), which split the batch or pair the directions over two cores."""
-        plain = self._variant_cell is None and not (self.variants.zoneout or self.variants.recurrent_dropout)
+        plain = self._variant_cell is None and not self._noisy(training=True)
         return plain and self.cell.sequence_forward is not None and loops_compiled(np.empty((0, 0, 0), self.dtype))
 
     def _directions(self, runs: list, like: np.ndarray, whole_loops: bool) -> list:
