@@ -33,18 +33,28 @@ def check_array(name: str, a, shape: Sequence[int | None], dtype: np.dtype, fini
     built when they are raised.)
     """
     arr = np.asarray(a)
-    if arr.dtype.kind not in NUMERIC_KINDS:
+    kind = arr.dtype.kind
+    if kind not in NUMERIC_KINDS:
         raise ValueError(f"{name}: expected a numeric array, given dtype {arr.dtype}")
-    if arr.ndim != len(shape) or any(s is not None and s != g for s, g in zip(shape, arr.shape)):
+    if not _fits(arr.shape, shape):
         want = "(" + ", ".join("*" if s is None else str(s) for s in shape) + ")"
         if arr.ndim != len(shape):
             raise ValueError(f"{name}: expected a {len(shape)}-D array of shape {want}, given shape {arr.shape}")
         raise ValueError(f"{name}: expected shape {want}, given shape {arr.shape}")
     arr = arr.astype(dtype, copy=False)
-    if finite and not np.isfinite(arr).all():
+    if finite and kind in "fc" and not np.isfinite(arr).all():
         bad = tuple(int(i) for i in np.argwhere(~np.isfinite(arr))[0])
         raise ValueError(f"{name}: expected finite values, given {arr[bad]} at index {bad}")
     return arr
+
+
+def _fits(given: tuple, shape: Sequence[int | None]) -> bool:
+    if len(given) != len(shape):
+        return False
+    for want, got in zip(shape, given):
+        if want is not None and want != got:
+            return False
+    return True
 
 
 def check_lengths(lengths, batch: int, steps: int) -> np.ndarray | None:

@@ -24,19 +24,23 @@ def check_sampling(temperature: float, top_k: int | None, top_p: float | None) -
 def next_token_probs(logits: np.ndarray, temperature: float = 1.0, top_k: int | None = None,
                      top_p: float | None = None) -> np.ndarray:
     """(V,) logits -> (V,) float64 probabilities after temperature, top-k and top-p."""
-    z = np.asarray(logits, dtype=np.float64) / temperature
+    z = np.asarray(logits, dtype=np.float64)
+    if temperature != 1:
+        z = z / temperature
     p = np.exp(z - z.max())
     p /= p.sum()
     if top_k is not None and top_k < p.size:
         cut = np.partition(p, -top_k)[-top_k]
         p = np.where(p >= cut, p, 0.0)
+        p /= p.sum()
     if top_p is not None and top_p < 1:
         order = np.argsort(-p, kind="stable")
         keep = np.cumsum(p[order]) - p[order] < top_p  # the first token is always kept
         mask = np.zeros_like(p, dtype=bool)
         mask[order[keep]] = True
         p = np.where(mask, p, 0.0)
-    return p / p.sum()
+        p /= p.sum()
+    return p
 
 
 def draw(rng: np.random.Generator, probs: np.ndarray) -> int:

@@ -178,18 +178,18 @@ def rnn_sequence_backward(blas, dout, dh_next, h, w_hh, relu, dxw, mask, first_p
 
 
 @jit
-def lstm_stack_step(blas, x, h0, c0, w_ih, w_hh, b_ih, b_hh, h1, c1, gates, tanh_c):
+def lstm_stack_step(blas, x, h0, c0, layers, h1, c1):
     """One time step of a stack of L LSTM layers (generation): x (B, D); h0, c0 (L, B, H) the states
-    before, h1, c1 (L, B, H) written; w_ih, w_hh tuples of L C-contiguous (4H, D_l) and (4H, H) arrays
-    (read as they are: a gemv on their rows at batch 1), b_ih, b_hh tuples of L (4H,) biases (added
-    here, a few thousand additions: summing them in NumPy cost more per token); gates (B, 4H) and
-    tanh_c (B, H) scratch."""
-    B, G = gates.shape
-    b = np.empty(G, gates.dtype)
+    before, h1, c1 (L, B, H) written; layers a tuple of L (W_ih (4H, D_l), W_hh (4H, H), b_ih, b_hh (4H,)),
+    C-contiguous (read as they are: a gemv on their rows at batch 1; the biases are added here, a few
+    thousand additions: summing them in NumPy cost more per token)."""
+    B, G = x.shape[0], layers[0][1].shape[0]
+    gates, tanh_c, b = np.empty((B, G), x.dtype), np.empty((B, G // 4), x.dtype), np.empty(G, x.dtype)
     for layer in range(h0.shape[0]):
+        w_ih, w_hh, b_ih, b_hh = layers[layer]
         inp = x if layer == 0 else h1[layer - 1]
-        product(blas, B, G, inp.shape[1], inp, w_ih[layer].T, ZERO, gates)
-        product(blas, B, G, G // 4, h0[layer], w_hh[layer].T, ONE, gates)
+        product(blas, B, G, inp.shape[1], inp, w_ih.T, ZERO, gates)
+        product(blas, B, G, G // 4, h0[layer], w_hh.T, ONE, gates)
         for j in range(G):
-            b[j] = b_ih[layer][j] + b_hh[layer][j]
+            b[j] = b_ih[j] + b_hh[j]
         lstm_activate(gates, b, c0[layer], c1[layer], tanh_c, h1[layer])

@@ -156,14 +156,11 @@ def lstm_sequence_backward(dout, dstate, cache: LSTMCache, w_hh, dxw, mask, firs
 def lstm_stack_step(x, state, layers, out) -> bool:
     """One time step of a stack of L plain LSTM layers in one compiled call (:mod:`rnnkit._fast.sequence`),
     for generation, when there is one for these arrays: x (B, D); state = (h, c), each (L, B, H); layers
-    the L (W_ih, W_hh, b_ih, b_hh); out = (h, c), each (L, B, H), written. False: step layer by layer."""
+    a tuple of L (W_ih, W_hh, b_ih, b_hh); out = (h, c), each (L, B, H), written. False: step layer by layer."""
     run = sequence_kernel("lstm_stack_step", out[0])
     if run is None:
         return False
-    G = layers[0][1].shape[0]
-    run(np.ascontiguousarray(x), *(np.ascontiguousarray(s) for s in state), tuple(w[0] for w in layers),
-        tuple(w[1] for w in layers), tuple(w[2] for w in layers), tuple(w[3] for w in layers), *out,
-        np.empty((x.shape[0], G), x.dtype), np.empty((x.shape[0], G // 4), x.dtype))
+    run(np.ascontiguousarray(x), *(np.ascontiguousarray(s) for s in state), layers, *out)
     return True
 
 

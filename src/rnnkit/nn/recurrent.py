@@ -338,7 +338,7 @@ class Recurrent(Module):
         new = tuple(np.empty((self.num_layers, B, w), self.dtype) for w in widths)  # filled layer by layer
         cell = self._layer_cell(False, B, None)
         if cell is LSTM_CELL and lstm_stack_step(x_t, tuple(parts),
-                                                 [self._weights(layer, 0) for layer in range(self.num_layers)], new):
+                                                 tuple(self._weights(layer, 0) for layer in range(self.num_layers)), new):
             return new[0][-1].copy(), new
         states = [tuple(p[k] for p in parts) for k in range(self.num_layers)]
         inp = x_t
