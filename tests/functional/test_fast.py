@@ -10,7 +10,8 @@ import pytest
 import rnnkit as rk
 from rnnkit import _fast
 from rnnkit.functional.gru import gru_pointwise_backward, gru_pointwise_forward
-from rnnkit.functional.lstm import lstm_pointwise_backward, lstm_pointwise_forward
+from rnnkit.functional.lstm import LSTM_CELL, lstm_pointwise_backward, lstm_pointwise_forward
+from rnnkit.functional.recurrent import recurrent_backward, recurrent_forward
 from tests.functional.training_case import train_case
 
 numba = pytest.importorskip("numba")
@@ -367,3 +368,28 @@ def test_inside_pairs_only_blas_keeps_one_thread_and_large_products_split_in_two
     np.testing.assert_allclose(small, x[0, :10] @ w.T, rtol=1e-5, atol=1e-5)
     for g, e in zip(got, want, strict=True):
         np.testing.assert_allclose(g, e, rtol=1e-4, atol=1e-4)
+
+
+def test_the_lstm_backward_writes_over_the_gates_and_serves_one_backward(backend):
+    """The compiled LSTM backward writes dxw over the cached gates (one (T, B, 4H) buffer fewer): a second
+    backward of the same forward is refused by name; a new forward may be differentiated again, and
+    its gradients are the NumPy reference's."""
+    rng = np.random.default_rng(3)
+    x, dout = rng.standard_normal((6, 4, 3)).astype(np.float32), rng.standard_normal((6, 4, H)).astype(np.float32)
+    w = [rng.standard_normal(s).astype(np.float32) for s in ((4 * H, 3), (4 * H, H), (4 * H,), (4 * H,))]
+    state0, dstate = (np.zeros((4, H), np.float32),) * 2, (np.zeros((4, H), np.float32),) * 2
+    workspace = {}
+
+    def train():
+        _, _, cache = recurrent_forward(LSTM_CELL, x, state0, *w, workspace=workspace)
+        return cache, recurrent_backward(dout, dstate, cache)
+    backend("numpy")
+    _, (dx_want, _, grads_want) = train()
+    backend("numba")
+    cache, _ = train()
+    with pytest.raises(RuntimeError, match="backward: this forward pass was differentiated already"):
+        recurrent_backward(dout, dstate, cache)
+    _, (dx, _, grads) = train()
+    np.testing.assert_allclose(dx, dx_want, rtol=1e-5, atol=1e-5)
+    for name, g in grads.items():
+        np.testing.assert_allclose(g, grads_want[name], rtol=1e-5, atol=1e-5)

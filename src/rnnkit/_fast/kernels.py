@@ -93,7 +93,8 @@ def lstm_state_row(z, cp, cr, tr, hr):
 
 @jit
 def lstm_backward(dh, dc_next, c_prev, gates, tanh_c, da, dc_prev):
-    """Writes da (B, 4H) = ∂L/∂a and dc_prev (B, H); dc_prev holds dc until the last loop."""
+    """Writes da (B, 4H) = ∂L/∂a and dc_prev (B, H); dc_prev holds dc until each unit's f is read.
+    da may be gates itself: each unit's four gates are read before their gradients are written."""
     H = dh.shape[1]
     for r in range(dh.shape[0]):
         y, d, dc, t, dhr = gates[r], da[r], dc_prev[r], tanh_c[r], dh[r]
@@ -101,13 +102,12 @@ def lstm_backward(dh, dc_next, c_prev, gates, tanh_c, da, dc_prev):
             dc[j] = dc_next[r, j] + dhr[j] * y[3 * H + j] * (ONE - t[j] * t[j])
         cp = c_prev[r]
         for j in range(H):
-            i, f, g, o = y[j], y[H + j], y[2 * H + j], y[3 * H + j]
-            d[j] = dc[j] * g * i * (ONE - i)
-            d[H + j] = dc[j] * cp[j] * f * (ONE - f)
-            d[2 * H + j] = dc[j] * i * (ONE - g * g)
+            i, f, g, o, dcj = y[j], y[H + j], y[2 * H + j], y[3 * H + j], dc[j]
+            d[j] = dcj * g * i * (ONE - i)
+            d[H + j] = dcj * cp[j] * f * (ONE - f)
+            d[2 * H + j] = dcj * i * (ONE - g * g)
             d[3 * H + j] = dhr[j] * t[j] * o * (ONE - o)
-        for j in range(H):
-            dc[j] *= y[H + j]
+            dc[j] = dcj * f
 
 
 @jit

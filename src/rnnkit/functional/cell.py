@@ -33,6 +33,10 @@ Optionally, a cell may run a whole sequence in one call (a compiled loop):
 * ``sequence_backward(dout, dstate, cache, w_hh, dxw, mask, first_padded)``
   fills dxw (T, B, G·H) and returns the initial state's gradient tuple, or
   None to let the layer run the steps. dstate's arrays may be overwritten.
+  A cell whose compiled loop reads each step's gates before it writes their
+  gradients sets ``dxw_over_gates``: where that loop runs, the layer passes
+  the cache's ``gates`` as dxw (one (T, B, G·H) buffer fewer), and the
+  cache then serves one backward only.
 
 ``out=`` works as in NumPy: a structure shaped like the return value whose
 arrays receive the results (the layer passes slices of its per-sequence
@@ -95,6 +99,7 @@ class Cell:
     sequence_forward: Callable | None = None
     sequence_backward: Callable | None = None
     extra: tuple[str, ...] | None = None
+    dxw_over_gates: bool = False
 
 
 def as_variant(cell: Cell) -> Cell:

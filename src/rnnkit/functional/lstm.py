@@ -165,4 +165,5 @@ def lstm_stack_step(x, state, layers, out) -> bool:
 
 
 LSTM_CELL = Cell("lstm", 4, 2, lstm_step_forward, lstm_step_backward, lstm_sequence_cache,
-                 sequence_forward=lstm_sequence_forward, sequence_backward=lstm_sequence_backward)
+                 sequence_forward=lstm_sequence_forward, sequence_backward=lstm_sequence_backward,
+                 dxw_over_gates=True)

@@ -18,7 +18,8 @@ Arrays here are time-major, (T, B, ·).
 Buffers: each sequence gets its arrays once, xw (T, B, G·H) (which the cell
 overwrites with its activated gates), the states (T+1, B, H) with state_t
 at [t+1] (so h_{t−1} of every step is one view, ready for dW_hh's single
-GEMM), the cell's other cache fields, and dxw (T, B, G·H) in the backward.
+GEMM), the cell's other cache fields, and dxw (T, B, G·H) in the backward
+(written over the gates where the cell's compiled loop can).
 Each step writes its results into slices of them (the cells' ``out=``), so
 no per-step result is allocated, stacked or copied.
 
@@ -32,6 +33,7 @@ from typing import NamedTuple
 
 import numpy as np
 
+from rnnkit._fast import loops_compiled
 from rnnkit.functional.cell import Cell, step_of
 
 
@@ -67,6 +69,7 @@ def buffer(workspace: dict | None, key: str, shape: tuple, dtype) -> np.ndarray:
     a = workspace.get(key)
     if a is None or a.shape != shape or a.dtype != dtype:
         a = workspace[key] = np.empty(shape, dtype)
+    a.flags.writeable = True  # a backward may have marked it spent (see _dxw_buffer)
     return a
 
 
@@ -167,7 +170,7 @@ def recurrent_backward(dout, dstate, cache: RecurrentCache):
     cell, x, w_ih, w_hh, steps, mask, order, workspace, extra = cache
     T, B, D = x.shape
     dout = _time_gather(dout, order)
-    dxw = buffer(workspace, "dxw", (T, B, w_hh.shape[0]), x.dtype)
+    dxw = _dxw_buffer(cell, steps, workspace, (T, B, w_hh.shape[0]), x.dtype)
     # dh_next (and dc_next): what flows back from step t+1, and the arrays step t writes its own into
     dnext = tuple(np.array(d, dtype=x.dtype) for d in dstate)
     first_padded = T if mask is None else int(mask.all(axis=(1, 2)).sum())  # masks are t < length
@@ -195,7 +198,21 @@ def recurrent_backward(dout, dstate, cache: RecurrentCache):
         grads.update(sums)
     dx = buffer(workspace, "dx", (T, B, D), x.dtype)
     np.matmul(dxw_flat, w_ih, out=dx.reshape(T * B, D))
+    if dxw is getattr(steps, "gates", None):
+        dxw.flags.writeable = False  # spent: the gates are gone (see _dxw_buffer)
     return _time_gather(dx, order), dnext, grads
+
+
+def _dxw_buffer(cell: Cell, steps, workspace: dict | None, shape: tuple, dtype) -> np.ndarray:
+    """Where the backward writes dxw: over the cached gates when the cell's compiled loop runs and
+    can (``Cell.dxw_over_gates``), else the workspace's "dxw" buffer. Gates written over are marked
+    read-only after the backward, so a second backward of the same forward is refused, not wrong."""
+    if not (cell.dxw_over_gates and loops_compiled(steps.gates)):
+        return buffer(workspace, "dxw", shape, dtype)
+    if not steps.gates.flags.writeable:
+        raise RuntimeError("backward: this forward pass was differentiated already (the LSTM's backward writes "
+                           "its gradients over the cached gates); run forward again before another backward")
+    return steps.gates
 
 
 def _zero_grads(cell: Cell, w_hh, extra: tuple) -> dict:
