@@ -147,6 +147,13 @@ def test_a_damaged_model_is_an_error_message(client, runs):
     assert r.status_code == 422 and "best.safetensors" in r.json()["error"]
 
 
+def test_a_run_without_weights_yet_is_an_error_message(client, runs):
+    for name in ("best.safetensors", "last.safetensors"):
+        (runs / "charlm" / name).unlink()
+    r = client.get("/api/model?run=0/charlm")
+    assert r.status_code == 422 and "no weights yet" in r.json()["error"]
+
+
 @pytest.fixture(scope="module")
 def other_tasks(tmp_path_factory):
     """A folder with a tiny echo, translate and forecast run (one training step each)."""

@@ -27,10 +27,11 @@ from starlette.responses import FileResponse, JSONResponse
 from starlette.routing import Mount, Route
 from starlette.staticfiles import StaticFiles
 
-from rnnkit.errors import RnnkitError
+from rnnkit.errors import RnnkitError, RunError
 from rnnkit.serve import views
 from rnnkit.serve.folders import Folders, PathRefused
 from rnnkit.serve.runs import list_runs
+from rnnkit.train.run import Run
 
 STATIC = Path(__file__).parent / "static"
 MAX_BODY = 64 * 1024
@@ -50,7 +51,10 @@ class Models:
         from rnnkit.tasks import TASKS, load
         from rnnkit.tasks.base import open_run
 
-        which = "best" if (path / "best.safetensors").is_file() else "last"
+        which = Run(path).preferred_weights()
+        if which is None:
+            raise RunError(f"{path}: no weights yet (no best.safetensors, no last.safetensors): training has not "
+                           f"written its first checkpoint")
         manifest = path / "manifest.json"
         key = (str(path), which, manifest.stat().st_mtime_ns if manifest.is_file() else 0)
         with self.loading:
