@@ -147,6 +147,16 @@ def test_a_damaged_model_is_an_error_message(client, runs):
     assert r.status_code == 422 and "best.safetensors" in r.json()["error"]
 
 
+def test_a_model_is_loaded_with_one_read_of_its_config(runs, monkeypatch):
+    from rnnkit.serve.app import Models
+    from rnnkit.train import run as run_module
+
+    read, real = [], run_module.read_json
+    monkeypatch.setattr(run_module, "read_json", lambda path: read.append(path.name) or real(path))
+    model, task, _ = Models().get(runs / "charlm")
+    assert task == "charlm" and model.config.hidden == 8 and read.count("config.json") == 1
+
+
 def test_a_run_without_weights_yet_is_an_error_message(client, runs):
     for name in ("best.safetensors", "last.safetensors"):
         (runs / "charlm" / name).unlink()

@@ -47,9 +47,8 @@ class Models:
         self.loading = threading.Lock()    # one change of ``loaded`` at a time
 
     def get(self, path: Path):
-        """(task name, task module, model) of the run at ``path``: its best weights, else its last."""
-        from rnnkit.tasks import TASKS, load
-        from rnnkit.tasks.base import open_run
+        """The :class:`~rnnkit.tasks.Trained` model of the run at ``path``: its best weights, else its last."""
+        from rnnkit.tasks import open_trained
 
         which = Run(path).preferred_weights()
         if which is None:
@@ -59,8 +58,7 @@ class Models:
         key = (str(path), which, manifest.stat().st_mtime_ns if manifest.is_file() else 0)
         with self.loading:
             if key not in self.loaded:
-                _, task, _ = open_run(path)
-                self.loaded[key] = (task, TASKS.get(task), load(str(path), which))
+                self.loaded[key] = open_trained(path, which)
                 while len(self.loaded) > MODELS_KEPT:
                     self.loaded.popitem(last=False)
             self.loaded.move_to_end(key)
@@ -122,13 +120,14 @@ def create_app(folders) -> Starlette:
 
     async def model(request):
         path = run_path(request)
-        task, _, m = await run_in_threadpool(models.get, path)
+        m, task, _ = await run_in_threadpool(models.get, path)
         return {"task": task, "playground": views.playground_kind(task), "hint": views.input_hint(task, m),
                 "example": views.example_input(task, m), "max_chars": views.MAX_CHARS, "max_length": views.MAX_LENGTH,
                 "max_upload": (MAX_BODY - 1024) * 3 // 4}   # base64 makes 4 bytes of 3; 1 KiB for the rest
 
     def play_now(path: Path, body: dict):
-        task, module, m = models.get(path)
+        trained = models.get(path)
+        m, task, module = trained.model, trained.task, trained.module
         kind, action = views.playground_kind(task), body.get("action")
         if kind == "lm" and action in ("sample", "score"):
             return models.call(getattr(views, action), m, body)
