@@ -10,7 +10,8 @@
 
 Every run id goes through :meth:`Folders.resolve`. Request bodies are JSON of at most
 ``MAX_BODY`` bytes. Models are loaded once per checkpoint (the manifest's modification time tells
-a new one) and called in a worker thread, one call at a time, so a slow sample does not stop the
+a new one; the best weights, else the last), shared by the playground and the views inside the
+model, and called in a worker thread, one call at a time, so a slow sample does not stop the
 page from listing runs or drawing curves.
 """
 from __future__ import annotations
@@ -67,6 +68,11 @@ class Models:
     def call(self, fn, *args):
         with self.lock:
             return fn(*args)
+
+    def use(self, path: Path, fn, *args):
+        """``fn(the Trained model of the run at path, *args)``: loaded (:meth:`get`) outside the call lock, so
+        that a load does not wait for another model's call, and called inside it."""
+        return self.call(fn, self.get(path), *args)
 
 
 def _error(status: int, message: str) -> JSONResponse:
@@ -143,11 +149,11 @@ def create_app(folders) -> Starlette:
 
     async def inside(request):
         path, body = run_path(request), await _body(request)
-        return await run_in_threadpool(models.call, views.inside, path, body.get("text"))
+        return await run_in_threadpool(models.use, path, views.inside, body.get("text"))
 
     async def gradflow(request):
         path = run_path(request)
-        return await run_in_threadpool(models.call, views.gradflow, path)
+        return await run_in_threadpool(models.use, path, views.gradflow)
 
     async def index(request):
         return FileResponse(STATIC / "index.html")
@@ -162,5 +168,5 @@ def create_app(folders) -> Starlette:
         Route("/api/gradflow", handled(gradflow)),
         Mount("/static", StaticFiles(directory=STATIC), name="static"),
     ])
-    app.state.folders = folders
+    app.state.folders, app.state.models = folders, models
     return app
