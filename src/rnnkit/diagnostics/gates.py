@@ -191,7 +191,7 @@ class Inspected(NamedTuple):
 
 def look_inside(run, text: str | None = None, seed: int = 0, which: str = "best", max_tokens: int = 200,
                 source: str = "--text", file: str | None = None, row: int = 0,
-                part: str = "encoder") -> "Looked":
+                part: str = "encoder") -> Looked:
     """:func:`look_inside_trained` of the ``which`` weights of a run directory."""
     from rnnkit.tasks import open_trained
 
@@ -201,7 +201,7 @@ def look_inside(run, text: str | None = None, seed: int = 0, which: str = "best"
 
 def look_inside_trained(trained, text: str | None = None, seed: int = 0, max_tokens: int = 200,
                         source: str = "--text", file: str | None = None, row: int = 0,
-                        part: str = "encoder") -> "Looked":
+                        part: str = "encoder") -> Looked:
     """The gates and states of every layer and direction (:class:`Looked`) of a
     :class:`~rnnkit.tasks.Trained` model on one input (:func:`rnnkit.diagnostics.inputs.probe`), computed
     and not written anywhere: ``text``, or ``file`` (text; CSV for forecast; .npz for caption, row ``row``),
