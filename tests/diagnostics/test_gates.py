@@ -15,8 +15,9 @@ from rnnkit.diagnostics.gates import (
     inspect_model,
     saturated,
 )
-from rnnkit.diagnostics.inputs import open_model, text_inputs
+from rnnkit.diagnostics.inputs import text_inputs
 from rnnkit.diagnostics.plotting import PLOT_HINT, is_png, read_csv
+from rnnkit.tasks import open_trained
 
 TEXT = "to be or not to be, that is the question.\n" * 40
 
@@ -50,7 +51,7 @@ def _pre_activation(layer, x, h_prev, gate):
 def test_the_cached_gates_are_the_cell_equations(runs, cell):
     from rnnkit.diagnostics.stack import module_layer
 
-    model, task = open_model(runs[cell])
+    model, task, _ = open_trained(runs[cell])
     x, tokens = text_inputs(model, task, "to be or")
     assert tokens == list("to be or")
     results = inspect_model(model, x)

@@ -7,9 +7,9 @@ import pytest
 
 from rnnkit.cli.main import main
 from rnnkit.diagnostics.gates import inspect_stack
-from rnnkit.diagnostics.inputs import greedy_caption, open_model, probe, run_inputs, tagger_features
+from rnnkit.diagnostics.inputs import greedy_caption, probe, tagger_features, trained_inputs
 from rnnkit.diagnostics.plotting import read_csv
-from rnnkit.tasks import caption, forecast, tag, translate, translate_data
+from rnnkit.tasks import caption, forecast, open_trained, tag, translate, translate_data
 
 PAIRS = [("i am hungry .", "j'ai faim ."), ("it is raining .", "il pleut ."), ("i am tired .", "je suis fatigué ."),
          ("where is the station ?", "où est la gare ?"), ("he is here .", "il est ici .")]
@@ -37,7 +37,7 @@ def _top_h(results) -> np.ndarray:
 
 
 def test_tag_features_are_what_the_tagger_feeds_its_stack(runs):
-    model, task = open_model(runs["tag"])
+    model, task, _ = open_trained(runs["tag"])
     words = ["EU", "rejects", "German", "call", "to", "boycott", "Britsh", "lamb"]
     x = tagger_features(model, [words])                                          # (1, T, E + U + J·G)
     assert x.shape == (1, len(words), model.rnn.input_size)
@@ -50,7 +50,7 @@ def test_tag_features_are_what_the_tagger_feeds_its_stack(runs):
 
 
 def test_forecast_reads_the_runs_last_window(runs):
-    model, task = open_model(runs["forecast"])
+    model, task, _ = open_trained(runs["forecast"])
     p = probe(model, task)
     tail = np.array(model.tail["values"])
     assert p.labels == model.tail["times"][-6:] and p.x.shape == (1, 6, 1)
@@ -66,7 +66,7 @@ def test_forecast_reads_the_runs_last_window(runs):
 
 
 def test_caption_steps_are_the_greedy_caption(runs):
-    model, task = open_model(runs["caption"])
+    model, task, _ = open_trained(runs["caption"])
     vectors, _ = caption.read_captioned([])
     v = model.scale(vectors[5:6])
     read, made = greedy_caption(model, v)
@@ -80,7 +80,7 @@ def test_caption_steps_are_the_greedy_caption(runs):
 
 
 def test_translate_encoder_and_decoder(runs):
-    model, task = open_model(runs["translate"])
+    model, task, _ = open_trained(runs["translate"])
     enc = probe(model, task, "Where is the station?")
     assert enc.rnn is model.encoder and enc.labels == ["where", "is", "the", "station", "?"]
     np.testing.assert_allclose(_top_h(inspect_stack(enc.rnn, enc.x)), model.encoder.forward(enc.x)[0][0], atol=1e-5)
@@ -136,18 +136,24 @@ def test_gradflow_runs_on_each_task(runs, task, T, tmp_path, capsys):
     assert 0 < float(rows[T][list(rows[0])[1]]) < 1
 
 
+def trained_inputs_of(run, T, batch):
+    """(model, Probe): the model of ``run`` and its gradient-flow inputs."""
+    trained = open_trained(run)
+    return trained.model, trained_inputs(trained, T, batch)
+
+
 def test_gradflow_inputs_come_from_the_task(runs):
-    model, _, p = run_inputs(runs["tag"], 12, 2)
+    model, p = trained_inputs_of(runs["tag"], 12, 2)
     E = model.embedding.embedding_dim
     casing = p.x[..., E:E + 8]
     assert np.all(casing.sum(axis=-1) == 1)                                      # one casing class per word
     rows = model.embedding.params["weight"]
     assert all(np.any(np.all(rows == w, axis=1)) for w in p.x[0, :, :E])        # embedding rows, not N(0, 1)
-    model, _, p = run_inputs(runs["forecast"], 1000, 2)
+    model, p = trained_inputs_of(runs["forecast"], 1000, 2)
     assert p.x.shape == (2, 143, 1)                                              # capped: 144 months, differenced
-    model, _, p = run_inputs(runs["translate"], 8, 3)
+    model, p = trained_inputs_of(runs["translate"], 8, 3)
     assert p.rnn is model.encoder and p.x.shape == (3, 8, 5)
-    model, _, p = run_inputs(runs["caption"], 9, 2)
+    model, p = trained_inputs_of(runs["caption"], 9, 2)
     E = model.embedding.embedding_dim
     np.testing.assert_array_equal(p.x[:, 0, :E], np.repeat(model.embedding.params["weight"][[2]], 2, axis=0))
     assert np.all(p.x[:, :, E:] == p.x[:, :1, E:])                              # v at every step
@@ -164,6 +170,6 @@ def test_a_forecaster_with_features_reads_a_csv_window_not_numbers(tmp_path, cap
     assert "--text: this forecaster also reads the feature columns promo" in capsys.readouterr().err
     assert main(["inspect", run, "--file", str(csv), "--out", str(tmp_path / "b")]) == 0
     assert "the last window of " + str(csv) + ": 2003-01 .. 2003-04 (4 steps)" in capsys.readouterr().out
-    model, task = open_model(run)
+    model, task, _ = open_trained(run)
     p = probe(model, task, file=str(csv))
     assert p.x.shape == (1, 4, 2)

@@ -76,6 +76,38 @@ def test_score_and_inside_are_the_clis_numbers(client, runs):
         np.testing.assert_allclose(unpacked(sent), q.values, atol=(sent["hi"] - sent["lo"]) / 65535)
 
 
+def test_the_views_inside_use_the_playgrounds_model_loaded_outside_the_call_lock(client, monkeypatch):
+    from rnnkit.tasks import charlm
+
+    models, real, held = client.app.state.models, charlm.load, []
+    monkeypatch.setattr(charlm, "load", lambda run, which: held.append(models.lock.locked()) or real(run, which))
+    assert client.post("/api/inside?run=0/charlm", json={"text": "to be"}).status_code == 200
+    assert client.get("/api/gradflow?run=0/charlm").status_code == 200
+    assert client.post("/api/play?run=0/charlm", json={"action": "score", "text": "to be"}).status_code == 200
+    assert client.post("/api/inside?run=0/charlm", json={"text": "or not"}).status_code == 200
+    assert held == [False]                                # one load, while no model call held the lock
+
+
+def test_a_run_with_only_last_weights_is_looked_inside_as_the_playground_sees_it(client, runs):
+    """Before its first evaluation a run has no best.safetensors: every view takes the last weights."""
+    from rnnkit.diagnostics.gates import look_inside
+    from rnnkit.diagnostics.gradflow import run_flows
+    from rnnkit.serve.views import GRADFLOW_BATCH, GRADFLOW_T
+
+    path = runs / "charlm"
+    manifest = json.loads((path / "manifest.json").read_text())
+    del manifest["files"]["best.safetensors"]
+    (path / "manifest.json").write_text(json.dumps(manifest))
+    (path / "best.safetensors").unlink()
+    got = client.post("/api/inside?run=0/charlm", json={"text": "to be"}).json()
+    ref = look_inside(str(path), "to be", which="last")
+    for sent, q in zip(got["layers"][0]["quantities"], ref.results[0].quantities):
+        np.testing.assert_allclose(unpacked(sent), q.values, atol=(sent["hi"] - sent["lo"]) / 65535)
+    flow = client.get("/api/gradflow?run=0/charlm").json()
+    [ref] = run_flows(str(path), GRADFLOW_T, batch=GRADFLOW_BATCH, which="last")
+    np.testing.assert_allclose(flow["grad_norm"], ref.grad_norm)
+
+
 def unpacked(q: dict) -> np.ndarray:
     """views.packed read back, as static/app.js reads it."""
     import base64
@@ -145,6 +177,23 @@ def test_a_damaged_model_is_an_error_message(client, runs):
     (runs / "charlm" / "best.safetensors").write_bytes(b"garbage")
     r = client.post("/api/play?run=0/charlm", json={"action": "score", "text": "to be"})
     assert r.status_code == 422 and "best.safetensors" in r.json()["error"]
+
+
+def test_a_model_is_loaded_with_one_read_of_its_config(runs, monkeypatch):
+    from rnnkit.serve.app import Models
+    from rnnkit.train import run as run_module
+
+    read, real = [], run_module.read_json
+    monkeypatch.setattr(run_module, "read_json", lambda path: read.append(path.name) or real(path))
+    model, task, _ = Models().get(runs / "charlm")
+    assert task == "charlm" and model.config.hidden == 8 and read.count("config.json") == 1
+
+
+def test_a_run_without_weights_yet_is_an_error_message(client, runs):
+    for name in ("best.safetensors", "last.safetensors"):
+        (runs / "charlm" / name).unlink()
+    r = client.get("/api/model?run=0/charlm")
+    assert r.status_code == 422 and "no weights yet" in r.json()["error"]
 
 
 @pytest.fixture(scope="module")

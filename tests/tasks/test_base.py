@@ -84,6 +84,20 @@ def test_evaluate_and_an_export_that_names_the_option_its_format_cannot_express(
     np.testing.assert_equal(rk.load(out).rnn.variants.layer_norm, True)
 
 
+def test_open_trained_hands_back_the_model_its_task_and_its_run(tmp_path, monkeypatch):
+    from rnnkit.tasks import open_trained
+    from rnnkit.train import run as run_module
+
+    out = tmp_path / "run"
+    assert main(["train", "echo", *TINY, "--out", str(out)]) == 0
+    read, real = [], run_module.read_json
+    monkeypatch.setattr(run_module, "read_json", lambda path: read.append(path.name) or real(path))
+    model, task, run = trained = open_trained(str(out), "last")
+    assert read.count("config.json") == 1                             # open_run and the task's load share it
+    assert task == "echo" and trained.module is TASKS["echo"] and run.path == out
+    np.testing.assert_array_equal(model.rnn.params["weight_hh_l0"], rk.load(out, "last").rnn.params["weight_hh_l0"])
+
+
 class Rank(World):
     """Rank ``rank`` of ``size`` in one process; the others' allgathered values are ``others`` (default: this
     rank's)."""

@@ -93,6 +93,15 @@ def test_loading_a_modified_model_file_names_it(tmp_path):
         run.load_model("best.safetensors", other)
 
 
+def test_the_preferred_weights_are_the_best_else_the_last(tmp_path):
+    run = Run.create(tmp_path)
+    assert run.preferred_weights() is None                     # no checkpoint yet
+    run.save_model("last.safetensors", Linear(3, 2, seed=0))
+    assert run.preferred_weights() == "last"                   # before the first evaluation
+    run.save_model("best.safetensors", Linear(3, 2, seed=0))
+    assert run.preferred_weights() == "best"
+
+
 def test_an_unrecorded_model_file_is_refused_once_there_is_a_manifest(tmp_path):
     run = Run.create(tmp_path)
     run.commit({"state.json": b"{}"})

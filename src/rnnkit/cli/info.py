@@ -19,8 +19,8 @@ def describe(path: str) -> dict:
     run, task, config = open_run(path)
     from rnnkit.tasks import load
     files = sorted(p.name for p in run.path.iterdir() if p.is_file() and not p.name.startswith("."))
-    model = load(path, "best" if run.exists("best.safetensors") else "last") \
-        if run.exists("best.safetensors") or run.exists("last.safetensors") else None
+    which = run.preferred_weights()
+    model = load(run, which) if which else None
     return {"run": str(run.path), "task": task, "parameters": model.num_parameters() if model else None,
             "files": files, "config": config,
             "summary": run.read_json("summary.json") if run.exists("summary.json") else None,

@@ -3,7 +3,7 @@ the long-range experiment. Each module is one Python call behind one command:
 
 * :mod:`.gradflow`  ``fresh_flows`` / ``run_flows`` -> ``rnnkit gradflow``
 * :mod:`.gates`     ``inspect_run``                  -> ``rnnkit inspect RUN``
-* :mod:`.inputs`    ``probe`` / ``run_inputs``       what each task's stack reads (both commands)
+* :mod:`.inputs`    ``probe`` / ``trained_inputs``   what each task's stack reads (both commands)
 * :mod:`.curves`    ``write_curves`` / ``write_plots`` -> ``rnnkit plot RUN ...``
 * :mod:`.lag`       ``run_lag_experiment``           -> ``rnnkit experiment lag``
 

@@ -26,6 +26,7 @@ import numpy as np
 
 from rnnkit.diagnostics.plotting import output_dir, pyplot, save_figure, write_csv
 from rnnkit.diagnostics.stack import GATE_NAMES, LayerRun, family, run_stack
+from rnnkit.errors import RnnkitError
 
 SIGMOID, TANH, FREE, CELL = "sigmoid", "tanh", "free", "cell"
 KINDS = {"i": SIGMOID, "f": SIGMOID, "o": SIGMOID, "r": SIGMOID, "z": SIGMOID, "g": TANH, "n": TANH}
@@ -190,21 +191,34 @@ class Inspected(NamedTuple):
 
 def look_inside(run, text: str | None = None, seed: int = 0, which: str = "best", max_tokens: int = 200,
                 source: str = "--text", file: str | None = None, row: int = 0,
-                part: str = "encoder") -> "Looked":
-    """The gates and states of every layer and direction (:class:`Looked`) of a run's model on
-    one input (:func:`rnnkit.diagnostics.inputs.probe`), computed and not written anywhere: ``text``,
-    or ``file`` (text; CSV for forecast; .npz for caption, row ``row``), or what the task reads
-    without either (a generated example of a toy task, a forecaster's last window, a caption of the
-    run's data); ``part`` "decoder" looks into a translation model's decoder."""
-    from rnnkit.diagnostics.inputs import open_model, probe
-    from rnnkit.errors import RnnkitError
+                part: str = "encoder") -> Looked:
+    """:func:`look_inside_trained` of the ``which`` weights of a run directory."""
+    from rnnkit.tasks import open_trained
 
-    if not isinstance(max_tokens, int) or max_tokens < 1:
-        raise RnnkitError(f"--max-tokens: expected a positive integer, given {max_tokens!r}")
-    model, task = open_model(run, which)
-    p = probe(model, task, text, file, row, part, seed, source)
+    check_max_tokens(max_tokens)                                   # before the model is loaded
+    return look_inside_trained(open_trained(run, which), text, seed, max_tokens, source, file, row, part)
+
+
+def look_inside_trained(trained, text: str | None = None, seed: int = 0, max_tokens: int = 200,
+                        source: str = "--text", file: str | None = None, row: int = 0,
+                        part: str = "encoder") -> Looked:
+    """The gates and states of every layer and direction (:class:`Looked`) of a
+    :class:`~rnnkit.tasks.Trained` model on one input (:func:`rnnkit.diagnostics.inputs.probe`), computed
+    and not written anywhere: ``text``, or ``file`` (text; CSV for forecast; .npz for caption, row ``row``),
+    or what the task reads without either (a generated example of a toy task, a forecaster's last window,
+    a caption of the run's data); ``part`` "decoder" looks into a translation model's decoder."""
+    from rnnkit.diagnostics.inputs import probe
+
+    check_max_tokens(max_tokens)
+    p = probe(trained.model, trained.task, text, file, row, part, seed, source)
     x, tokens = p.x[:, :max_tokens], [str(t) for t in p.labels[:max_tokens]]
     return Looked(inspect_stack(p.rnn, x, p.state0), tokens, p.what, p.axis)
+
+
+def check_max_tokens(max_tokens) -> None:
+    """RnnkitError naming --max-tokens unless it is a positive integer."""
+    if not isinstance(max_tokens, int) or max_tokens < 1:
+        raise RnnkitError(f"--max-tokens: expected a positive integer, given {max_tokens!r}")
 
 
 def inspect_run(run, text: str | None = None, out="inspect", seed: int = 0, which: str = "best",

@@ -175,15 +175,23 @@ def fresh_flows(cells=("rnn", "lstm", "gru"), hidden: int = 64, T: int = 200, sc
 
 
 def run_flows(run, T: int = 200, scales=(1.0,), batch: int = 8, seed: int = 0, which: str = "best") -> list[Flow]:
-    """The flow of a trained model's top recurrent layer (forward direction; a translation model's
-    encoder) on the inputs :func:`rnnkit.diagnostics.inputs.run_inputs` draws for its task, from a
-    zero initial state."""
-    from rnnkit.diagnostics.inputs import run_inputs
+    """:func:`trained_flows` of the ``which`` weights of a run directory."""
+    from rnnkit.tasks import open_trained
+
+    check_options(["run"], 1, T, scales, batch)                    # before the model is loaded
+    return trained_flows(open_trained(run, which), T, scales, batch, seed)
+
+
+def trained_flows(trained, T: int = 200, scales=(1.0,), batch: int = 8, seed: int = 0) -> list[Flow]:
+    """The flow of the top recurrent layer (forward direction; a translation model's encoder) of a
+    :class:`~rnnkit.tasks.Trained` model on the inputs :func:`rnnkit.diagnostics.inputs.trained_inputs`
+    draws for its task, from a zero initial state."""
+    from rnnkit.diagnostics.inputs import trained_inputs
 
     check_options(["run"], 1, T, scales, batch)
-    model, _, p = run_inputs(run, T, batch, seed, which)
+    p = trained_inputs(trained, T, batch, seed)
     layer, inp = top_layer(p.rnn, p.x)
-    name = model.config.cell
+    name = trained.model.config.cell
     several = len(scales) > 1
     return [gradient_flow(layer.scaled(s), inp, _column(name, s, several), s, seed) for s in scales]
 
@@ -264,6 +272,7 @@ __all__ = [
     "run_flows",
     "sequence_jacobians",
     "spectral_norms",
+    "trained_flows",
     "upstream",
     "write_gradflow",
 ]

@@ -35,33 +35,20 @@ from rnnkit.diagnostics.task_inputs import (
     translate_probe,
 )
 from rnnkit.errors import DataError, RnnkitError
+from rnnkit.nn.recurrent import Recurrent
 
 # the record and the per-task readers users import from here
 __all__ = ["GENERATED_TOKEN", "INPUT_TOKEN", "PARTS", "TEXT_TASKS", "Probe", "caption_vectors", "encode_text",
-           "greedy_caption", "open_model", "probe", "run_inputs", "series_numbers", "stack_of", "tagger_features",
-           "text_inputs"]
+           "greedy_caption", "probe", "series_numbers", "stack_of", "tagger_features", "text_inputs",
+           "trained_inputs"]
 
 TEXT_TASKS = ("charlm", "classify")
 PARTS = ("encoder", "decoder")
 
 
-def open_model(run, which: str = "best"):
-    """(model, task name) of a run directory, the model in eval mode; RnnkitError unless the model
-    has a recurrent stack to look into (``model.rnn``, or ``model.encoder`` and ``model.decoder``)."""
-    from rnnkit.nn.recurrent import Recurrent
-    from rnnkit.tasks import load
-    from rnnkit.tasks.base import open_run
-
-    _, task, _ = open_run(run)
-    model = load(run, which)
-    stacks = [getattr(model, name, None) for name in ("rnn", "encoder")]
-    if not any(isinstance(s, Recurrent) for s in stacks):
-        raise RnnkitError(f"RUN: a {task!r} model has no recurrent stack (model.rnn) to look into")
-    return model, task
-
-
-def stack_of(model, task: str, part: str = "encoder"):
-    """The recurrent stack inspected: ``model.rnn``, or a translation model's encoder or decoder."""
+def stack_of(model, task: str, part: str = "encoder") -> Recurrent:
+    """The recurrent stack inspected: ``model.rnn``, or a translation model's encoder or decoder; RnnkitError
+    for a model without one."""
     if part not in PARTS:
         raise RnnkitError(f"--part: expected encoder or decoder, given {part!r}")
     if task == "translate":
@@ -69,6 +56,8 @@ def stack_of(model, task: str, part: str = "encoder"):
     if part != "encoder":
         raise RnnkitError(f"--part: only a translate model has an encoder and a decoder; a {task!r} model has "
                           f"one recurrent stack: leave out --part")
+    if not isinstance(getattr(model, "rnn", None), Recurrent):
+        raise RnnkitError(f"RUN: a {task!r} model has no recurrent stack (model.rnn) to look into")
     return model.rnn
 
 
@@ -158,27 +147,29 @@ def text_inputs(model, task: str, text: str, source: str = "--text", seed: int =
     return p.x, p.labels
 
 
-def run_inputs(run, T: int, batch: int, seed: int = 0, which: str = "best"):
-    """(model, task, Probe of x (B, T, D)) for the gradient flow of a run's model (module docstring)."""
+def trained_inputs(trained, T: int, batch: int, seed: int = 0) -> Probe:
+    """The Probe of x (B, T, D) for the gradient flow of a :class:`~rnnkit.tasks.Trained` model (module
+    docstring)."""
     from rnnkit.tasks import TASKS
     from rnnkit.tasks.generated import GeneratedTask
 
-    model, task = open_model(run, which)
+    model, task, run = trained
+    stack = stack_of(model, task)
     rng = np.random.default_rng([seed, 3])
     if isinstance(TASKS[task], GeneratedTask):
-        return model, task, Probe(model.rnn, TASKS[task].examples(rng, batch, model.config).x, [])
+        return Probe(stack, TASKS[task].examples(rng, batch, model.config).x, [])
     if task == "tag":
-        return model, task, Probe(model.rnn, tagger_features(model, tag_words(model, T, batch, rng)), [])
+        return Probe(stack, tagger_features(model, tag_words(model, T, batch, rng)), [])
     if task == "forecast":
-        return model, task, Probe(model.rnn, forecast_windows(model, T, batch, rng), [])
+        return Probe(stack, forecast_windows(model, T, batch, rng), [])
     if task == "caption":
-        return model, task, Probe(model.rnn, caption_batch(model, T, batch, rng), [])
+        return Probe(stack, caption_batch(model, T, batch, rng), [])
     if task == "translate":
         ids = source_windows(run, model, T, batch, rng)
-        return model, task, Probe(model.encoder, model.src_embedding.params["weight"][ids], [])
+        return Probe(stack, model.src_embedding.params["weight"][ids], [])
     if task in TEXT_TASKS and getattr(model, "embedding", None) is not None:
         ids = _corpus_windows(model, T, batch, rng) if task == "charlm" else None
         if ids is None:
             ids = rng.integers(min(2, len(model.vocab) - 1), len(model.vocab), size=(batch, T))
-        return model, task, Probe(model.rnn, model.embedding.forward(ids), [])
-    return model, task, Probe(model.rnn, rng.standard_normal((batch, T, model.rnn.input_size)), [])
+        return Probe(stack, model.embedding.forward(ids), [])
+    return Probe(stack, rng.standard_normal((batch, T, stack.input_size)), [])

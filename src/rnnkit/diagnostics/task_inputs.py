@@ -221,13 +221,13 @@ def translate_probe(model, text: str, part: str, source: str) -> Probe:
 
 
 def source_windows(run, model, T: int, batch: int, rng) -> np.ndarray:
-    """(B, T) source ids: windows of the run's held-out sources, one after another, else random tokens."""
+    """(B, T) source ids: windows of the held-out sources of ``run`` (a :class:`~rnnkit.train.run.Run`), one
+    after another, else random tokens."""
     from rnnkit.data.pairs import read_pairs
-    from rnnkit.tasks.base import open_run
     from rnnkit.tasks.translate_data import source_tokens
 
     try:
-        pairs = read_pairs([str(open_run(run)[0].file("heldout.tsv"))])
+        pairs = read_pairs([str(run.file("heldout.tsv"))])
         stream = model.source_vocab.encode([t for s in pairs.sources for t in source_tokens(s)])
     except (DataError, RnnkitError, OSError):
         stream = []

@@ -10,7 +10,8 @@
 
 Every run id goes through :meth:`Folders.resolve`. Request bodies are JSON of at most
 ``MAX_BODY`` bytes. Models are loaded once per checkpoint (the manifest's modification time tells
-a new one) and called in a worker thread, one call at a time, so a slow sample does not stop the
+a new one; the best weights, else the last), shared by the playground and the views inside the
+model, and called in a worker thread, one call at a time, so a slow sample does not stop the
 page from listing runs or drawing curves.
 """
 from __future__ import annotations
@@ -27,10 +28,11 @@ from starlette.responses import FileResponse, JSONResponse
 from starlette.routing import Mount, Route
 from starlette.staticfiles import StaticFiles
 
-from rnnkit.errors import RnnkitError
+from rnnkit.errors import RnnkitError, RunError
 from rnnkit.serve import views
 from rnnkit.serve.folders import Folders, PathRefused
 from rnnkit.serve.runs import list_runs
+from rnnkit.train.run import Run
 
 STATIC = Path(__file__).parent / "static"
 MAX_BODY = 64 * 1024
@@ -46,17 +48,18 @@ class Models:
         self.loading = threading.Lock()    # one change of ``loaded`` at a time
 
     def get(self, path: Path):
-        """(task name, task module, model) of the run at ``path``: its best weights, else its last."""
-        from rnnkit.tasks import TASKS, load
-        from rnnkit.tasks.base import open_run
+        """The :class:`~rnnkit.tasks.Trained` model of the run at ``path``: its best weights, else its last."""
+        from rnnkit.tasks import open_trained
 
-        which = "best" if (path / "best.safetensors").is_file() else "last"
+        which = Run(path).preferred_weights()
+        if which is None:
+            raise RunError(f"{path}: no weights yet (no best.safetensors, no last.safetensors): training has not "
+                           f"written its first checkpoint")
         manifest = path / "manifest.json"
         key = (str(path), which, manifest.stat().st_mtime_ns if manifest.is_file() else 0)
         with self.loading:
             if key not in self.loaded:
-                _, task, _ = open_run(path)
-                self.loaded[key] = (task, TASKS.get(task), load(str(path), which))
+                self.loaded[key] = open_trained(path, which)
                 while len(self.loaded) > MODELS_KEPT:
                     self.loaded.popitem(last=False)
             self.loaded.move_to_end(key)
@@ -65,6 +68,11 @@ class Models:
     def call(self, fn, *args):
         with self.lock:
             return fn(*args)
+
+    def use(self, path: Path, fn, *args):
+        """``fn(the Trained model of the run at path, *args)``: loaded (:meth:`get`) outside the call lock, so
+        that a load does not wait for another model's call, and called inside it."""
+        return self.call(fn, self.get(path), *args)
 
 
 def _error(status: int, message: str) -> JSONResponse:
@@ -118,13 +126,14 @@ def create_app(folders) -> Starlette:
 
     async def model(request):
         path = run_path(request)
-        task, _, m = await run_in_threadpool(models.get, path)
+        m, task, _ = await run_in_threadpool(models.get, path)
         return {"task": task, "playground": views.playground_kind(task), "hint": views.input_hint(task, m),
                 "example": views.example_input(task, m), "max_chars": views.MAX_CHARS, "max_length": views.MAX_LENGTH,
                 "max_upload": (MAX_BODY - 1024) * 3 // 4}   # base64 makes 4 bytes of 3; 1 KiB for the rest
 
     def play_now(path: Path, body: dict):
-        task, module, m = models.get(path)
+        trained = models.get(path)
+        m, task, module = trained.model, trained.task, trained.module
         kind, action = views.playground_kind(task), body.get("action")
         if kind == "lm" and action in ("sample", "score"):
             return models.call(getattr(views, action), m, body)
@@ -140,11 +149,11 @@ def create_app(folders) -> Starlette:
 
     async def inside(request):
         path, body = run_path(request), await _body(request)
-        return await run_in_threadpool(models.call, views.inside, path, body.get("text"))
+        return await run_in_threadpool(models.use, path, views.inside, body.get("text"))
 
     async def gradflow(request):
         path = run_path(request)
-        return await run_in_threadpool(models.call, views.gradflow, path)
+        return await run_in_threadpool(models.use, path, views.gradflow)
 
     async def index(request):
         return FileResponse(STATIC / "index.html")
@@ -159,5 +168,5 @@ def create_app(folders) -> Starlette:
         Route("/api/gradflow", handled(gradflow)),
         Mount("/static", StaticFiles(directory=STATIC), name="static"),
     ])
-    app.state.folders = folders
+    app.state.folders, app.state.models = folders, models
     return app

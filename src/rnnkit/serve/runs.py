@@ -22,6 +22,7 @@ from rnnkit.serve.folders import Folders
 from rnnkit.tasks.base import open_run
 from rnnkit.train.checkpoint import numbers_held
 from rnnkit.train.lock import LOCK_FILE
+from rnnkit.train.run import Run
 
 MAX_DEPTH = 4         # how deep below a served folder run directories are looked for
 MAX_RUNS = 1000       # a folder with more is listed up to this many
@@ -74,11 +75,10 @@ def status(path: Path, summary: dict | None) -> str:
 
 
 def weights_count(path: Path) -> int | None:
-    """How many numbers the run's weights hold (read from the safetensors header), None without weights."""
-    for name in ("best.safetensors", "last.safetensors"):
-        if (path / name).is_file():
-            return numbers_held(path / name)
-    return None
+    """How many numbers the run's weights (:meth:`Run.preferred_weights`) hold, read from the safetensors
+    header; None without weights."""
+    which = Run(path).preferred_weights()
+    return numbers_held(path / f"{which}.safetensors") if which else None
 
 
 def _summary(path: Path) -> dict | None:

@@ -3,8 +3,8 @@
     curves      diagnostics.curves (``rnnkit plot``): its rows (step_row, eval_row) and primary_metric,
                 of the lines appended since the page's last read (follow.py)
     playground  the task's own ``sample`` / ``score`` (charlm), ``translate`` and ``predict``
-    inside      diagnostics.gates.look_inside (``rnnkit inspect``), its saturated fractions,
-                and diagnostics.gradflow.run_flows (``rnnkit gradflow RUN``)
+    inside      diagnostics.gates.look_inside_trained (``rnnkit inspect``), its saturated fractions,
+                and diagnostics.gradflow.trained_flows (``rnnkit gradflow RUN``), of the playground's model
 
 Typed input is checked here before any model sees it: at most ``MAX_CHARS`` characters, text
 only (no NUL or other control characters but tab and newline). File paths never come from a
@@ -266,15 +266,16 @@ def _check_size(steps: int, results: list) -> None:
                            f"{max(1, MAX_VALUES // per_step)} characters")
 
 
-def inside(path: Path, text: str, which: str = "best") -> dict:
-    """``rnnkit inspect``: per layer and direction, each gate and state (T, H) (:func:`packed`) and its
-    saturated fraction. An empty ``text`` looks at what the task reads without one (as ``rnnkit inspect``
-    without --text): a toy task's generated example, a forecaster's last window, a caption of the run's
-    first vector. More than MAX_VALUES numbers in all is refused, naming the longest text that fits."""
-    from rnnkit.diagnostics.gates import look_inside, saturated
+def inside(trained, text: str) -> dict:
+    """``rnnkit inspect`` of a :class:`~rnnkit.tasks.Trained` model: per layer and direction, each gate and
+    state (T, H) (:func:`packed`) and its saturated fraction. An empty ``text`` looks at what the task reads
+    without one (as ``rnnkit inspect`` without --text): a toy task's generated example, a forecaster's last
+    window, a caption of the run's first vector. More than MAX_VALUES numbers in all is refused, naming the
+    longest text that fits."""
+    from rnnkit.diagnostics.gates import look_inside_trained, saturated
 
     text = checked_text(text, required=False) if text is not None else ""
-    got = look_inside(str(path), text if text.strip() else None, which=which, max_tokens=MAX_STEPS_SHOWN)
+    got = look_inside_trained(trained, text if text.strip() else None, max_tokens=MAX_STEPS_SHOWN)
     _check_size(len(got.tokens), got.results)
     layers = [{"layer": r.layer, "direction": r.direction, "cell": r.cell,
                "quantities": [{"name": q.name, "kind": q.kind, **packed(q.values),
@@ -283,11 +284,12 @@ def inside(path: Path, text: str, which: str = "best") -> dict:
     return {"tokens": got.tokens, "what": got.what, "axis": got.axis, "layers": layers}
 
 
-def gradflow(path: Path, which: str = "best") -> dict:
-    """``rnnkit gradflow RUN``: ‖∂L/∂h_{T−d}‖ and ‖∂h_T/∂h_{T−d}‖ against the distance d."""
-    from rnnkit.diagnostics.gradflow import run_flows
+def gradflow(trained) -> dict:
+    """``rnnkit gradflow RUN`` of a :class:`~rnnkit.tasks.Trained` model: ‖∂L/∂h_{T−d}‖ and ‖∂h_T/∂h_{T−d}‖
+    against the distance d."""
+    from rnnkit.diagnostics.gradflow import trained_flows
 
-    flow = run_flows(str(path), T=GRADFLOW_T, batch=GRADFLOW_BATCH, which=which)[0]
+    flow = trained_flows(trained, T=GRADFLOW_T, batch=GRADFLOW_BATCH)[0]
     return {"cell": flow.cell, "distance": list(range(len(flow.grad_norm))),
             "grad_norm": [_finite(float(v)) for v in flow.grad_norm],
             "jacobian_norm": [_finite(float(v)) for v in flow.jacobian_norm],

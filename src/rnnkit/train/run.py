@@ -95,6 +95,11 @@ class Run:
     def exists(self, name: str) -> bool:
         return self.file(name).is_file()
 
+    def preferred_weights(self) -> str | None:
+        """The weights to use when nobody says which: "best" once a validation has written best.safetensors,
+        else "last" (a run before its first evaluation), else None (no checkpoint yet)."""
+        return next((which for which in ("best", "last") if self.exists(f"{which}.safetensors")), None)
+
     # -- JSON -------------------------------------------------------------------
     def write_json(self, name: str, obj) -> None:
         write_json(self.file(name), obj)
