@@ -29,5 +29,5 @@ def test_top_p_keeps_the_smallest_set_reaching_p():
 
 def test_draw_follows_the_probabilities():
     rng = np.random.default_rng(0)
-    counts = np.bincount([draw(rng, np.array([0.2, 0.0, 0.8])) for _ in range(4000)], minlength=3)
+    counts = np.bincount([draw(np.array([0.2, 0.0, 0.8]), rng.random()) for _ in range(4000)], minlength=3)
     assert counts[1] == 0 and abs(counts[2] / 4000 - 0.8) < 0.03

@@ -43,7 +43,8 @@ def next_token_probs(logits: np.ndarray, temperature: float = 1.0, top_k: int | 
     return p
 
 
-def draw(rng: np.random.Generator, probs: np.ndarray) -> int:
-    """One index drawn from ``probs`` (inverse CDF, robust to rounding)."""
+def draw(probs: np.ndarray, u: float) -> int:
+    """The index drawn from ``probs`` by the inverse CDF at u ∈ [0, 1) (``rng.random()``): the first
+    whose cumulative probability exceeds u times the total (robust to rounding)."""
     c = np.cumsum(probs)
-    return int(min(np.searchsorted(c, rng.random() * c[-1], side="right"), probs.size - 1))
+    return int(min(np.searchsorted(c, u * c[-1], side="right"), probs.size - 1))

@@ -319,7 +319,7 @@ def test_a_forked_process_gets_its_own_worker_thread():
 @pytest.mark.parametrize("layers, batch", [(1, 1), (2, 1), (3, 4)])
 def test_a_compiled_stack_step_equals_the_layer_by_layer_step(layers, batch, backend, monkeypatch):
     """LSTM.step runs every layer in one compiled call (lstm_stack_step): the NumPy steps' results."""
-    import rnnkit.nn.recurrent as recurrent_module
+    import rnnkit.nn.stepping as stepping_module
     lstm = rk.LSTM(5, 6, num_layers=layers, seed=1)
     rng = np.random.default_rng(2)
     xs = rng.standard_normal((4, batch, 5)).astype(np.float32)
@@ -334,8 +334,8 @@ def test_a_compiled_stack_step_equals_the_layer_by_layer_step(layers, batch, bac
     backend("numpy")
     want = run()
     backend("numba")
-    calls, stack_step = [], recurrent_module.lstm_stack_step
-    monkeypatch.setattr(recurrent_module, "lstm_stack_step", lambda *a: calls.append(stack_step(*a)) or calls[-1])
+    calls, stack_step = [], stepping_module.lstm_stack_step
+    monkeypatch.setattr(stepping_module, "lstm_stack_step", lambda *a: calls.append(stack_step(*a)) or calls[-1])
     got = run()
     assert calls == [True] * 4                                    # one compiled call per time step
     for g, w in zip(got, want, strict=True):

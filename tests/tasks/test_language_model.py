@@ -77,3 +77,21 @@ def test_tied_run_trains_saves_loads_and_samples(tmp_path):
     assert main(["export", summary["run"], str(tmp_path / "tied.onnx"), "--check"]) == 0   # onnxruntime agrees
     with pytest.raises(RnnkitError, match="--tie-weights: a resumed run keeps its settings"):
         charlm.train(resume=summary["run"], changes={"tie_weights": False})
+
+
+@pytest.mark.parametrize("tie, options", [(False, {}), (True, {"temperature": 0.6}), (False, {"top_k": 3})])
+def test_the_compiled_sampler_draws_what_the_numpy_steps_draw(tie, options):
+    """Without top-k/top-p a plain LSTM stack samples through Recurrent.step_draw (one compiled call a
+    token); the tokens are those of step, the head and draw in NumPy, from the same seed."""
+    pytest.importorskip("numba")
+    from rnnkit import _fast
+    vocab = Vocab(sorted(set(TEXT)))
+    model = LanguageModel(vocab, "char", rk.LSTM(8, 8, num_layers=2, seed=0), 8, 0.0, seed=1, tie_weights=tie)
+
+    def sample(backend):
+        previous = _fast.set_backend(backend)
+        try:
+            return "".join(model.eval().sample(200, prime="the ", seed=5, **options))
+        finally:
+            _fast.set_backend(previous)
+    assert sample("numba") == sample("numpy")

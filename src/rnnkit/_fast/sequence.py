@@ -193,3 +193,23 @@ def lstm_stack_step(blas, x, h0, c0, layers, h1, c1):
         for j in range(G):
             b[j] = b_ih[j] + b_hh[j]
         lstm_activate(gates, b, c0[layer], c1[layer], tanh_c, h1[layer])
+
+
+@jit
+def lstm_stack_draw(blas, x, h0, c0, layers, w_head, b_head, h1, c1, temperature, u):
+    """lstm_stack_step at batch 1, then a head's logits z = h_L W_headᵀ + b_head (W_head (V, H)
+    C-contiguous) and the index drawn from softmax(z / temperature) by the inverse CDF at u ∈ [0, 1),
+    :func:`rnnkit.sampling.draw`'s rule: the first index whose cumulative weight exceeds u times the total."""
+    lstm_stack_step(blas, x, h0, c0, layers, h1, c1)
+    V = w_head.shape[0]
+    z = np.empty((1, V), x.dtype)
+    product(blas, 1, V, w_head.shape[1], h1[h1.shape[0] - 1], w_head.T, ZERO, z)
+    scaled = np.empty(V)  # float64, as the NumPy reference computes the probabilities
+    for v in range(V):
+        scaled[v] = np.float64(z[0, v] + b_head[v]) / temperature
+    cumulative = np.cumsum(np.exp(scaled - scaled.max()))
+    target = u * cumulative[V - 1]
+    for v in range(V - 1):
+        if cumulative[v] > target:
+            return v
+    return V - 1

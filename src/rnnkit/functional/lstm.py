@@ -164,6 +164,17 @@ def lstm_stack_step(x, state, layers, out) -> bool:
     return True
 
 
+def lstm_stack_draw(x, state, layers, head, out, temperature: float, u: float) -> int | None:
+    """:func:`lstm_stack_step` at batch 1, a head's logits z = h_L Wᵀ + b (head = (W (V, H), b (V,))) and
+    the index drawn from softmax(z / temperature) by the inverse CDF at u (as :func:`rnnkit.sampling.draw`),
+    in one compiled call; None when there is none for these arrays."""
+    run = sequence_kernel("lstm_stack_draw", out[0])
+    if run is None:
+        return None
+    return run(np.ascontiguousarray(x), *(np.ascontiguousarray(s) for s in state), layers, *head, *out,
+               float(temperature), float(u))
+
+
 LSTM_CELL = Cell("lstm", 4, 2, lstm_step_forward, lstm_step_backward, lstm_sequence_cache,
                  sequence_forward=lstm_sequence_forward, sequence_backward=lstm_sequence_backward,
                  dxw_over_gates=True)

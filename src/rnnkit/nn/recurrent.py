@@ -34,7 +34,7 @@ from rnnkit.functional.dropout import dropout_backward, dropout_forward
 from rnnkit.functional.gru import gru_cell
 from rnnkit.functional.gru_variants import gru_layer_norm_cell
 from rnnkit.functional.halves import halves_forward, halves_worth_it, layer_backward
-from rnnkit.functional.lstm import LSTM_CELL, lstm_stack_step
+from rnnkit.functional.lstm import LSTM_CELL
 from rnnkit.functional.lstm_variants import lstm_variant_cell
 from rnnkit.functional.merge import merge_backward, merge_forward
 from rnnkit.functional.recurrent import recurrent_forward
@@ -43,6 +43,7 @@ from rnnkit.functional.rnn import rnn_cell
 from rnnkit.nn.conversions import conversion
 from rnnkit.nn.init import recurrent_weights
 from rnnkit.nn.module import Module
+from rnnkit.nn.stepping import Stepping
 from rnnkit.nn.variants import check_variants, extra_init, extra_shapes, noisy_cell, variant_hint
 
 KINDS = ("weight_ih", "weight_hh", "bias_ih", "bias_hh")
@@ -50,7 +51,7 @@ LOOP_KEYS = ("w_ih", "w_hh", "b_ih", "b_hh")  # the same four, as the layer over
 FAMILIES = {4: "lstm", 3: "gru", 1: "rnn"}      # by gate count
 
 
-class Recurrent(Module):
+class Recurrent(Stepping, Module):
     """A stack of recurrent layers of one cell type (base of RNN, LSTM, GRU)."""
 
     def __init__(self, cell: Cell, input_size: int, hidden_size: int, num_layers: int = 1,
@@ -317,40 +318,6 @@ class Recurrent(Module):
             from rnnkit._fast import parallel  # ctypes and a thread pool: loaded by the first bidirectional layer
             return list(parallel.run_pair(*runs))
         return [run() for run in runs]
-
-    # -- one step at a time, for generation
-    def step(self, x_t, state=None):
-        """Advance every layer by one time step (inference: no cache, no dropout).
-
-        Args:
-            x_t: (B, D) input at this step.
-            state: (L, B, H) state — ``(h, c)`` for LSTM — or None for zeros.
-
-        Returns:
-            y_t (B, H) (P with a projection), the top layer's output, and the new state.
-        """
-        if self.bidirectional:
-            raise ValueError("step: a bidirectional layer needs the whole sequence; use forward")
-        x_t = check_array("x_t", x_t, (None, self.input_size), self.dtype)
-        B = x_t.shape[0]
-        parts = self._state_arrays(state, B)
-        widths = (self.output_size, self.hidden_size)[:self.cell.n_states]
-        new = tuple(np.empty((self.num_layers, B, w), self.dtype) for w in widths)  # filled layer by layer
-        cell = self._layer_cell(False, B, None)
-        if cell is LSTM_CELL and lstm_stack_step(x_t, tuple(parts),
-                                                 tuple(self._weights(layer, 0) for layer in range(self.num_layers)), new):
-            return new[0][-1].copy(), new
-        states = [tuple(p[k] for p in parts) for k in range(self.num_layers)]
-        inp = x_t
-        for layer in range(self.num_layers):
-            w_ih, w_hh, b_ih, b_hh = self._weights(layer, 0)
-            xw = inp @ w_ih.T
-            xw += b_ih
-            s, _ = cell.step_forward(xw, states[layer], w_hh, b_hh, *self._extra(layer, 0))
-            for part, value in zip(new, s):
-                part[layer] = value
-            inp = s[0]
-        return inp, new[0] if self.cell.n_states == 1 else new
 
 
 class RNN(Recurrent):

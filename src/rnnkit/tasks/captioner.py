@@ -120,7 +120,7 @@ class Captioner(Module):
         for _ in range(max_tokens):
             logits, state = self._step(ids, v, state)
             ids = logits.argmax(axis=1) if temperature is None else \
-                np.array([draw(rng, next_token_probs(z, temperature)) for z in logits])
+                np.array([draw(next_token_probs(z, temperature), rng.random()) for z in logits])
             for i in np.flatnonzero(~done & (ids != eos)):
                 out[i].append(self.vocab.itos[ids[i]])
             done |= ids == eos

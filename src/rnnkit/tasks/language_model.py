@@ -145,13 +145,25 @@ class LanguageModel(Module):
     def _generate(self, context: list[int], length: int, temperature, top_k, top_p, rng) -> Iterator[str]:
         if not context:
             context = [int(rng.integers(len(self.vocab)))]
+        *before, token = context
         state = None
-        for token in context:
-            logits, state = self._step_logits(token, state)
+        for known in before:
+            _, state = self._step_logits(known, state)
         for _ in range(length):
-            token = draw(rng, next_token_probs(logits, temperature, top_k, top_p))
+            token, state = self._next_token(token, state, rng.random(), temperature, top_k, top_p)
             yield self.vocab.itos[token]
-            logits, state = self._step_logits(token, state)
+
+    def _next_token(self, token: int, state, u: float, temperature, top_k, top_p) -> tuple[int, object]:
+        """Feed ``token``; the token drawn after it at u (the inverse CDF), and the new state. Without
+        top-k or top-p, a stack of plain LSTM layers does it in one compiled call (``step_draw``)."""
+        if top_k is None and top_p is None:
+            x = self.embedding.params["weight"][token:token + 1]
+            weight = self.head.weight if isinstance(self.head, TiedHead) else self.head.params["weight"]
+            got = self.rnn.step_draw(x, state, (weight, self.head.params["bias"]), temperature, u)
+            if got is not None:
+                return got
+        logits, state = self._step_logits(token, state)
+        return draw(next_token_probs(logits, temperature, top_k, top_p), u), state
 
     def score(self, text: str) -> dict:
         """log P(text) under the model, token by token, from the start context.
