@@ -74,9 +74,15 @@ def sequence_kernel(name: str, like: np.ndarray):
 
 
 def loops_compiled(like: np.ndarray) -> bool:
-    """Whether whole-sequence loops over arrays like ``like`` (T, B, ·) run compiled: float32, numba,
-    and NumPy's BLAS callable from compiled code (:mod:`rnnkit._fast.blas`)."""
-    if like.ndim != 3 or not _compiled(like.dtype):
+    """Whether whole-sequence loops over arrays like ``like`` (T, B, ·) run compiled (:func:`loops_compiled_for`
+    their dtype)."""
+    return like.ndim == 3 and loops_compiled_for(like.dtype)
+
+
+def loops_compiled_for(dtype) -> bool:
+    """Whether whole-sequence loops over arrays of ``dtype`` run compiled: float32, numba, and NumPy's BLAS
+    callable from compiled code (:mod:`rnnkit._fast.blas`)."""
+    if not _compiled(dtype):
         return False
     from rnnkit._fast import blas
     return blas.sgemm_sgemv() is not None

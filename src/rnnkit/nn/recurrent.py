@@ -28,7 +28,7 @@ from functools import partial
 import numpy as np
 
 from rnnkit._checks import check_array, check_lengths
-from rnnkit._fast import loops_compiled
+from rnnkit._fast import loops_compiled, loops_compiled_for
 from rnnkit.functional.cell import Cell
 from rnnkit.functional.dropout import dropout_backward, dropout_forward
 from rnnkit.functional.gru import gru_cell
@@ -308,7 +308,7 @@ class Recurrent(Stepping, Module):
         """Whether forward and backward run the compiled whole-sequence loops (float32, numba, a cell
         without variants), which split the batch or pair the directions over two cores."""
         plain = self._variant_cell is None and not self._noisy(training=True)
-        return plain and self.cell.sequence_forward is not None and loops_compiled(np.empty((0, 0, 0), self.dtype))
+        return plain and self.cell.sequence_forward is not None and loops_compiled_for(self.dtype)
 
     def _directions(self, runs: list, like: np.ndarray, whole_loops: bool) -> list:
         """The results of one layer's directions: the two of a bidirectional layer at the same time

@@ -13,6 +13,7 @@ from __future__ import annotations
 import numpy as np
 
 from rnnkit._checks import check_array
+from rnnkit._fast import loops_compiled_for
 from rnnkit.functional.lstm import LSTM_CELL, lstm_stack_draw, lstm_stack_step
 
 
@@ -58,7 +59,8 @@ class Stepping:
 
         Returns:
             (index, new state), or None where there is no such call (not a stack of plain LSTM
-            layers, or no ``rnnkit[fast]``): then :meth:`step`, the head and ``draw`` do it.
+            layers, not float32, or no ``rnnkit[fast]``), before any argument is checked: then
+            :meth:`step`, the head and ``draw`` do it.
         """
         if not (temperature > 0 and 0 <= u < 1):
             raise ValueError(f"step_draw: expected temperature > 0 and u in [0, 1), given {temperature!r} and {u!r}")
@@ -85,8 +87,10 @@ class Stepping:
         return x_t, parts, tuple(np.empty((self.num_layers, B, w), self.dtype) for w in widths)
 
     def _lstm_layers(self, batch: int) -> tuple | None:
-        """Each layer's (W_ih, W_hh, b_ih, b_hh) when the stack is plain LSTM layers (what the compiled
-        step takes), else None."""
-        if self.bidirectional or self._layer_cell(False, batch, None) is not LSTM_CELL:
+        """Each layer's (W_ih, W_hh, b_ih, b_hh) when the stack is plain LSTM layers and the compiled step
+        runs for its dtype (what that step takes), else None: asked before any argument is checked, so
+        that step_draw's None costs the sampler no second check of the arrays its fallback checks."""
+        if self.bidirectional or self._layer_cell(False, batch, None) is not LSTM_CELL \
+                or not loops_compiled_for(self.dtype):
             return None
         return tuple(self._weights(layer, 0) for layer in range(self.num_layers))
