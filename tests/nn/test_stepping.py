@@ -72,3 +72,30 @@ def test_step_draw_refuses_bad_arguments_by_name(lstm, x, head, temperature, u, 
     head = head or (np.zeros((V, H)), np.zeros(V))
     with pytest.raises(ValueError, match=message):
         lstm.step_draw(x, None, head, temperature, u)
+
+
+@pytest.mark.parametrize("backend", ["numba", "numpy"])
+@pytest.mark.parametrize("where, message", [(0, r"x_t: expected finite values, given nan at index \(0, 2\)"),
+                                            (1, r"state\[0\]: expected finite values, given inf at index \(1, 0, 2\)"),
+                                            (2, r"state\[1\]: expected finite values, given -inf at index \(1, 0, 2\)")])
+def test_step_and_step_draw_name_an_input_that_is_not_finite(lstm, backend, where, message):
+    if backend == "numba":
+        pytest.importorskip("numba")
+    inputs = [np.ones((1, E), np.float32), np.zeros((2, 1, H), np.float32), np.zeros((2, 1, H), np.float32)]
+    inputs[where][(0, 2) if where == 0 else (1, 0, 2)] = (np.nan, np.inf, -np.inf)[where]
+    previous = _fast.set_backend(backend)
+    try:
+        with pytest.raises(ValueError, match=message):
+            lstm.step(inputs[0], tuple(inputs[1:]))
+        with pytest.raises(ValueError, match=message):
+            if lstm.step_draw(inputs[0], tuple(inputs[1:]), _head(np.random.default_rng(0)), 1.0, 0.5) is None:
+                lstm.step(inputs[0], tuple(inputs[1:]))  # the sampler's fallback (the NumPy backend)
+    finally:
+        _fast.set_backend(previous)
+
+
+def test_step_of_a_one_state_cell_names_its_state():
+    gru = rk.GRU(E, H, seed=0)
+    with pytest.raises(ValueError, match=r"state: expected finite values, given nan at index \(0, 0, 1\)"):
+        gru.step(np.ones((1, E)), np.where(np.arange(H) == 1, np.nan, 0.0)[None, None])
+

@@ -178,11 +178,27 @@ def rnn_sequence_backward(blas, dout, dh_next, h, w_hh, relu, dxw, mask, first_p
 
 
 @jit
+def first_not_finite(x, h0, c0):
+    """The position among (x, h0, c0), C-contiguous, of the first that holds an inf or a NaN, else −1: the
+    steps' finite test of their inputs, a few thousand comparisons (NumPy's costs ~1.5 µs an array)."""
+    arrays = (x.ravel(), h0.ravel(), c0.ravel())
+    for k in range(3):
+        for v in arrays[k]:
+            if not np.isfinite(v):
+                return k
+    return -1
+
+
+@jit
 def lstm_stack_step(blas, x, h0, c0, layers, h1, c1):
     """One time step of a stack of L LSTM layers (generation): x (B, D); h0, c0 (L, B, H) the states
     before, h1, c1 (L, B, H) written; layers a tuple of L (W_ih (4H, D_l), W_hh (4H, H), b_ih, b_hh (4H,)),
     C-contiguous (read as they are: a gemv on their rows at batch 1; the biases are added here, a few
-    thousand additions: summing them in NumPy cost more per token)."""
+    thousand additions: summing them in NumPy cost more per token). Returns −1, or the position among
+    (x, h0, c0) of one that is not finite (:func:`first_not_finite`): then nothing is written."""
+    bad = first_not_finite(x, h0, c0)
+    if bad >= 0:
+        return bad
     B, G = x.shape[0], layers[0][1].shape[0]
     gates, tanh_c, b = np.empty((B, G), x.dtype), np.empty((B, G // 4), x.dtype), np.empty(G, x.dtype)
     for layer in range(h0.shape[0]):
@@ -193,14 +209,18 @@ def lstm_stack_step(blas, x, h0, c0, layers, h1, c1):
         for j in range(G):
             b[j] = b_ih[j] + b_hh[j]
         lstm_activate(gates, b, c0[layer], c1[layer], tanh_c, h1[layer])
+    return -1
 
 
 @jit
 def lstm_stack_draw(blas, x, h0, c0, layers, w_head, b_head, h1, c1, temperature, u):
     """lstm_stack_step at batch 1, then a head's logits z = h_L W_headᵀ + b_head (W_head (V, H)
     C-contiguous) and the index drawn from softmax(z / temperature) by the inverse CDF at u ∈ [0, 1),
-    :func:`rnnkit.sampling.draw`'s rule: the first index whose cumulative weight exceeds u times the total."""
-    lstm_stack_step(blas, x, h0, c0, layers, h1, c1)
+    :func:`rnnkit.sampling.draw`'s rule: the first index whose cumulative weight exceeds u times the total.
+    Returns (index, −1), or (−1, position) of an input that is not finite, as lstm_stack_step."""
+    bad = lstm_stack_step(blas, x, h0, c0, layers, h1, c1)
+    if bad >= 0:
+        return -1, bad
     V = w_head.shape[0]
     z = np.empty((1, V), x.dtype)
     product(blas, 1, V, w_head.shape[1], h1[h1.shape[0] - 1], w_head.T, ZERO, z)
@@ -211,5 +231,5 @@ def lstm_stack_draw(blas, x, h0, c0, layers, w_head, b_head, h1, c1, temperature
     target = u * cumulative[V - 1]
     for v in range(V - 1):
         if cumulative[v] > target:
-            return v
-    return V - 1
+            return v, -1
+    return V - 1, -1

@@ -153,21 +153,24 @@ def lstm_sequence_backward(dout, dstate, cache: LSTMCache, w_hh, dxw, mask, firs
                *loop_mask(mask, first_padded))
 
 
-def lstm_stack_step(x, state, layers, out) -> bool:
+def lstm_stack_step(x, state, layers, out) -> int | None:
     """One time step of a stack of L plain LSTM layers in one compiled call (:mod:`rnnkit._fast.sequence`),
     for generation, when there is one for these arrays: x (B, D); state = (h, c), each (L, B, H); layers
-    a tuple of L (W_ih, W_hh, b_ih, b_hh); out = (h, c), each (L, B, H), written. False: step layer by layer."""
+    a tuple of L (W_ih, W_hh, b_ih, b_hh); out = (h, c), each (L, B, H), written.
+
+    Returns None (no such call: step layer by layer), −1 (done), or the position among (x, h, c) of an
+    array that holds an inf or a NaN (found before anything is computed: the caller names it)."""
     run = sequence_kernel("lstm_stack_step", out[0])
     if run is None:
-        return False
-    run(np.ascontiguousarray(x), *(np.ascontiguousarray(s) for s in state), layers, *out)
-    return True
+        return None
+    return run(np.ascontiguousarray(x), *(np.ascontiguousarray(s) for s in state), layers, *out)
 
 
-def lstm_stack_draw(x, state, layers, head, out, temperature: float, u: float) -> int | None:
+def lstm_stack_draw(x, state, layers, head, out, temperature: float, u: float) -> tuple[int, int] | None:
     """:func:`lstm_stack_step` at batch 1, a head's logits z = h_L Wᵀ + b (head = (W (V, H), b (V,))) and
     the index drawn from softmax(z / temperature) by the inverse CDF at u (as :func:`rnnkit.sampling.draw`),
-    in one compiled call; None when there is none for these arrays."""
+    in one compiled call; None when there is none for these arrays, else (index, −1), or (−1, position)
+    of an input that is not finite, as lstm_stack_step."""
     run = sequence_kernel("lstm_stack_draw", out[0])
     if run is None:
         return None

@@ -195,19 +195,20 @@ class Recurrent(Stepping, Module):
         parts = self._state_arrays(state, batch, name)
         return [tuple(p[k] for p in parts) for k in range(parts[0].shape[0])]
 
-    def _state_arrays(self, state, batch: int, name: str = "state") -> list[np.ndarray]:
-        """A public state validated: its (L·K, B, H) arrays (h, or h and c), zeros when it is None."""
+    def _state_arrays(self, state, batch: int, name: str = "state", finite: bool = True) -> list[np.ndarray]:
+        """A public state validated: its (L·K, B, H) arrays (h, or h and c), zeros when it is None; with
+        ``finite`` False its values are left for the caller to test (:meth:`Stepping.step`'s compiled call)."""
         LK, n = self.num_layers * self.num_directions, self.cell.n_states
         shapes = [(LK, batch, w) for w in (self.output_size, self.hidden_size)[:n]]  # h is P wide with a projection
         if state is None:
             parts = [np.zeros(shape, dtype=self.dtype) for shape in shapes]
         elif n == 1:
-            parts = [check_array(name, state, shapes[0], self.dtype)]
+            parts = [check_array(name, state, shapes[0], self.dtype, finite)]
         else:
             if not isinstance(state, (tuple, list)) or len(state) != n:
                 raise ValueError(f"{name}: expected a tuple (h, c) of arrays of shapes {shapes[0]} and {shapes[1]}, "
                                  f"given {type(state).__name__}")
-            parts = [check_array(f"{name}[{i}]", s, shape, self.dtype)
+            parts = [check_array(f"{name}[{i}]", s, shape, self.dtype, finite)
                      for i, (s, shape) in enumerate(zip(state, shapes))]
         return parts
 

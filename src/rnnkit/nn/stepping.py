@@ -31,8 +31,10 @@ class Stepping:
             y_t (B, H) (P with a projection), the top layer's output, and the new state.
         """
         x_t, parts, new = self._step_arrays(x_t, state)
-        layers = self._lstm_layers(x_t.shape[0])
-        if layers is not None and lstm_stack_step(x_t, parts, layers, new):
+        layers = self._lstm_layers()
+        bad = None if layers is None else lstm_stack_step(x_t, parts, layers, new)
+        self._check_finite(x_t, parts if state is not None else (), bad)
+        if bad is not None:
             return new[0][-1].copy(), new
         cell = self._layer_cell(False, x_t.shape[0], None)
         states = [tuple(p[k] for p in parts) for k in range(self.num_layers)]
@@ -64,7 +66,7 @@ class Stepping:
         """
         if not (temperature > 0 and 0 <= u < 1):
             raise ValueError(f"step_draw: expected temperature > 0 and u in [0, 1), given {temperature!r} and {u!r}")
-        layers = self._lstm_layers(1)
+        layers = self._lstm_layers()
         if layers is None:
             return None
         x_t, parts, new = self._step_arrays(x_t, state)
@@ -73,24 +75,37 @@ class Stepping:
                              f"given {x_t.shape}")
         weight = check_array("head[0]", head[0], (None, self.output_size), self.dtype, finite=False)
         bias = check_array("head[1]", head[1], (weight.shape[0],), self.dtype, finite=False)
-        index = lstm_stack_draw(x_t, parts, layers, (np.ascontiguousarray(weight), bias), new, temperature, u)
-        return None if index is None else (index, new)
+        got = lstm_stack_draw(x_t, parts, layers, (np.ascontiguousarray(weight), bias), new, temperature, u)
+        if got is None:
+            return None
+        self._check_finite(x_t, parts, got[1])
+        return got[0], new
 
     def _step_arrays(self, x_t, state) -> tuple:
-        """x_t checked, the state's arrays checked (zeros for None) and the new state's, unfilled."""
+        """x_t and the state's arrays (zeros for None) as arrays of the right shapes and dtype, their
+        values not yet tested (:meth:`_check_finite`), and the new state's arrays, unfilled."""
         if self.bidirectional:
             raise ValueError("step: a bidirectional layer needs the whole sequence; use forward")
-        x_t = check_array("x_t", x_t, (None, self.input_size), self.dtype)
+        x_t = check_array("x_t", x_t, (None, self.input_size), self.dtype, finite=False)
         B = x_t.shape[0]
-        parts = tuple(self._state_arrays(state, B))
+        parts = tuple(self._state_arrays(state, B, finite=False))
         widths = (self.output_size, self.hidden_size)[:self.cell.n_states]
         return x_t, parts, tuple(np.empty((self.num_layers, B, w), self.dtype) for w in widths)
 
-    def _lstm_layers(self, batch: int) -> tuple | None:
+    def _check_finite(self, x_t, parts: tuple, bad: int | None) -> None:
+        """Raise check_array's error naming the input that holds an inf or a NaN: the one at position ``bad``
+        among (x_t, *parts) that the compiled step found (−1: none), or any of them when ``bad`` is None
+        (no compiled step ran: NumPy tests them here, ~1.5 µs an array)."""
+        arrays = (x_t, *parts)
+        names = ("x_t", "state") if len(parts) == 1 else ("x_t", "state[0]", "state[1]")
+        for k in range(len(arrays)) if bad is None else (bad,) if bad >= 0 else ():
+            check_array(names[k], arrays[k], arrays[k].shape, self.dtype)
+
+    def _lstm_layers(self) -> tuple | None:
         """Each layer's (W_ih, W_hh, b_ih, b_hh) when the stack is plain LSTM layers and the compiled step
         runs for its dtype (what that step takes), else None: asked before any argument is checked, so
         that step_draw's None costs the sampler no second check of the arrays its fallback checks."""
-        if self.bidirectional or self._layer_cell(False, batch, None) is not LSTM_CELL \
+        if self.bidirectional or (self._variant_cell or self.cell) is not LSTM_CELL or self._noisy(False) \
                 or not loops_compiled_for(self.dtype):
             return None
         return tuple(self._weights(layer, 0) for layer in range(self.num_layers))
