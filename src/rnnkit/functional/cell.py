@@ -38,6 +38,11 @@ Optionally, a cell may run a whole sequence in one call (a compiled loop):
   the cache's ``gates`` as dxw (one (T, B, G·H) buffer fewer), and the
   cache then serves one backward only.
 
+A plain cell whose pre-activations are the plain sum xw_t + h_{t−1} W_hhᵀ + b_hh
+(RNN, LSTM; not the reset-after GRU, whose b_hn is scaled by r) sets
+``biases_add``: the layer then leaves b_ih out of xw and hands the step
+b_ih + b_hh as its bias (one pass over xw fewer; db_ih = db_hh either way).
+
 ``out=`` works as in NumPy: a structure shaped like the return value whose
 arrays receive the results (the layer passes slices of its per-sequence
 buffers, so no step allocates its results); ``None`` allocates them. A
@@ -100,6 +105,7 @@ class Cell:
     sequence_backward: Callable | None = None
     extra: tuple[str, ...] | None = None
     dxw_over_gates: bool = False
+    biases_add: bool = False
 
 
 def as_variant(cell: Cell) -> Cell:

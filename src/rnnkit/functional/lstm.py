@@ -180,4 +180,4 @@ def lstm_stack_draw(x, state, layers, head, out, temperature: float, u: float) -
 
 LSTM_CELL = Cell("lstm", 4, 2, lstm_step_forward, lstm_step_backward, lstm_sequence_cache,
                  sequence_forward=lstm_sequence_forward, sequence_backward=lstm_sequence_backward,
-                 dxw_over_gates=True)
+                 dxw_over_gates=True, biases_add=True)

@@ -9,7 +9,8 @@ bidirectional layer. Cells never see padding.
 Legend: T time steps, B batch, D input features, H hidden units, G gates.
 Arrays here are time-major, (T, B, ·).
 
-    xw = X W_ihᵀ + b_ih                          one GEMM over all T·B rows
+    xw = X W_ihᵀ + b_ih                          one GEMM over all T·B rows (b_ih added
+                                                 by the step where the cell allows, Cell.biases_add)
     state_t = cell(xw_t, state_{t−1})            for real steps (t < length)
     state_t = state_{t−1}, y_t = 0               for padded steps
     dW_ih = Σ_t dxw_tᵀ x_t, dX = dxw W_ih        one GEMM each
@@ -122,7 +123,10 @@ def recurrent_forward(cell: Cell, x, state0, w_ih, w_hh, b_ih, b_hh, lengths=Non
         x = _copy(x, buffer(workspace, "x", (T, B, D), dtype))
     xw = buffer(workspace, "xw", (T, B, w_ih.shape[0]), dtype)
     np.matmul(x.reshape(T * B, D), w_ih.T, out=xw.reshape(T * B, -1))
-    xw += b_ih
+    if cell.biases_add and cell.extra is None:
+        b_hh = b_ih + b_hh                      # each step adds both (Cell.biases_add): no pass over xw for b_ih
+    else:
+        xw += b_ih
     mask = None if lengths is None else (np.arange(T)[:, None] < lengths[None, :])[:, :, None]
     first_padded = T if lengths is None else int(lengths.min())
     states = tuple(buffer(workspace, f"state{k}", (T + 1, B, s0.shape[-1]), dtype) for k, s0 in enumerate(state0))

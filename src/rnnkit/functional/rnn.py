@@ -101,4 +101,4 @@ def rnn_cell(nonlinearity: str = "tanh") -> Cell:
                 partial(rnn_step_backward, nonlinearity=nonlinearity),
                 rnn_sequence_cache,
                 sequence_forward=partial(rnn_sequence_forward, nonlinearity=nonlinearity),
-                sequence_backward=partial(rnn_sequence_backward, nonlinearity=nonlinearity))
+                sequence_backward=partial(rnn_sequence_backward, nonlinearity=nonlinearity), biases_add=True)
