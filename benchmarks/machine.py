@@ -96,6 +96,11 @@ def describe(threads: int, torch_module=None) -> dict:
         info["numba"] = numba.__version__
     except ImportError:
         info["numba"] = None
+    from importlib.metadata import PackageNotFoundError, version
+    try:  # rnnkit[onednn]: the layers' large products on one thread go to oneDNN's sgemm
+        info["onednn"] = version("onednn-cpu-gomp")
+    except PackageNotFoundError:
+        info["onednn"] = None
     return info
 
 
@@ -104,7 +109,8 @@ def header(info: dict) -> str:
     kernel = blas.get("architecture", blas.get("error"))
     return (f"numpy {info['numpy']} ({blas.get('internal_api', '?')} {blas.get('version', '?')}, kernel {kernel}, "
             f"{blas.get('num_threads', '?')} threads) | torch {info.get('torch')} "
-            f"({info.get('torch_cpu_capability', '-')}) | {info['cpu']['model']}: {' '.join(info['cpu']['simd'])} | "
+            f"({info.get('torch_cpu_capability', '-')}) | oneDNN sgemm {info.get('onednn') or 'no'} | "
+            f"{info['cpu']['model']}: {' '.join(info['cpu']['simd'])} | "
             f"removed from the timed environment: {info['blas_env_removed']}")
 
 

@@ -88,6 +88,15 @@ def loops_compiled_for(dtype) -> bool:
     return blas.sgemm_sgemv() is not None
 
 
+def matmul(a: np.ndarray, b: np.ndarray, out: np.ndarray | None = None) -> np.ndarray:
+    """a @ b (into ``out``): a layer's large products, through oneDNN on one thread where
+    :mod:`rnnkit._fast.onednn` uses it (loaded on the first float32 product, not with rnnkit), else NumPy."""
+    if a.dtype != np.float32:
+        return np.matmul(a, b, out=out)
+    from rnnkit._fast import onednn
+    return onednn.matmul(a, b, out)
+
+
 def _load():
     """The kernels module, or False when numba is missing (an error if "numba" was asked for)."""
     try:

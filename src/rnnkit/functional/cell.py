@@ -71,6 +71,8 @@ from typing import Callable, NamedTuple
 
 import numpy as np
 
+from rnnkit._fast import matmul
+
 
 def step_of(cache: NamedTuple, t: int) -> NamedTuple:
     """Step t of a sequence cache: every field indexed at t."""
@@ -81,7 +83,7 @@ def hh_grads_from_h_prev(dxw: np.ndarray, cache: NamedTuple, db_ih: np.ndarray):
     """dW_hh = Σ_t dxw_tᵀ h_{t−1} in one GEMM over (T·B) rows, db_hh = db_ih: for cells where
     h_{t−1} W_hhᵀ + b_hh enters the gates by a plain sum (RNN, LSTM)."""
     H = cache.h_prev.shape[-1]
-    return dxw.reshape(-1, dxw.shape[-1]).T @ cache.h_prev.reshape(-1, H), db_ih.copy()
+    return matmul(dxw.reshape(-1, dxw.shape[-1]).T, cache.h_prev.reshape(-1, H)), db_ih.copy()
 
 
 def loop_mask(mask: np.ndarray | None, first_padded: int) -> tuple[np.ndarray, int]:

@@ -34,7 +34,7 @@ from typing import NamedTuple
 
 import numpy as np
 
-from rnnkit._fast import loops_compiled
+from rnnkit._fast import loops_compiled, matmul
 from rnnkit.functional.cell import Cell, step_of
 
 
@@ -122,7 +122,7 @@ def recurrent_forward(cell: Cell, x, state0, w_ih, w_hh, b_ih, b_hh, lengths=Non
     if not (x.flags.c_contiguous and x.dtype == dtype):  # time-major and contiguous, for the GEMMs
         x = _copy(x, buffer(workspace, "x", (T, B, D), dtype))
     xw = buffer(workspace, "xw", (T, B, w_ih.shape[0]), dtype)
-    np.matmul(x.reshape(T * B, D), w_ih.T, out=xw.reshape(T * B, -1))
+    matmul(x.reshape(T * B, D), w_ih.T, out=xw.reshape(T * B, -1))
     if cell.biases_add and cell.extra is None:
         b_hh = b_ih + b_hh                      # each step adds both (Cell.biases_add): no pass over xw for b_ih
     else:
@@ -195,13 +195,13 @@ def recurrent_backward(dout, dstate, cache: RecurrentCache):
             _step_backward(cell, dnext, steps, t, w_hh, extra, sums, (dxw[t], dprev))
         dnext, dprev = dprev, dnext
     dxw_flat = dxw.reshape(T * B, -1)
-    grads = {"w_ih": dxw_flat.T @ x.reshape(T * B, D), "b_ih": dxw_flat.sum(axis=0)}
+    grads = {"w_ih": matmul(dxw_flat.T, x.reshape(T * B, D)), "b_ih": dxw_flat.sum(axis=0)}
     if sums is None:
         grads["w_hh"], grads["b_hh"] = cell.hh_grads(dxw, steps, grads["b_ih"])
     else:
         grads.update(sums)
     dx = buffer(workspace, "dx", (T, B, D), x.dtype)
-    np.matmul(dxw_flat, w_ih, out=dx.reshape(T * B, D))
+    matmul(dxw_flat, w_ih, out=dx.reshape(T * B, D))
     if dxw is getattr(steps, "gates", None):
         dxw.flags.writeable = False  # spent: the gates are gone (see _dxw_buffer)
     return _time_gather(dx, order), dnext, grads
