@@ -108,3 +108,20 @@ def test_a_forked_process_computes_with_onednn_too(blas_threads):
     assert _product_in_child(0) < 1e-3
     with mp.get_context("fork").Pool(1) as pool:
         assert pool.apply_async(_product_in_child, (1,)).get(timeout=60) < 1e-3
+
+
+@needs_onednn
+@needs_blas_threads
+def test_the_callers_openmp_thread_count_is_left_as_it_was(blas_threads):
+    """PyTorch's wheel loads the same libgomp: a count of 1 left behind would run its operators on one thread."""
+    _, omp_set_num_threads, omp_get_max_threads = onednn.sgemm()
+    blas_threads(1)
+    previous = omp_get_max_threads()
+    omp_set_num_threads(3)
+    try:
+        a, b = _operands(np.random.default_rng(3), 200, 300, 100, False, True)
+        assert onednn.used_for(a, b)
+        _fast.matmul(a, b)
+        assert omp_get_max_threads() == 3
+    finally:
+        omp_set_num_threads(previous)

@@ -11,15 +11,18 @@ project's machine (AMD EPYC, OpenBLAS's SkylakeX kernels;
 ``onednn-cpu-gomp`` package is installed, and NumPy everywhere else: on
 two or more BLAS threads (OpenBLAS shares one product among them well), for
 float64, for small products and on the NumPy backend. oneDNN runs with one
-OpenMP thread (set for each calling thread), so no OpenMP thread pool is
-ever started: nothing spins beside the pairs, and a forked process is safe.
-The results are those of ``np.matmul`` up to float rounding.
+OpenMP thread (set for the calling thread during the call and put back after:
+PyTorch's wheel ships the same ``libgomp.so.1``, and a setting left behind
+halved its speed), so no OpenMP thread pool is ever started: nothing spins
+beside the pairs, and a forked process is safe. The results are those of
+``np.matmul`` up to float rounding.
 """
 from __future__ import annotations
 
 import ctypes
 import site
 import sys
+from contextlib import contextmanager
 from pathlib import Path
 
 import numpy as np
@@ -31,7 +34,8 @@ _found = {}
 
 
 def sgemm():
-    """``(dnnl_sgemm, omp_set_num_threads)`` as ctypes functions, or None: oneDNN not installed (its library
+    """``(dnnl_sgemm, omp_set_num_threads, omp_get_max_threads)`` as ctypes functions, or None: oneDNN not
+    installed (its library
     is looked for in the lib/ folder where ``onednn-cpu-gomp`` puts it: the environment's, or the user's for a
     ``pip install --user``), or not agreeing with NumPy."""
     if "pair" not in _found:
@@ -45,10 +49,10 @@ def matmul(a: np.ndarray, b: np.ndarray, out: np.ndarray | None = None) -> np.nd
     these operands, else ``np.matmul``."""
     if not used_for(a, b):
         return np.matmul(a, b, out=out)
-    dnnl_sgemm, omp_set_num_threads = sgemm()
+    dnnl_sgemm, *openmp = sgemm()
     out = np.empty((a.shape[0], b.shape[1]), np.float32) if out is None else out
-    omp_set_num_threads(1)  # the calling thread's OpenMP setting: this call runs in it alone
-    _call(dnnl_sgemm, a, b, out)
+    with _one_openmp_thread(*openmp):
+        _call(dnnl_sgemm, a, b, out)
     return out
 
 
@@ -87,23 +91,40 @@ def _load(paths: list[Path]):
     for path in paths:
         try:
             dnnl_sgemm = ctypes.CDLL(str(path)).dnnl_sgemm
-            omp_set_num_threads = ctypes.CDLL("libgomp.so.1").omp_set_num_threads
+            gomp = ctypes.CDLL("libgomp.so.1")
+            omp_set_num_threads, omp_get_max_threads = gomp.omp_set_num_threads, gomp.omp_get_max_threads
         except (OSError, AttributeError):
             continue
         i64, f32, p = ctypes.c_int64, ctypes.c_float, ctypes.c_void_p
         dnnl_sgemm.argtypes = [ctypes.c_char, ctypes.c_char, i64, i64, i64, f32, p, i64, p, i64, f32, p, i64]
         dnnl_sgemm.restype = ctypes.c_int
         omp_set_num_threads.argtypes, omp_set_num_threads.restype = [ctypes.c_int], None
-        if _agrees_with_numpy(dnnl_sgemm, omp_set_num_threads):
-            return dnnl_sgemm, omp_set_num_threads
+        omp_get_max_threads.argtypes, omp_get_max_threads.restype = [], ctypes.c_int
+        if _agrees_with_numpy(dnnl_sgemm, omp_set_num_threads, omp_get_max_threads):
+            return dnnl_sgemm, omp_set_num_threads, omp_get_max_threads
     return None
 
 
-def _agrees_with_numpy(dnnl_sgemm, omp_set_num_threads) -> bool:
+@contextmanager
+def _one_openmp_thread(omp_set_num_threads, omp_get_max_threads):
+    """The calling thread's OpenMP thread count at 1 inside, put back after (other libraries share it)."""
+    previous = omp_get_max_threads()
+    omp_set_num_threads(1)
+    try:
+        yield
+    finally:
+        omp_set_num_threads(previous)
+
+
+def _agrees_with_numpy(dnnl_sgemm, *openmp) -> bool:
     """Each of the four transpose cases on a 3×5 · 5×4 product, against NumPy."""
+    with _one_openmp_thread(*openmp):
+        return _all_agree(dnnl_sgemm)
+
+
+def _all_agree(dnnl_sgemm) -> bool:
     rng = np.random.default_rng(0)
     a, b = rng.standard_normal((3, 5), np.float32), rng.standard_normal((5, 4), np.float32)
-    omp_set_num_threads(1)
     for left in (a, np.ascontiguousarray(a.T).T):
         for right in (b, np.ascontiguousarray(b.T).T):
             out = np.empty((3, 4), np.float32)
