@@ -35,9 +35,8 @@ _found = {}
 
 def sgemm():
     """``(dnnl_sgemm, omp_set_num_threads, omp_get_max_threads)`` as ctypes functions, or None: oneDNN not
-    installed (its library
-    is looked for in the lib/ folder where ``onednn-cpu-gomp`` puts it: the environment's, or the user's for a
-    ``pip install --user``), or not agreeing with NumPy."""
+    installed (its library is looked for in the lib/ folder where ``onednn-cpu-gomp`` puts it: the
+    environment's, or the user's for a ``pip install --user``), or not agreeing with NumPy."""
     if "pair" not in _found:
         folders = (Path(sys.prefix, "lib"), Path(site.getuserbase(), "lib"))  # a venv's or a --user install's
         _found["pair"] = _load([p for folder in folders for p in sorted(folder.glob("libdnnl.so.3*"))])
@@ -45,9 +44,9 @@ def sgemm():
 
 
 def matmul(a: np.ndarray, b: np.ndarray, out: np.ndarray | None = None) -> np.ndarray:
-    """a (M, K) @ b (K, N), into ``out`` (M, N) C-contiguous when given: through oneDNN when :func:`used_for`
-    these operands, else ``np.matmul``."""
-    if not used_for(a, b):
+    """a (M, K) @ b (K, N), into ``out`` (M, N) when given: through oneDNN when :func:`used_for` these
+    operands (and ``out`` is a C-contiguous float32 array or None), else ``np.matmul``."""
+    if not (used_for(a, b) and (out is None or (out.dtype == np.float32 and out.flags.c_contiguous))):
         return np.matmul(a, b, out=out)
     dnnl_sgemm, *openmp = sgemm()
     out = np.empty((a.shape[0], b.shape[1]), np.float32) if out is None else out
