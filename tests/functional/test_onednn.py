@@ -64,7 +64,7 @@ def test_numpy_computes_what_onednn_is_not_used_for(blas_threads, monkeypatch):
         assert not onednn.used_for(a, b)                                      # the plain-NumPy path
     finally:
         _fast.set_backend(previous)
-    out = np.zeros((256, 128), np.float32)[:, ::2]                            # an out oneDNN cannot write
+    out = np.zeros((128, 256), np.float32)[:, ::2]                            # an out oneDNN cannot write
     np.testing.assert_allclose(_fast.matmul(a, b, out=out), a @ b, rtol=1e-5, atol=1e-4)
     monkeypatch.setitem(onednn._found, "pair", None)                          # as without the package
     assert not onednn.used_for(a, b)
