@@ -66,7 +66,7 @@ def test_numpy_computes_what_onednn_is_not_used_for(blas_threads, monkeypatch):
         _fast.set_backend(previous)
     out = np.zeros((128, 256), np.float32)[:, ::2]                            # an out oneDNN cannot write
     np.testing.assert_allclose(_fast.matmul(a, b, out=out), a @ b, rtol=1e-5, atol=1e-4)
-    monkeypatch.setitem(onednn._found, "pair", None)                          # as without the package
+    monkeypatch.setitem(onednn._found, "functions", None)                          # as without the package
     assert not onednn.used_for(a, b)
     np.testing.assert_allclose(_fast.matmul(a, b), a @ b, rtol=1e-6)
 
@@ -89,7 +89,7 @@ def test_a_layers_training_step_is_the_same_with_onednn_and_without(make, produc
     monkeypatch.setattr(onednn, "_call", lambda *args: calls.append(args[1].shape) or call(*args))
     got = train_case(layer, x, None, lengths, dout, None)
     assert len(calls) == 2 * products                  # each layer: X W_ihᵀ, then dX, dW_ih (and dW_hh)
-    monkeypatch.setitem(onednn._found, "pair", None)
+    monkeypatch.setitem(onednn._found, "functions", None)
     want = train_case(layer, x, None, lengths, dout, None)
     for g, w in zip(got, want, strict=True):
         np.testing.assert_allclose(g, w, rtol=1e-4, atol=1e-5)

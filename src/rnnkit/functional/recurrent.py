@@ -123,7 +123,7 @@ def recurrent_forward(cell: Cell, x, state0, w_ih, w_hh, b_ih, b_hh, lengths=Non
         x = _copy(x, buffer(workspace, "x", (T, B, D), dtype))
     xw = buffer(workspace, "xw", (T, B, w_ih.shape[0]), dtype)
     matmul(x.reshape(T * B, D), w_ih.T, out=xw.reshape(T * B, -1))
-    if cell.biases_add and cell.extra is None:
+    if cell.biases_add:
         b_hh = b_ih + b_hh                      # each step adds both (Cell.biases_add): no pass over xw for b_ih
     else:
         xw += b_ih

@@ -33,7 +33,7 @@ class Stepping:
         x_t, parts, new = self._step_arrays(x_t, state)
         layers = self._lstm_layers()
         bad = None if layers is None else lstm_stack_step(x_t, parts, layers, new)
-        self._check_finite(x_t, parts if state is not None else (), bad)
+        self._check_finite(x_t, state, bad)
         if bad is not None:
             return new[0][-1].copy(), new
         cell = self._layer_cell(False, x_t.shape[0], None)
@@ -78,7 +78,7 @@ class Stepping:
         got = lstm_stack_draw(x_t, parts, layers, (np.ascontiguousarray(weight), bias), new, temperature, u)
         if got is None:
             return None
-        self._check_finite(x_t, parts, got[1])
+        self._check_finite(x_t, state, got[1])
         return got[0], new
 
     def _step_arrays(self, x_t, state) -> tuple:
@@ -92,14 +92,15 @@ class Stepping:
         widths = (self.output_size, self.hidden_size)[:self.cell.n_states]
         return x_t, parts, tuple(np.empty((self.num_layers, B, w), self.dtype) for w in widths)
 
-    def _check_finite(self, x_t, parts: tuple, bad: int | None) -> None:
-        """Raise check_array's error naming the input that holds an inf or a NaN: the one at position ``bad``
-        among (x_t, *parts) that the compiled step found (−1: none), or any of them when ``bad`` is None
-        (no compiled step ran: NumPy tests them here, ~1.5 µs an array)."""
-        arrays = (x_t, *parts)
-        names = ("x_t", "state") if len(parts) == 1 else ("x_t", "state[0]", "state[1]")
-        for k in range(len(arrays)) if bad is None else (bad,) if bad >= 0 else ():
-            check_array(names[k], arrays[k], arrays[k].shape, self.dtype)
+    def _check_finite(self, x_t, state, bad: int | None) -> None:
+        """Raise the checks' error naming the input that holds an inf or a NaN: x_t (position ``bad`` 0) or the
+        given state (1, 2: its h or c) as the compiled step found it (−1: none), or any of them when ``bad`` is
+        None (no compiled step ran: NumPy tests them here, ~1.5 µs an array). The state goes through
+        ``_state_arrays`` again, which names its arrays; zeros (state None) need no test."""
+        if bad is None or bad == 0:
+            check_array("x_t", x_t, x_t.shape, self.dtype)
+        if state is not None and (bad is None or bad > 0):
+            self._state_arrays(state, x_t.shape[0])
 
     def _lstm_layers(self) -> tuple | None:
         """Each layer's (W_ih, W_hh, b_ih, b_hh) when the stack is plain LSTM layers and the compiled step
