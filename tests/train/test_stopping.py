@@ -7,7 +7,7 @@ from rnnkit.errors import RnnkitError
 from rnnkit.train.config import TrainConfig
 from rnnkit.train.progress import summary_table
 from rnnkit.train.run import Run
-from rnnkit.train.stopping import duration, early_stop_reason
+from rnnkit.train.stopping import STALE_EVALS, duration, early_stop_reason, stale_best_reason
 from rnnkit.train.trainer import Trainer
 from tests.train.test_trainer import Regression
 
@@ -43,6 +43,27 @@ def test_trainer_reports_an_early_stop(tmp_path, capsys):
     summary = Trainer(obj, TrainConfig(eval_every=2, patience=0, max_steps=10, quiet=True),
                       Run.create(tmp_path / "off")).fit()
     assert summary["stopped"] == "budget" and "stop_reason" not in summary
+
+
+def test_a_stale_best_is_named_only_when_it_came_early_and_stood_long():
+    text = stale_best_reason("val_f1", 0.3398, 1057, 19375, 80)
+    assert text.startswith("val_f1's best, 0.3398, came at step 1,057 (5% of the run's 19,375 steps) and was not "
+                           "beaten in the 80 evaluations after it: the rest of the budget bought nothing.")
+    assert "best.safetensors keeps the weights of step 1,057" in text and "--patience 5" in text
+    assert stale_best_reason("val_f1", 0.34, 1057, 19375, STALE_EVALS - 1) is None   # too few evaluations since
+    assert stale_best_reason("val_f1", 0.34, 10000, 19375, 80) is None               # the best came late
+    assert stale_best_reason("val_f1", None, None, 19375, 80) is None                # no evaluation at all
+
+
+def test_trainer_says_when_its_budget_bought_nothing(tmp_path, capsys):
+    obj = Regression()
+    obj.evaluate = lambda: {"val_loss": 1.0}   # the first evaluation stays the best
+    summary = Trainer(obj, TrainConfig(eval_every=2, patience=0, max_steps=30, dtype="float64"),
+                      Run.create(tmp_path / "run")).fit()
+    assert summary["stopped"] == "budget"
+    assert summary["stop_reason"].startswith("val_loss's best, 1.0000, came at step 2 (7% of the run's 30 steps) "
+                                             "and was not beaten in the 14 evaluations after it")
+    assert capsys.readouterr().out.rstrip().endswith("gives the time back.")   # printed below the table
 
 
 def test_patience_zero_is_off_and_negative_refused():
