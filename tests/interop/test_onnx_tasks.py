@@ -149,7 +149,7 @@ def test_tag_run_through_the_cli(tmp_path, capsys):
     x, lengths = model.batch(sentences)
     got = run_onnx(out, {"x": x, "lengths": np.asarray(lengths, np.int64)})["logits"]
     assert np.max(np.abs(got - model.forward(x, lengths))) < TOL
-    tags = [[model.tags[k] for k in row[:n]] for row, n in zip(got.argmax(axis=-1), lengths)]
+    tags = [[model.tags[k] for k in row[:n]] for row, n in zip(model.decode(got, lengths), lengths)]  # as Tagger.tag
     assert tags == model.tag(sentences)
 
 

@@ -15,6 +15,8 @@ its characters; what the recurrent layer reads at step t is the concatenation
     h_t = [h_t→ ; h_t←]                               (B, T, K·H) the word-level (bi)recurrent layer
     y_t = dropout(h_t) W_yᵀ + b_y                     (B, T, M)   tag scores;  loss = mean cross-entropy
                                                                   over the real words (padding masked)
+    ŷ_1..T = the IOB2-valid tag sequence of highest Σ_t log softmax(y_t)   (``decode``: Viterbi, see
+                                                                  ``tag_decoding``; never I-X after O)
 
 (notes: NER, many-to-many with T_x = T_y.) Lower-cased words keep the vocabulary small; the casing
 class gives back what lower-casing removed, and the character states give unknown words a
@@ -34,11 +36,12 @@ import numpy as np
 
 from rnnkit.data.batching import pad_sequences
 from rnnkit.data.vocab import Vocab
-from rnnkit.functional.losses import softmax_cross_entropy
+from rnnkit.functional.losses import log_softmax, softmax_cross_entropy
 from rnnkit.nn.layers import Dropout, Embedding
 from rnnkit.nn.module import Module
 from rnnkit.nn.recurrent import Recurrent
 from rnnkit.tasks.models import ManyToMany
+from rnnkit.tasks.tag_decoding import iob2_transitions, viterbi
 
 CASINGS = ("lower", "upper", "title", "mixed", "digits", "has_digit", "punct", "other")
 _DIGIT = re.compile(r"\d")
@@ -167,6 +170,11 @@ class Tagger(ManyToMany):
         mask = None if lengths is None else self._real(logits, lengths)
         return softmax_cross_entropy(logits, y, mask)
 
+    def decode(self, logits, lengths) -> np.ndarray:
+        """logits (B, T, M), lengths (B,) -> (B, T) tag ids: each sentence's IOB2-valid tag sequence of
+        highest log-probability (ids past a sentence's length repeat its last one)."""
+        return viterbi(log_softmax(logits), lengths, *iob2_transitions(self.tags))
+
     def batch(self, sentences: list[list[str]]) -> tuple[np.ndarray, np.ndarray]:
         """Packed ids (B, T, 2 + S) and lengths (B,) of tokenised sentences."""
         return pad_sequences([self.encode(s) for s in sentences])
@@ -178,7 +186,7 @@ class Tagger(ManyToMany):
         for start in range(0, len(order), batch_size):
             idx = order[start:start + batch_size]
             x, lengths = self.batch([sentences[i] for i in idx])
-            best = self.forward(x, lengths).argmax(axis=-1)                    # (B, T)
+            best = self.decode(self.forward(x, lengths), lengths)              # (B, T)
             for row, i in enumerate(idx):
                 out[i] = [self.tags[k] for k in best[row, :lengths[row]]]
         return out
