@@ -9,7 +9,7 @@ Which library computes a float32 product decides how close to the machine's
 limit a layer gets: at the large grid points of ``compare.py`` rnnkit's LSTM
 runs at 86–89 % of NumPy's GEMM peak, and the rest of its time is products.
 This times, for one half of the batch (b = B/2 rows, as
-:mod:`rnnkit.functional.halves` runs it on one core) and for the whole
+:mod:`rnnkit.functional.batch_parts` runs it on each of two cores) and for the whole
 batch, the four large products (xw = X W_ihᵀ, dX = dxw W_ih,
 dW_ih = dxwᵀ X, dW_hh = dxwᵀ H_prev) and one step's recurrent products
 (h W_hhᵀ, da W_hh), each the median of ``--reps`` calls, with NumPy's BLAS

@@ -157,7 +157,7 @@ def charlm_batches(V: int, B: int, T: int, n: int = 4, seed: int = 0) -> list[tu
 def rnnkit_charlm(c: dict = CHARLM):
     """One ``rnnkit train charlm`` step, as the Trainer runs it: zero grads, forward with the carried
     state, softmax cross-entropy, backward, clip the global norm, Adam, inside the Trainer's
-    ``cores_for_pairs`` (BLAS at one thread, the layers' halves and large products split over the cores).
+    ``cores_for_pairs`` (BLAS at one thread, the layers' batch parts and large products split over the cores).
     Returns (run, model)."""
     from rnnkit.data.vocab import Vocab
     from rnnkit.functional.losses import softmax_cross_entropy

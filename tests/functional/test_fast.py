@@ -194,8 +194,8 @@ def test_compiled_code_calls_blas_by_address(transa, transb):
 def test_bidirectional_directions_run_concurrently_with_the_same_results(backend, monkeypatch):
     from rnnkit._fast import parallel
     calls = []
-    run_pair = parallel.run_pair
-    monkeypatch.setattr(parallel, "run_pair", lambda *fns: calls.append(len(fns)) or run_pair(*fns))
+    run_all = parallel.run_all
+    monkeypatch.setattr(parallel, "run_all", lambda *fns: calls.append(len(fns)) or run_all(*fns))
     layer = rk.LSTM(3, H, num_layers=2, bidirectional=True, seed=0)
     rng = np.random.default_rng(5)
     f32 = lambda *shape: rng.standard_normal(shape).astype(np.float32)  # noqa: E731
@@ -298,8 +298,8 @@ def test_a_pair_asked_for_inside_a_pair_runs_its_calls_one_after_the_other():
     from rnnkit._fast import blas, parallel
     threads = blas.set_threads()(2)
     try:
-        inner = lambda: parallel.run_pair(threading.get_ident, threading.get_ident)  # noqa: E731
-        (a, b), (c, d) = parallel.run_pair(inner, inner)
+        inner = lambda: parallel.run_all(threading.get_ident, threading.get_ident)  # noqa: E731
+        (a, b), (c, d) = parallel.run_all(inner, inner)
     finally:
         blas.set_threads()(threads)
     assert a == b and c == d and a != c
@@ -347,8 +347,8 @@ def test_inside_pairs_only_blas_keeps_one_thread_and_large_products_split_in_two
     from rnnkit.functional.linear import linear_backward, linear_forward
     if parallel.CORES < 2 or blas.set_threads() is None:
         pytest.skip("pairs need two cores and OpenBLAS's thread control")
-    calls, run_pair = [], parallel.run_pair
-    monkeypatch.setattr(parallel, "run_pair", lambda *fns: calls.append(len(fns)) or run_pair(*fns))
+    calls, run_all = [], parallel.run_all
+    monkeypatch.setattr(parallel, "run_all", lambda *fns: calls.append(len(fns)) or run_all(*fns))
     rng = np.random.default_rng(0)
     x, w, b, dy = (rng.standard_normal(s).astype(np.float32) for s in ((7, 300, 64), (65, 64), (65,), (7, 300, 65)))
     want = [linear_forward(x, w, b)[0], *linear_backward(dy, linear_forward(x, w, b)[1])]
@@ -393,3 +393,22 @@ def test_the_lstm_backward_writes_over_the_gates_and_serves_one_backward(backend
     np.testing.assert_allclose(dx, dx_want, rtol=1e-5, atol=1e-5)
     for name, g in grads.items():
         np.testing.assert_allclose(g, grads_want[name], rtol=1e-5, atol=1e-5)
+
+
+def test_with_more_cores_large_products_split_in_as_many_blocks(monkeypatch):
+    from rnnkit._fast import blas, parallel
+    if blas.set_threads() is None:
+        pytest.skip("OpenBLAS's thread control is needed")
+    monkeypatch.setattr(parallel, "CORES", 4)
+    calls, run_all = [], parallel.run_all
+    monkeypatch.setattr(parallel, "run_all", lambda *fns: calls.append(len(fns)) or run_all(*fns))
+    rng = np.random.default_rng(1)
+    a, b = rng.standard_normal((301, 128)).astype(np.float32), rng.standard_normal((128, 70)).astype(np.float32)
+    threads = blas.set_threads()(3)
+    try:
+        with parallel.pairs_only():
+            got = parallel.matmul(a, b)
+    finally:
+        blas.set_threads()(threads)
+    assert calls == [3]
+    np.testing.assert_allclose(got, a @ b, rtol=1e-5, atol=1e-5)

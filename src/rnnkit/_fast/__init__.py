@@ -22,7 +22,8 @@ import numpy as np
 
 BACKENDS = ("auto", "numpy", "numba")
 _state = {"backend": None, "kernels": None}
-PAIRS = {"depth": 0}  # > 0 inside parallel.pairs_only(): BLAS is at one thread and rnnkit's pairs use the cores
+PAIRS = {"depth": 0, "threads": 1}  # depth > 0 inside parallel.pairs_only(): BLAS is at one thread and rnnkit's
+# pieces use the cores (``threads``: BLAS's count on entering)
 
 
 def pairs_only_now() -> bool:

@@ -2,8 +2,8 @@
 
 A layer's training step is mostly products: the input projection X W_ihᵀ,
 and in the backward dX = dxw W_ih, dW_ih = dxwᵀ X and dW_hh = dxwᵀ H_prev,
-each one GEMM over all T·B rows. Where they run on one thread (the two
-halves of a batch and the two directions of a layer each run on one core,
+each one GEMM over all T·B rows. Where they run on one thread (the parts
+of a batch and the two directions of a layer each run on one core,
 :mod:`rnnkit._fast.parallel`; or BLAS was asked for one thread), oneDNN's
 ``dnnl_sgemm`` computes them 7–24 % faster than NumPy's OpenBLAS on this
 project's machine (AMD EPYC, OpenBLAS's SkylakeX kernels;
@@ -14,7 +14,7 @@ float64, for small products and on the NumPy backend. oneDNN runs with one
 OpenMP thread (set for the calling thread during the call and put back after:
 PyTorch's wheel ships the same ``libgomp.so.1``, and a setting left behind
 halved its speed), so no OpenMP thread pool is ever started: nothing spins
-beside the pairs, and a forked process is safe. The results are those of
+beside the pieces, and a forked process is safe. The results are those of
 ``np.matmul`` up to float rounding.
 """
 from __future__ import annotations

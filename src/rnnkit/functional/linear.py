@@ -48,7 +48,7 @@ def linear_backward(dout: np.ndarray, cache: LinearCache):
 
 
 def _product(a: np.ndarray, b: np.ndarray) -> np.ndarray:
-    """a @ b; split over two cores while a training loop keeps BLAS at one thread (see
+    """a @ b; split over the cores while a training loop keeps BLAS at one thread (see
     :func:`rnnkit._fast.parallel.pairs_only`)."""
     if not pairs_only_now():
         return a @ b

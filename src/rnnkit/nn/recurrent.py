@@ -29,15 +29,15 @@ import numpy as np
 
 from rnnkit._checks import check_array, check_lengths
 from rnnkit._fast import loops_compiled, loops_compiled_for
+from rnnkit.functional.batch_parts import layer_backward, parts_for, parts_forward
 from rnnkit.functional.cell import Cell
 from rnnkit.functional.dropout import dropout_backward, dropout_forward
 from rnnkit.functional.gru import gru_cell
 from rnnkit.functional.gru_variants import gru_layer_norm_cell
-from rnnkit.functional.halves import halves_forward, halves_worth_it, layer_backward
 from rnnkit.functional.lstm import LSTM_CELL
 from rnnkit.functional.lstm_variants import lstm_variant_cell
 from rnnkit.functional.merge import merge_backward, merge_forward
-from rnnkit.functional.recurrent import recurrent_forward
+from rnnkit.functional.recurrent import RecurrentCache, recurrent_forward
 from rnnkit.functional.recurrent_noise import weight_drop_backward, weight_drop_forward
 from rnnkit.functional.rnn import rnn_cell
 from rnnkit.nn.conversions import conversion
@@ -246,14 +246,15 @@ class Recurrent(Stepping, Module):
                 w_hh, mask = weight_drop_forward(w_hh, self.variants.weight_drop, self.rng, self.training)
                 wd.append(mask)
                 cell = self._layer_cell(self.training, B, T)
-                # one direction: the batch's halves at once (functional.halves); two: the directions at once
-                split = self.num_directions == 1 and halves_worth_it(cell, inp)
-                extra = {} if split else {"extra": self._extra(layer, d)}
-                runs.append(partial(halves_forward if split else recurrent_forward, cell, inp, states[i + d],
+                # parts of the batch at once (functional.batch_parts); else two directions at once
+                parts = parts_for(cell, inp, self.num_directions)
+                extra = {"parts": parts} if parts > 1 else {"extra": self._extra(layer, d)}
+                runs.append(partial(parts_forward if parts > 1 else recurrent_forward, cell, inp, states[i + d],
                                     w_ih, w_hh, b_ih, b_hh, lengths, reverse=d == 1,
                                     workspace=self._workspaces[i + d], **extra))
             outs = []
-            for out, final, cache in self._directions(runs, inp, runs[0].args[0].sequence_forward is not None):
+            pair = runs[0].func is recurrent_forward and runs[0].args[0].sequence_forward is not None
+            for out, final, cache in self._directions(runs, inp, pair):
                 outs.append(out)
                 finals.append(final)
                 caches.append(cache)
@@ -291,8 +292,8 @@ class Recurrent(Stepping, Module):
             i = layer * K
             runs = [partial(layer_backward, dk, dfinals[i + k], caches[i + k])
                     for k, dk in enumerate(merge_backward(d, merges[layer]))]
-            whole_loops = caches[i].cell.sequence_forward is not None
-            for k, (dx, dstate0, g) in enumerate(self._directions(runs, d, whole_loops)):
+            pair = isinstance(caches[i], RecurrentCache) and caches[i].cell.sequence_forward is not None
+            for k, (dx, dstate0, g) in enumerate(self._directions(runs, d, pair)):
                 dstates0[i + k] = dstate0
                 dinp = dinp + dx
                 g["w_hh"] = weight_drop_backward(g["w_hh"], wd[i + k])
@@ -307,17 +308,17 @@ class Recurrent(Stepping, Module):
 
     def runs_compiled_loops(self) -> bool:
         """Whether forward and backward run the compiled whole-sequence loops (float32, numba, a cell
-        without variants), which split the batch or pair the directions over two cores."""
+        without variants), which split the batch over the cores or run the directions side by side."""
         plain = self._variant_cell is None and not self._noisy(training=True)
         return plain and self.cell.sequence_forward is not None and loops_compiled_for(self.dtype)
 
-    def _directions(self, runs: list, like: np.ndarray, whole_loops: bool) -> list:
+    def _directions(self, runs: list, like: np.ndarray, pair: bool) -> list:
         """The results of one layer's directions: the two of a bidirectional layer at the same time
-        when the cell has whole-sequence loops and they are compiled (see :mod:`rnnkit._fast.parallel`),
-        else one by one."""
-        if len(runs) == 2 and whole_loops and loops_compiled(like):
+        when ``pair`` (each runs a cell's compiled whole-sequence loops over the whole batch; see
+        :mod:`rnnkit._fast.parallel`), else one by one (each split over the cores itself, or not at all)."""
+        if len(runs) == 2 and pair and loops_compiled(like):
             from rnnkit._fast import parallel  # ctypes and a thread pool: loaded by the first bidirectional layer
-            return list(parallel.run_pair(*runs))
+            return parallel.run_all(*runs)
         return [run() for run in runs]
 
 
