@@ -72,7 +72,8 @@ def parse(argv):
     p.add_argument("--cells", nargs="+", default=["lstm", "gru", "rnn"], choices=["lstm", "gru", "rnn"])
     p.add_argument("--layers", nargs="+", type=int, default=None, help="default: 1 2 (quick: 1)")
     p.add_argument("--reps", type=int, default=None, help="timed repetitions per case (default 9, quick 3)")
-    p.add_argument("--threads", type=int, default=2, help="BLAS / PyTorch threads (default 2)")
+    p.add_argument("--threads", type=int, default=machine.usable_cores(),
+                   help="BLAS / PyTorch threads (default: every core this process may use, here %(default)s)")
     p.add_argument("--runs", type=int, default=1, help="time the training grid this many times; per point the "
                    "median ratio (default 1)")
     p.add_argument("--backends", nargs="+", default=["numba", "numpy"], choices=["numba", "numpy"],

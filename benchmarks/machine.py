@@ -79,7 +79,16 @@ def cpu_info() -> dict:
         elif key.strip() == "flags":
             flags = set(value.split())
             break
-    return {"model": model, "simd": [f for f in SIMD_FLAGS if f in flags], "cpu_count": os.cpu_count()}
+    return {"model": model, "simd": [f for f in SIMD_FLAGS if f in flags], "cpu_count": os.cpu_count(),
+            "usable_cores": usable_cores()}
+
+
+def usable_cores() -> int:
+    """The cores this process may run on (its affinity mask where the system has one, else all)."""
+    try:
+        return len(os.sched_getaffinity(0))
+    except AttributeError:
+        return os.cpu_count() or 1
 
 
 def describe(threads: int, torch_module=None) -> dict:
@@ -110,7 +119,7 @@ def header(info: dict) -> str:
     return (f"numpy {info['numpy']} ({blas.get('internal_api', '?')} {blas.get('version', '?')}, kernel {kernel}, "
             f"{blas.get('num_threads', '?')} threads) | torch {info.get('torch')} "
             f"({info.get('torch_cpu_capability', '-')}) | oneDNN sgemm {info.get('onednn') or 'no'} | "
-            f"{info['cpu']['model']}: {' '.join(info['cpu']['simd'])} | "
+            f"{info['cpu']['model']}, {info['cpu']['usable_cores']} usable cores: {' '.join(info['cpu']['simd'])} | "
             f"removed from the timed environment: {info['blas_env_removed']}")
 
 
