@@ -182,17 +182,28 @@ def tag_ids(model: Tagger, data: Tagged) -> list[np.ndarray]:
     return [np.array([index[t] for t in s], dtype=np.int64) for s in data.tags]
 
 
-def logits_of(model: Tagger, rows: list[np.ndarray], batch_size: int = EVAL_BATCH) -> list[np.ndarray]:
-    """(T_i, M) tag scores of each encoded sentence, run in batches of similar lengths."""
+def by_length(rows: list[np.ndarray], fn, batch_size: int = EVAL_BATCH) -> list[np.ndarray]:
+    """``fn(padded (b, T, ·), lengths (b,)) -> (b, T, ·)`` run on batches of rows of similar lengths; each
+    row's (T_i, ·) part of the result, in the rows' order."""
     order = np.argsort([len(r) for r in rows], kind="stable")
     out: list = [None] * len(rows)
     for start in range(0, len(rows), batch_size):
         idx = order[start:start + batch_size]
         x, lengths = pad_sequences([rows[i] for i in idx])
-        logits = model.forward(x, lengths)
+        result = fn(x, lengths)
         for row, i in enumerate(idx):
-            out[i] = logits[row, :lengths[row]]
+            out[i] = result[row, :lengths[row]]
     return out
+
+
+def logits_of(model: Tagger, rows: list[np.ndarray], batch_size: int = EVAL_BATCH) -> list[np.ndarray]:
+    """(T_i, M) tag scores of each encoded sentence, run in batches of similar lengths."""
+    return by_length(rows, model.forward, batch_size)
+
+
+def decoded(model: Tagger, logits: list[np.ndarray]) -> list[list[str]]:
+    """The tags of each sentence's scores (T_i, M) (``Tagger.decode``), in batches of similar lengths."""
+    return [[model.tags[k] for k in ids] for ids in by_length(logits, model.decode)]
 
 
 def scores(model: Tagger, rows: list[np.ndarray], y: list[np.ndarray], gold: list[list[str]],
@@ -202,10 +213,7 @@ def scores(model: Tagger, rows: list[np.ndarray], y: list[np.ndarray], gold: lis
     logits = logits_fn(model, rows)
     flat = np.concatenate(logits)
     loss, _ = model.loss(flat, np.concatenate(y))
-    padded, lengths = pad_sequences(logits)
-    best = model.decode(padded, lengths)                                   # (N, T)
-    pred = [[model.tags[k] for k in best[i, :n]] for i, n in enumerate(lengths)]
-    return {"loss": float(loss), **entity_scores(gold, pred)}
+    return {"loss": float(loss), **entity_scores(gold, decoded(model, logits))}
 
 
 # -- training ------------------------------------------------------------------------------------------------
