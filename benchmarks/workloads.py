@@ -185,9 +185,9 @@ def rnnkit_charlm(c: dict = CHARLM):
     return run, model
 
 
-def torch_charlm(model, c: dict = CHARLM):
-    """The equivalent PyTorch loop (same weights): nn.Embedding, nn.LSTM, nn.Linear, cross_entropy,
-    clip_grad_norm_, Adam, the carried state detached between steps."""
+def torch_charlm_parts(model, c: dict = CHARLM):
+    """(net, optimizer, batches) of the PyTorch loop equivalent to :func:`rnnkit_charlm` (same weights):
+    nn.Embedding, nn.LSTM, nn.Linear; Adam; the same batches as tensors."""
     import torch
 
     class Net(torch.nn.Module):
@@ -203,8 +203,15 @@ def torch_charlm(model, c: dict = CHARLM):
 
     net = Net()
     net.load_state_dict({k: torch.from_numpy(v.copy()) for k, v in model.state_dict().items()})
-    opt = torch.optim.Adam(net.parameters(), lr=c["lr"])
     batches = [(torch.from_numpy(x), torch.from_numpy(y)) for x, y in charlm_batches(c["V"], c["B"], c["T"])]
+    return net, torch.optim.Adam(net.parameters(), lr=c["lr"]), batches
+
+
+def torch_charlm(model, c: dict = CHARLM):
+    """The equivalent PyTorch loop (:func:`torch_charlm_parts`): cross_entropy, clip_grad_norm_, Adam,
+    the carried state detached between steps."""
+    import torch
+    net, opt, batches = torch_charlm_parts(model, c)
     carry = {"state": None, "k": 0}
 
     def run():
