@@ -171,3 +171,61 @@ def test_reads_conll_2003_counts():
     data = read_conll(CONLL / "eng.testb")
     assert data.scheme == "iob1" and len(data) == 3453 and sum(map(len, data.tokens)) == 46435
     assert sum(t.startswith("B-") for s in data.tags for t in s) == 5648  # the entities of the test set
+
+
+def _crf_tagger():
+    vocab = Vocab(["<pad>", "<unk>", "eu", "rejects", "german", "call"], unk="<unk>")
+    chars = Vocab(["<pad>", "<unk>"] + list("EUrejctsGman"), unk="<unk>")
+    rnn = rk.GRU(6 + len(CASINGS) + 6, 4, bidirectional=True, dtype="float64", seed=0)
+    return Tagger(rnn, ["O", "B-ORG", "I-ORG", "B-MISC"], vocab, 6, chars,
+                  rk.GRU(5, 3, bidirectional=True, dtype="float64", seed=1), 5, seed=0, max_word=8, crf=True)
+
+
+def test_a_crf_taggers_whole_loss_gradients_float64():
+    """The CRF's likelihood through the head, the word layer and the character layer, by finite differences."""
+    model = _crf_tagger()
+    rng = np.random.default_rng(0)
+    for p in model.crf.params.values():
+        p[...] = rng.normal(size=p.shape)
+    x, lengths = model.batch([["EU", "rejects", "German", "call"], ["EU", "zzz"], ["Call"]])
+    y = np.array([[1, 0, 3, 0], [1, 2, 0, 0], [0, 0, 0, 0]])
+
+    def loss() -> float:
+        return model.loss(model.forward(x, lengths), y, lengths)[0]
+    model.zero_grad()
+    _, dlogits = model.loss(model.forward(x, lengths), y, lengths)
+    model.backward(dlogits)
+    grads = {k: g.copy() for k, g in model.gradients().items()}
+    params = model.parameters()
+    model.eval()                                                    # no dropout either way; nothing added
+    for name in ("crf.transitions", "crf.start_transitions", "crf.end_transitions", "head.weight",
+                 "rnn.weight_hh_l0_reverse", "char.rnn.weight_ih_l0", "embedding.weight"):
+        p, g = params[name].reshape(-1), grads[name].reshape(-1)
+        for i in rng.choice(p.size, size=min(6, p.size), replace=False):
+            keep = p[i]
+            p[i] = keep + 1e-6
+            up = loss()
+            p[i] = keep - 1e-6
+            down = loss()
+            p[i] = keep
+            assert g[i] == pytest.approx((up - down) / 2e-6, rel=1e-5, abs=1e-9), name
+    assert not any((model.gradients()[k] - grads[k]).any() for k in grads)  # scoring in eval mode adds nothing
+    best = model.decode(model.forward(x, lengths), lengths)
+    assert not any(model.tags[k] == "I-ORG" and model.tags[j] not in ("B-ORG", "I-ORG")
+                   for row in best for j, k in zip(row, row[1:]))
+
+
+def test_crf_learns_predicts_and_is_kept_by_the_run(tmp_path, files, capsys):
+    summary = tag.train(tiny(tmp_path, files, epochs=10, crf=True))
+    assert summary["best_val_f1"] >= 0.75
+    model = rk.load(summary["run"])
+    assert model.crf is not None and np.abs(model.crf.params["transitions"]).max() > 0
+    assert tag.evaluate(model, [files[0]])["f1"] >= 0.9
+    assert main(["train", "tag", files[0], "--val", files[1], "--crf", "--hidden", "8", "--embed", "4",
+                 "--char-hidden", "4", "--char-embed", "4", "--max-steps", "2", "--out", str(tmp_path / "cli"),
+                 "--quiet"]) == 0
+    assert rk.load(str(tmp_path / "cli")).crf is not None and rk.load(summary["run"]).config.crf
+    pytest.importorskip("onnx", reason="the ONNX export: pip install onnx")
+    capsys.readouterr()
+    assert main(["export", str(tmp_path / "cli"), str(tmp_path / "crf.onnx")]) == 0
+    assert "the CRF is not in the graph" in capsys.readouterr().out

@@ -69,6 +69,9 @@ def run(args) -> int:
         print(f"wrote {path} (opset {args.opset}; inputs {inputs}; outputs {outputs})")
         if args.check:
             _check(model, proto, path)
+    if getattr(model, "crf", None) is not None:  # a tagger trained with --crf
+        print("the CRF is not in the graph: its logits are the CRF's emission scores; decode them with Viterbi "
+              "over crf.transitions, crf.start_transitions and crf.end_transitions (rnnkit: model.decode)")
     return 0
 
 

@@ -86,6 +86,7 @@ class Config(TrainConfig):
     vocab_size: int = 50000
     unk_replace: float = 0.5
     embed_std: float = 0.1
+    crf: bool = False
     cell: str = "gru"
     hidden: int = 100
     bidirectional: bool = True
@@ -165,7 +166,7 @@ def build_model(config: Config, vocab: Vocab, chars: Vocab | None, tags: list[st
         char_out = 2 * config.char_hidden
     rnn = make_recurrent(config, config.embed + len(CASINGS) + char_out, seed=config.seed)
     model = Tagger(rnn, tags, vocab, config.embed, chars, char_rnn, config.char_embed, config.dropout,
-                   seed=config.seed + 10, lowercase=not config.keep_case, max_word=config.max_word)
+                   seed=config.seed + 10, lowercase=not config.keep_case, max_word=config.max_word, crf=config.crf)
     model.embedding.params["weight"] *= config.embed_std                    # N(0, 1) -> N(0, σ²)
     if model.char is not None:
         model.char.embedding.params["weight"] *= config.embed_std
@@ -182,18 +183,34 @@ def tag_ids(model: Tagger, data: Tagged) -> list[np.ndarray]:
     return [np.array([index[t] for t in s], dtype=np.int64) for s in data.tags]
 
 
+def length_batches(lengths, batch_size: int = EVAL_BATCH) -> list[np.ndarray]:
+    """Index arrays of at most ``batch_size`` rows of similar lengths, every row in one of them."""
+    order = np.argsort(lengths, kind="stable")
+    return [order[start:start + batch_size] for start in range(0, len(order), batch_size)]
+
+
 def by_length(rows: list[np.ndarray], fn, batch_size: int = EVAL_BATCH) -> list[np.ndarray]:
     """``fn(padded (b, T, ·), lengths (b,)) -> (b, T, ·)`` run on batches of rows of similar lengths; each
     row's (T_i, ·) part of the result, in the rows' order."""
-    order = np.argsort([len(r) for r in rows], kind="stable")
     out: list = [None] * len(rows)
-    for start in range(0, len(rows), batch_size):
-        idx = order[start:start + batch_size]
+    for idx in length_batches([len(r) for r in rows], batch_size):
         x, lengths = pad_sequences([rows[i] for i in idx])
         result = fn(x, lengths)
         for row, i in enumerate(idx):
             out[i] = result[row, :lengths[row]]
     return out
+
+
+def mean_loss(model: Tagger, logits: list[np.ndarray], y: list[np.ndarray]) -> float:
+    """The loss per real word of sentences' scores (T_i, M) against their tag ids (T_i,) (a CRF's over
+    whole sentences, in batches of similar lengths)."""
+    if model.crf is None:
+        return float(model.loss(np.concatenate(logits), np.concatenate(y))[0])
+    total = 0.0
+    for idx in length_batches([len(z) for z in logits]):
+        z, lengths = pad_sequences([logits[i] for i in idx])
+        total += model.loss(z, pad_sequences([y[i] for i in idx])[0], lengths)[0] * lengths.sum()
+    return total / sum(len(t) for t in y)
 
 
 def logits_of(model: Tagger, rows: list[np.ndarray], batch_size: int = EVAL_BATCH) -> list[np.ndarray]:
@@ -211,9 +228,7 @@ def scores(model: Tagger, rows: list[np.ndarray], y: list[np.ndarray], gold: lis
     """Loss, entity scores and token accuracy of ``model`` on encoded sentences (``logits_fn``: how the
     logits are computed)."""
     logits = logits_fn(model, rows)
-    flat = np.concatenate(logits)
-    loss, _ = model.loss(flat, np.concatenate(y))
-    return {"loss": float(loss), **entity_scores(gold, decoded(model, logits))}
+    return {"loss": mean_loss(model, logits, y), **entity_scores(gold, decoded(model, logits))}
 
 
 # -- training ------------------------------------------------------------------------------------------------
@@ -400,6 +415,8 @@ def add_arguments(parser) -> None:
         "unk_replace": (dict(type=float), f"in training, a word seen once becomes <unk> with this probability "
                                           f"(default {d.unk_replace})"),
         "embed_std": (dict(type=float), f"embeddings start as N(0, σ²) with this σ (default {d.embed_std})"),
+        "crf": (dict(action="store_true"), "a linear-chain CRF on the tag scores, trained by its likelihood and "
+                                           "decoded by its Viterbi (a BiLSTM-CRF; default: a softmax per word)"),
     }
     add_options(parser, options)
     parser.add_argument("--char-features", dest="char_features", action="store_true", default=SUPPRESS,

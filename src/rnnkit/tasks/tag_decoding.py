@@ -24,6 +24,8 @@ from __future__ import annotations
 
 import numpy as np
 
+from rnnkit.functional.crf import crf_viterbi, effective
+
 
 def iob2_transitions(tags: list[str]) -> tuple[np.ndarray, np.ndarray]:
     """(allowed (M, M) bool: tag j may follow tag i, first (M,) bool: tag j may start a sentence)."""
@@ -39,22 +41,10 @@ def viterbi(log_probs: np.ndarray, lengths, allowed: np.ndarray, first: np.ndarr
     """The allowed tag sequence of highest total log-probability of each sentence.
 
     log_probs (B, T, M), lengths (B,) in 1..T, allowed (M, M), first (M,) -> (B, T) tag ids; the ids
-    past a sentence's length repeat its last tag.
+    past a sentence's length repeat its last one. A CRF's Viterbi (:func:`rnnkit.functional.crf.crf_viterbi`)
+    with scores 0 for the allowed transitions and starts, −∞ for the others.
     """
-    B, T, M = log_probs.shape
-    lengths = np.asarray(lengths)
-    blocked = np.where(allowed, 0.0, -np.inf)                              # A(i, j)
-    delta = np.where(first, log_probs[:, 0], -np.inf)                      # (B, M)
-    back = np.empty((B, T, M), dtype=np.int64)
-    back[:, 0] = np.arange(M)
-    for t in range(1, T):
-        totals = delta[:, :, None] + blocked                               # (B, M_prev, M)
-        live = (t < lengths)[:, None]                                      # (B, 1): padding keeps δ and the tag
-        back[:, t] = np.where(live, totals.argmax(axis=1), np.arange(M))
-        delta = np.where(live, totals.max(axis=1) + log_probs[:, t], delta)
-    best = np.empty((B, T), dtype=np.int64)
-    best[:, T - 1] = delta.argmax(axis=1)
-    rows = np.arange(B)
-    for t in range(T - 1, 0, -1):                                          # read the backpointers back
-        best[:, t - 1] = back[rows, t, best[:, t]]
-    return best
+    M = log_probs.shape[-1]
+    zeros = np.zeros(M, log_probs.dtype)
+    return crf_viterbi(log_probs, lengths, *effective(np.zeros((M, M), log_probs.dtype), zeros, zeros,
+                                                      allowed, first))

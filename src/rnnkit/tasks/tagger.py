@@ -18,6 +18,10 @@ its characters; what the recurrent layer reads at step t is the concatenation
     ŷ_1..T = the IOB2-valid tag sequence of highest Σ_t log softmax(y_t)   (``decode``: Viterbi, see
                                                                   ``tag_decoding``; never I-X after O)
 
+With ``crf=True`` a linear-chain CRF (:class:`rnnkit.nn.CRF`) sits on the scores y_t instead: the loss is
+its negative log-likelihood per real word and ``decode`` its Viterbi, both over the IOB2-valid sequences
+(Lample et al.'s BiLSTM-CRF).
+
 (notes: NER, many-to-many with T_x = T_y.) Lower-cased words keep the vocabulary small; the casing
 class gives back what lower-casing removed, and the character states give unknown words a
 representation from their spelling (Lample et al., "Neural Architectures for Named Entity
@@ -37,6 +41,7 @@ import numpy as np
 from rnnkit.data.batching import pad_sequences
 from rnnkit.data.vocab import Vocab
 from rnnkit.functional.losses import log_softmax, softmax_cross_entropy
+from rnnkit.nn.crf import CRF
 from rnnkit.nn.layers import Dropout, Embedding
 from rnnkit.nn.module import Module
 from rnnkit.nn.recurrent import Recurrent
@@ -112,12 +117,13 @@ class Tagger(ManyToMany):
 
     def __init__(self, rnn: Recurrent, tags: list[str], vocab: Vocab, embed: int, chars: Vocab | None = None,
                  char_rnn: Recurrent | None = None, char_embed: int = 25, dropout: float = 0.0,
-                 seed: int = 0, lowercase: bool = True, max_word: int = 20):
+                 seed: int = 0, lowercase: bool = True, max_word: int = 20, crf: bool = False):
         super().__init__(rnn, len(tags), len(vocab), embed, dropout, seed)
         self.tags, self.vocab, self.chars = list(tags), vocab, chars
         self.lowercase, self.max_word = lowercase, max_word
         self.char = CharEncoder(len(chars), char_embed, char_rnn, seed=seed + 3) if chars is not None else None
         self.in_drop = Dropout(dropout, seed=seed + 4)
+        self.crf = CRF(len(tags), *iob2_transitions(self.tags), dtype=rnn.dtype) if crf else None
         expected = embed + len(CASINGS) + (self.char.out_features if self.char else 0)
         if rnn.input_size != expected:
             raise ValueError(f"rnn: expected input_size {expected} (embedding {embed} + casing {len(CASINGS)}"
@@ -166,13 +172,18 @@ class Tagger(ManyToMany):
 
     # -- loss and decoding
     def loss(self, logits, y, lengths=None):
-        """(mean cross-entropy over real words, dlogits); y (B, T) tag ids."""
+        """(mean cross-entropy over real words, dlogits); y (B, T) tag ids. With a CRF: logits (B, T, M),
+        its negative log-likelihood per real word (in training, the CRF's gradients are added in)."""
+        if self.crf is not None:
+            return self.crf.nll(logits, y, np.full(len(logits), logits.shape[1]) if lengths is None else lengths)
         mask = None if lengths is None else self._real(logits, lengths)
         return softmax_cross_entropy(logits, y, mask)
 
     def decode(self, logits, lengths) -> np.ndarray:
         """logits (B, T, M), lengths (B,) -> (B, T) tag ids: each sentence's IOB2-valid tag sequence of
-        highest log-probability (ids past a sentence's length repeat its last one)."""
+        highest log-probability, or of highest CRF score (ids past a sentence's length repeat its last one)."""
+        if self.crf is not None:
+            return self.crf.decode(logits, lengths)
         return viterbi(log_softmax(logits), lengths, *iob2_transitions(self.tags))
 
     def batch(self, sentences: list[list[str]]) -> tuple[np.ndarray, np.ndarray]:
