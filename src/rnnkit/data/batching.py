@@ -9,7 +9,9 @@ initial state for the next one in every stream:
     step k: x = X[:, k·bptt : (k+1)·bptt], y = the same columns of Y
 
 Whole sequences (classifiers): ``bucket_batches`` groups examples of similar
-length so that a right-padded batch (``pad_sequences``) wastes few steps.
+length so that a right-padded batch (``pad_sequences``) wastes few steps. For
+evaluation, ``length_batches`` sorts by length and cuts, and ``by_length`` runs
+a function on those padded batches and gives each sequence its part back.
 """
 from __future__ import annotations
 
@@ -64,3 +66,22 @@ def bucket_batches(lengths: np.ndarray, batch_size: int, rng: np.random.Generato
         chunk = chunk[np.argsort(lengths[chunk], kind="stable")]
         batches += [chunk[i:i + batch_size] for i in range(0, len(chunk), batch_size)]
     return [batches[i] for i in rng.permutation(len(batches))]
+
+
+def length_batches(lengths, batch_size: int) -> list[np.ndarray]:
+    """Index arrays of at most ``batch_size`` sequences of similar lengths (a stable sort by length, cut in
+    order), every sequence in one of them."""
+    order = np.argsort(lengths, kind="stable")
+    return [order[start:start + batch_size] for start in range(0, len(order), batch_size)]
+
+
+def by_length(seqs: list[np.ndarray], fn, batch_size: int) -> list[np.ndarray]:
+    """``fn(padded (b, T, ...), lengths (b,)) -> (b, T, ...)`` run on :func:`length_batches` of ``seqs``;
+    each sequence's (T_i, ...) part of the results, in the sequences' order."""
+    out: list = [None] * len(seqs)
+    for idx in length_batches([len(s) for s in seqs], batch_size):
+        x, lengths = pad_sequences([seqs[i] for i in idx])
+        result = fn(x, lengths)
+        for row, i in enumerate(idx):
+            out[i] = result[row, :lengths[row]]
+    return out

@@ -53,7 +53,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from rnnkit.data.batching import bucket_batches, pad_sequences
+from rnnkit.data.batching import bucket_batches, length_batches, pad_sequences
 from rnnkit.data.embeddings import embedding_matrix, read_vectors
 from rnnkit.data.overlap import leak_warning
 from rnnkit.data.tables import Labelled, label_order
@@ -172,10 +172,8 @@ def class_ids(labels: list[str], classes: list[str], source: str) -> np.ndarray:
 
 def logits_of(model: Classifier, seqs: list[np.ndarray], batch_size: int = EVAL_BATCH) -> np.ndarray:
     """(N, out) logits, run in batches of similar lengths."""
-    order = np.argsort([len(s) for s in seqs], kind="stable")
     out = np.empty((len(seqs), model.head.out_features), dtype=model.dtype)
-    for start in range(0, len(seqs), batch_size):
-        idx = order[start:start + batch_size]
+    for idx in length_batches([len(s) for s in seqs], batch_size):
         x, lengths = pad_sequences([seqs[i] for i in idx])
         out[idx] = model.forward(x, lengths)
     return out

@@ -2,8 +2,8 @@
 
 Legend: N sentences, T_i words of sentence i, M tags.
 
-Sentences are run in batches of at most EVAL_BATCH of similar lengths (sorted, then cut), so padding stays
-small and so do the decoders' tables (a CRF's pairwise marginals are (b, T, M, M)); each sentence's part
+Sentences are run in batches of at most EVAL_BATCH of similar lengths (``data.batching.by_length``), so
+padding stays small and so do the decoders' tables (a CRF's pairwise marginals are (b, T, M, M)); each sentence's part
 is put back in the sentences' order. The validation of ``rnnkit train tag`` (:func:`scores`) and the
 distributed one (each rank its share of the sentences, ``TagObjective``) go through here.
 """
@@ -11,29 +11,11 @@ from __future__ import annotations
 
 import numpy as np
 
-from rnnkit.data.batching import pad_sequences
+from rnnkit.data.batching import by_length, length_batches, pad_sequences
 from rnnkit.tasks.tagger import Tagger
 from rnnkit.train.entities import entity_scores
 
 EVAL_BATCH = 256
-
-
-def length_batches(lengths, batch_size: int = EVAL_BATCH) -> list[np.ndarray]:
-    """Index arrays of at most ``batch_size`` rows of similar lengths, every row in one of them."""
-    order = np.argsort(lengths, kind="stable")
-    return [order[start:start + batch_size] for start in range(0, len(order), batch_size)]
-
-
-def by_length(rows: list[np.ndarray], fn, batch_size: int = EVAL_BATCH) -> list[np.ndarray]:
-    """``fn(padded (b, T, ·), lengths (b,)) -> (b, T, ·)`` run on batches of rows of similar lengths; each
-    row's (T_i, ·) part of the result, in the rows' order."""
-    out: list = [None] * len(rows)
-    for idx in length_batches([len(r) for r in rows], batch_size):
-        x, lengths = pad_sequences([rows[i] for i in idx])
-        result = fn(x, lengths)
-        for row, i in enumerate(idx):
-            out[i] = result[row, :lengths[row]]
-    return out
 
 
 def mean_loss(model: Tagger, logits: list[np.ndarray], y: list[np.ndarray]) -> float:
@@ -42,7 +24,7 @@ def mean_loss(model: Tagger, logits: list[np.ndarray], y: list[np.ndarray]) -> f
     if model.crf is None:
         return float(model.loss(np.concatenate(logits), np.concatenate(y))[0])
     total = 0.0
-    for idx in length_batches([len(z) for z in logits]):
+    for idx in length_batches([len(z) for z in logits], EVAL_BATCH):
         z, lengths = pad_sequences([logits[i] for i in idx])
         total += model.loss(z, pad_sequences([y[i] for i in idx])[0], lengths)[0] * lengths.sum()
     return total / sum(len(t) for t in y)
@@ -55,7 +37,7 @@ def logits_of(model: Tagger, rows: list[np.ndarray], batch_size: int = EVAL_BATC
 
 def decoded(model: Tagger, logits: list[np.ndarray]) -> list[list[str]]:
     """The tags of each sentence's scores (T_i, M) (``Tagger.decode``), in batches of similar lengths."""
-    return [[model.tags[k] for k in ids] for ids in by_length(logits, model.decode)]
+    return [[model.tags[k] for k in ids] for ids in by_length(logits, model.decode, EVAL_BATCH)]
 
 
 def scores(model: Tagger, rows: list[np.ndarray], y: list[np.ndarray], gold: list[list[str]],

@@ -38,7 +38,7 @@ import re
 
 import numpy as np
 
-from rnnkit.data.batching import pad_sequences
+from rnnkit.data.batching import by_length, pad_sequences
 from rnnkit.data.vocab import Vocab
 from rnnkit.functional.losses import log_softmax, softmax_cross_entropy
 from rnnkit.nn.crf import CRF
@@ -192,12 +192,7 @@ class Tagger(ManyToMany):
 
     def tag(self, sentences: list[list[str]], batch_size: int = 256) -> list[list[str]]:
         """The IOB2 tags the model gives each tokenised sentence (empty sentences get none)."""
-        out: list[list[str]] = [[] for _ in sentences]
-        order = [i for i in np.argsort([len(s) for s in sentences], kind="stable") if sentences[i]]
-        for start in range(0, len(order), batch_size):
-            idx = order[start:start + batch_size]
-            x, lengths = self.batch([sentences[i] for i in idx])
-            best = self.decode(self.forward(x, lengths), lengths)              # (B, T)
-            for row, i in enumerate(idx):
-                out[i] = [self.tags[k] for k in best[row, :lengths[row]]]
-        return out
+        rows = [self.encode(s) for s in sentences if s]
+        best = by_length(rows, lambda x, lengths: self.decode(self.forward(x, lengths), lengths), batch_size)
+        tagged = iter(best)                                                    # the non-empty ones, in order
+        return [[self.tags[k] for k in next(tagged)] if s else [] for s in sentences]

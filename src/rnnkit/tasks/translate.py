@@ -38,7 +38,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from rnnkit.data.batching import bucket_batches, pad_sequences
+from rnnkit.data.batching import bucket_batches, length_batches, pad_sequences
 from rnnkit.data.pairs import Pairs, detokenize, read_pairs
 from rnnkit.data.vocab import PAD, UNK, Vocab
 from rnnkit.errors import DataError, RnnkitError, RunError
@@ -141,10 +141,8 @@ def _text(model: Seq2Seq, ids: list[int]) -> str:
 
 def greedy_translations(model: Seq2Seq, sources: list[np.ndarray], max_length: int) -> list[list[int]]:
     """Greedy ids of every source, in batches of similar source length."""
-    order = np.argsort([len(s) for s in sources], kind="stable")
     out: list = [None] * len(sources)
-    for start in range(0, len(sources), EVAL_BATCH):
-        idx = order[start:start + EVAL_BATCH]
+    for idx in length_batches([len(s) for s in sources], EVAL_BATCH):
         for i, ids in zip(idx, model.greedy([sources[i] for i in idx], max_length)):
             out[i] = ids
     return out
