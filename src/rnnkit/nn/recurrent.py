@@ -253,7 +253,7 @@ class Recurrent(Stepping, Module):
                                     w_ih, w_hh, b_ih, b_hh, lengths, reverse=d == 1,
                                     workspace=self._workspaces[i + d], **extra))
             outs = []
-            pair = runs[0].func is recurrent_forward and runs[0].args[0].sequence_forward is not None
+            pair = parts == 1 and cell.sequence_forward is not None           # both directions split alike
             for out, final, cache in self._directions(runs, inp, pair):
                 outs.append(out)
                 finals.append(final)

@@ -123,7 +123,8 @@ class Tagger(ManyToMany):
         self.lowercase, self.max_word = lowercase, max_word
         self.char = CharEncoder(len(chars), char_embed, char_rnn, seed=seed + 3) if chars is not None else None
         self.in_drop = Dropout(dropout, seed=seed + 4)
-        self.crf = CRF(len(tags), *iob2_transitions(self.tags), dtype=rnn.dtype) if crf else None
+        self._iob2 = iob2_transitions(self.tags)                            # (allowed (M, M), first (M,))
+        self.crf = CRF(len(tags), *self._iob2, dtype=rnn.dtype) if crf else None
         expected = embed + len(CASINGS) + (self.char.out_features if self.char else 0)
         if rnn.input_size != expected:
             raise ValueError(f"rnn: expected input_size {expected} (embedding {embed} + casing {len(CASINGS)}"
@@ -184,7 +185,7 @@ class Tagger(ManyToMany):
         highest log-probability, or of highest CRF score (ids past a sentence's length repeat its last one)."""
         if self.crf is not None:
             return self.crf.decode(logits, lengths)
-        return viterbi(log_softmax(logits), lengths, *iob2_transitions(self.tags))
+        return viterbi(log_softmax(logits), lengths, *self._iob2)
 
     def batch(self, sentences: list[list[str]]) -> tuple[np.ndarray, np.ndarray]:
         """Packed ids (B, T, 2 + S) and lengths (B,) of tokenised sentences."""
