@@ -210,6 +210,7 @@ def test_a_crf_taggers_whole_loss_gradients_float64():
             p[i] = keep
             assert g[i] == pytest.approx((up - down) / 2e-6, rel=1e-5, abs=1e-9), name
     assert not any((model.gradients()[k] - grads[k]).any() for k in grads)  # scoring in eval mode adds nothing
+    assert model.crf.loss(model.forward(x, lengths), y, lengths) == loss()   # the likelihood alone, as scored
     best = model.decode(model.forward(x, lengths), lengths)
     assert not any(model.tags[k] == "I-ORG" and model.tags[j] not in ("B-ORG", "I-ORG")
                    for row in best for j, k in zip(row, row[1:]))

@@ -41,6 +41,10 @@ class CRF(Module):
         p = self.params
         return effective(p["transitions"], p["start_transitions"], p["end_transitions"], self.allowed, self.first)
 
+    def loss(self, emissions, tags, lengths) -> float:
+        """The negative log-likelihood per real step alone (the forward algorithm; no gradient): scoring."""
+        return crf_forward(emissions, np.asarray(tags), lengths, *self._scores())[0]
+
     def nll(self, emissions, tags, lengths) -> tuple[float, np.ndarray]:
         """emissions (B, T, M), tags (B, T), lengths (B,) -> (negative log-likelihood per real step,
         its gradient for the emissions (B, T, M)); in training mode the gradients of the CRF's parameters

@@ -20,13 +20,13 @@ EVAL_BATCH = 256
 
 def mean_loss(model: Tagger, logits: list[np.ndarray], y: list[np.ndarray]) -> float:
     """The loss per real word of sentences' scores (T_i, M) against their tag ids (T_i,) (a CRF's over
-    whole sentences, in batches of similar lengths)."""
+    whole sentences, in batches of similar lengths, without its gradient)."""
     if model.crf is None:
         return float(model.loss(np.concatenate(logits), np.concatenate(y))[0])
     total = 0.0
     for idx in length_batches([len(z) for z in logits], EVAL_BATCH):
         z, lengths = pad_sequences([logits[i] for i in idx])
-        total += model.loss(z, pad_sequences([y[i] for i in idx])[0], lengths)[0] * lengths.sum()
+        total += model.crf.loss(z, pad_sequences([y[i] for i in idx])[0], lengths) * lengths.sum()
     return total / sum(len(t) for t in y)
 
 
